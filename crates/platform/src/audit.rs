@@ -1,0 +1,149 @@
+//! Writing and verifying the audit chain (the rules are in `tinhso_core::audit`).
+//!
+//! [`append`] runs inside the caller's write transaction: the change and its record commit
+//! together or not at all. It locks the chain head row, so records are numbered and linked in
+//! commit order on both databases.
+
+use serde::Serialize;
+use sqlx::Row;
+use tinhso_core::audit::{AuditEvent, AuditRecord, ChainBreak, ChainVerifier, digest_state, seal};
+
+use crate::context::Ctx;
+use crate::db::{Db, Dialect, WriteTx};
+use crate::error::Result;
+
+/// What changed, as a service describes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a, B: Serialize, A: Serialize> {
+    pub action: &'a str,
+    pub object_type: &'a str,
+    pub object_id: &'a str,
+    pub before: Option<&'a B>,
+    pub after: Option<&'a A>,
+}
+
+/// Appends one record for `change`, made by `ctx`, to the chain.
+pub async fn append<B: Serialize, A: Serialize>(
+    tx: &mut WriteTx,
+    key: &[u8],
+    ctx: &Ctx,
+    change: Change<'_, B, A>,
+) -> Result<i64> {
+    let head_sql = match tx.dialect {
+        Dialect::Postgres => "SELECT last_seq, last_hash FROM audit_head WHERE id = 1 FOR UPDATE",
+        Dialect::Sqlite => "SELECT last_seq, last_hash FROM audit_head WHERE id = 1",
+    };
+    let head = sqlx::query(head_sql).fetch_one(&mut *tx.tx).await?;
+    let last_seq: i64 = head.try_get(0)?;
+    let last_hash: String = head.try_get(1)?;
+    let event = AuditEvent {
+        actor: ctx.actor.clone(),
+        action: change.action.to_owned(),
+        object_type: change.object_type.to_owned(),
+        object_id: change.object_id.to_owned(),
+        before_digest: digest_state(change.before),
+        after_digest: digest_state(change.after),
+        request_id: ctx.request_id.clone(),
+        source_addr: ctx.source_addr.clone(),
+    };
+    let record = seal(key, last_seq + 1, ctx.now_ms, event, &last_hash);
+    let e = &record.event;
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(record.seq)
+    .bind(record.at_ms)
+    .bind(&e.actor)
+    .bind(&e.action)
+    .bind(&e.object_type)
+    .bind(&e.object_id)
+    .bind(&e.before_digest)
+    .bind(&e.after_digest)
+    .bind(&e.request_id)
+    .bind(&e.source_addr)
+    .bind(&record.prev_hash)
+    .bind(&record.hash)
+    .execute(&mut *tx.tx)
+    .await?;
+    sqlx::query("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
+        .bind(record.seq)
+        .bind(&record.hash)
+        .execute(&mut *tx.tx)
+        .await?;
+    Ok(record.seq)
+}
+
+/// Result of a full verification.
+#[derive(Debug)]
+pub enum Verdict {
+    Intact { records: i64 },
+    Broken(ChainBreak),
+}
+
+const PAGE: i64 = 5000;
+
+/// Walks the whole chain in pages (bounded memory) and names the first bad record.
+pub async fn verify(db: &Db, key: &[u8]) -> Result<Verdict> {
+    let mut snapshot = db.begin_snapshot().await?;
+    let mut verifier = ChainVerifier::new(key);
+    let mut after = 0i64;
+    loop {
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(PAGE)
+        .fetch_all(&mut *snapshot)
+        .await?;
+        let count = rows.len();
+        for row in rows {
+            let record = record_from_row(&row)?;
+            after = record.seq;
+            if let Err(broken) = verifier.check(&record) {
+                return Ok(Verdict::Broken(broken));
+            }
+        }
+        if count < PAGE as usize {
+            break;
+        }
+    }
+    let head = sqlx::query("SELECT last_seq, last_hash FROM audit_head WHERE id = 1")
+        .fetch_one(&mut *snapshot)
+        .await?;
+    if let Err(broken) = verifier.finish(head.try_get(0)?, &head.try_get::<String, _>(1)?) {
+        return Ok(Verdict::Broken(broken));
+    }
+    Ok(Verdict::Intact {
+        records: verifier.verified,
+    })
+}
+
+fn record_from_row(row: &sqlx::any::AnyRow) -> Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: row.try_get(0)?,
+        at_ms: row.try_get(1)?,
+        event: AuditEvent {
+            actor: row.try_get(2)?,
+            action: row.try_get(3)?,
+            object_type: row.try_get(4)?,
+            object_id: row.try_get(5)?,
+            before_digest: row.try_get(6)?,
+            after_digest: row.try_get(7)?,
+            request_id: row.try_get(8)?,
+            source_addr: row.try_get(9)?,
+        },
+        prev_hash: row.try_get(10)?,
+        hash: row.try_get(11)?,
+    })
+}
+
+/// The most recent records, newest first, for the auditor's page.
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<AuditRecord>> {
+    let rows = sqlx::query(
+        "SELECT seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash FROM audit_log ORDER BY seq DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(record_from_row).collect()
+}

@@ -1,0 +1,401 @@
+//! The one typed configuration of Tỉnh số.
+//!
+//! Layers, later wins: built-in defaults → TOML file → `TINHSO_<SECTION>__<KEY>` environment
+//! variables. Unknown keys are rejected with the key named (a typo must never be silently
+//! ignored in a system that computes legal deadlines). Secrets are redacted whenever the
+//! configuration is printed or logged.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub blobs: BlobConfig,
+    pub security: SecurityConfig,
+    pub limits: LimitsConfig,
+    pub oidc: OidcConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address of the public web server.
+    pub listen: String,
+    /// Address of the admin listener (metrics); keep it on loopback or a management network.
+    pub admin_listen: String,
+    /// Base URL the public sees (used in links, QR codes, OpenID Connect redirects).
+    pub public_url: String,
+    /// Directory for the SQLite database, local blobs and generated keys.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` or `postgres://…`; empty = SQLite file `tinhso.db` in the data directory.
+    pub url: String,
+    pub max_connections: u32,
+    /// SQLite `synchronous` pragma: `full` (durable on power loss) or `normal`.
+    pub sqlite_synchronous: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlobConfig {
+    /// `local` (a directory) — S3-compatible storage is planned behind the same port.
+    pub backend: String,
+    /// Directory for the local backend; empty = `blobs` inside the data directory.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Mark cookies `Secure`. Browsers honour Secure cookies on http://127.0.0.1 and
+    /// http://localhost, so this stays on even for the demo.
+    pub secure_cookies: bool,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub max_failed_logins: i64,
+    pub lockout_minutes: i64,
+    /// Attempts per minute one source address may make at the login form.
+    pub login_rate_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest request body accepted (bytes); larger requests get 413.
+    pub max_body_bytes: usize,
+    pub request_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcConfig {
+    /// Issuer URL of the citizens' identity provider (the national e-identity in
+    /// production); empty disables the "log in with e-identity" button.
+    pub issuer_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Claim that carries the 12-digit personal ID number.
+    pub personal_id_claim: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` for people, `json` for log shippers.
+    pub format: String,
+    /// tracing filter, e.g. `info` or `tinhso=debug,info`.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            blobs: BlobConfig::default(),
+            security: SecurityConfig::default(),
+            limits: LimitsConfig::default(),
+            oidc: OidcConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            admin_listen: "127.0.0.1:9180".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            max_connections: 16,
+            sqlite_synchronous: "full".into(),
+        }
+    }
+}
+
+impl Default for BlobConfig {
+    fn default() -> Self {
+        Self {
+            backend: "local".into(),
+            dir: PathBuf::new(),
+        }
+    }
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookies: true,
+            session_idle_minutes: 60,
+            session_absolute_hours: 12,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+            login_rate_per_minute: 30,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 10 * 1024 * 1024,
+            request_timeout_seconds: 30,
+        }
+    }
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            issuer_url: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            personal_id_claim: "personal_id".into(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+const ENV_PREFIX: &str = "TINHSO_";
+const REDACTED: &str = "***";
+
+impl Config {
+    /// Loads defaults, then `file` (if any), then the `TINHSO_*__*` variables of `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    Error::Config(format!("cannot read config file {}: {e}", path.display()))
+                })?;
+                toml::from_str::<Config>(&text)
+                    .map_err(|e| Error::Config(format!("config file {}: {e}", path.display())))?
+            }
+            None => Config::default(),
+        };
+        for (name, value) in env {
+            config = config.with_env_override(&name, &value)?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Applies one `TINHSO_SECTION__KEY=value` variable. Variables without `__` are not
+    /// configuration (e.g. `TINHSO_CONFIG` naming the file) and are left alone.
+    fn with_env_override(self, name: &str, value: &str) -> Result<Self> {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            return Ok(self);
+        };
+        let Some((section, key)) = rest.split_once("__") else {
+            return Ok(self);
+        };
+        let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+        let mut table = toml::Table::try_from(&self)
+            .map_err(|e| Error::Config(format!("cannot represent config: {e}")))?;
+        let Some(toml::Value::Table(section_table)) = table.get_mut(&section) else {
+            return Err(Error::Config(format!(
+                "unknown config section `{section}` (from {name})"
+            )));
+        };
+        if !section_table.contains_key(&key) {
+            return Err(Error::Config(format!(
+                "unknown config key `{section}.{key}` (from {name})"
+            )));
+        }
+        section_table.insert(key.clone(), env_value(value));
+        toml::Value::Table(table).try_into::<Config>().map_err(|e| {
+            Error::Config(format!(
+                "bad value for `{section}.{key}` (from {name}): {e}"
+            ))
+        })
+    }
+
+    fn validate(&self) -> Result<()> {
+        let url = &self.database.url;
+        if !(url.is_empty()
+            || url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(Error::Config(format!(
+                "`database.url` must start with sqlite: or postgres:// (got `{}`)",
+                redact_url(url)
+            )));
+        }
+        if !matches!(self.database.sqlite_synchronous.as_str(), "full" | "normal") {
+            return Err(Error::Config(
+                "`database.sqlite_synchronous` must be `full` or `normal`".into(),
+            ));
+        }
+        if self.blobs.backend != "local" {
+            return Err(Error::Config(format!(
+                "`blobs.backend` `{}` is not available in this build (use `local`)",
+                self.blobs.backend
+            )));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(Error::Config(
+                "`log.format` must be `text` or `json`".into(),
+            ));
+        }
+        if self.security.max_failed_logins < 1 || self.limits.max_body_bytes < 1024 {
+            return Err(Error::Config(
+                "`security.max_failed_logins` must be ≥ 1 and `limits.max_body_bytes` ≥ 1024"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one, or the SQLite file in the data dir.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!(
+                "sqlite://{}",
+                self.server.data_dir.join("tinhso.db").display()
+            )
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    pub fn blob_dir(&self) -> PathBuf {
+        if self.blobs.dir.as_os_str().is_empty() {
+            self.server.data_dir.join("blobs")
+        } else {
+            self.blobs.dir.clone()
+        }
+    }
+
+    /// A copy safe to print or log: passwords in URLs and secrets replaced.
+    pub fn redacted(&self) -> Self {
+        let mut copy = self.clone();
+        copy.database.url = redact_url(&self.database.url);
+        if !copy.oidc.client_secret.is_empty() {
+            copy.oidc.client_secret = REDACTED.into();
+        }
+        copy
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// Environment values are read as TOML literals when they parse as one (numbers, booleans),
+/// otherwise as plain strings, so `TINHSO_SECURITY__SECURE_COOKIES=false` works unquoted.
+fn env_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .filter(|v| !matches!(v, toml::Value::Table(_) | toml::Value::Array(_)))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+/// Hides the password of `scheme://user:password@host/…`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some(REDACTED));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_file_env_layering() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"0.0.0.0:9000\"\n[security]\nmax_failed_logins = 3\n",
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&file),
+            env(&[
+                ("TINHSO_SECURITY__MAX_FAILED_LOGINS", "7"),
+                ("TINHSO_TEST_POSTGRES_URL", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.server.listen, "0.0.0.0:9000");
+        assert_eq!(c.security.max_failed_logins, 7);
+        assert_eq!(c.security.lockout_minutes, 15);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(&file, "[server]\nlisen = \"x\"\n").unwrap();
+        let err = Config::load(Some(&file), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+        let err = Config::load(None, env(&[("TINHSO_SERVER__LISEN", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.lisen"), "{err}");
+        let err = Config::load(None, env(&[("TINHSO_SERVR__LISTEN", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("servr"), "{err}");
+        let err = Config::load(None, env(&[("TINHSO_SECURITY__MAX_FAILED_LOGINS", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("security.max_failed_logins"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let mut c = Config::default();
+        c.database.url = "postgres://app:hunter2@db.local/tinhso".into();
+        c.oidc.client_secret = "s3cret".into();
+        let printed = c.redacted().to_toml();
+        assert!(
+            !printed.contains("hunter2") && !printed.contains("s3cret"),
+            "{printed}"
+        );
+        assert!(printed.contains("app:***@db.local"));
+    }
+}

@@ -1,0 +1,111 @@
+//! Ports and adapters of Tỉnh số, and the foundation's services.
+//!
+//! [`Platform`] bundles what every service needs: the database, the configuration, the
+//! installation keys and the clock. Services are plain async functions taking `&Platform`
+//! and a [`Ctx`]; each checks access through the domain core, writes in one transaction and
+//! appends the audit record in that same transaction.
+
+pub mod audit;
+pub mod backup;
+pub mod blobs;
+pub mod calendar;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod identity;
+pub mod keys;
+pub mod org;
+
+use serde::Serialize;
+use std::sync::Arc;
+
+pub use config::Config;
+pub use context::{Caller, Clock, Ctx, SystemClock};
+pub use db::{Db, Dialect, WriteTx};
+pub use error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct Platform {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub audit_key: Arc<Vec<u8>>,
+    pub session_key: Arc<Vec<u8>>,
+    pub blobs: Arc<dyn blobs::BlobStore>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Platform {
+    /// Opens the configured database (running migrations) and the installation keys.
+    pub async fn open(config: Config) -> Result<Self> {
+        std::fs::create_dir_all(&config.server.data_dir)?;
+        let db = Db::connect(
+            &config.database_url(),
+            config.database.max_connections,
+            &config.database.sqlite_synchronous,
+        )
+        .await?;
+        db.migrate().await?;
+        let data_dir = config.server.data_dir.clone();
+        let platform = Self {
+            db,
+            audit_key: Arc::new(keys::load_or_create(&data_dir, keys::AUDIT_KEY)?),
+            session_key: Arc::new(keys::load_or_create(&data_dir, keys::SESSION_KEY)?),
+            blobs: Arc::new(blobs::LocalBlobStore::new(config.blob_dir())?),
+            config: Arc::new(config),
+            clock: Arc::new(SystemClock),
+        };
+        platform.check_audit_key().await?;
+        Ok(platform)
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Appends the audit record of `change` inside `tx`.
+    pub async fn audit<B: Serialize, A: Serialize>(
+        &self,
+        tx: &mut WriteTx,
+        ctx: &Ctx,
+        change: audit::Change<'_, B, A>,
+    ) -> Result<i64> {
+        audit::append(tx, &self.audit_key, ctx, change).await
+    }
+
+    /// Records which key seals the chain, and refuses to run with a different one: a lost or
+    /// swapped key file would otherwise make every later verification fail mysteriously.
+    async fn check_audit_key(&self) -> Result<()> {
+        use sha2::Digest;
+        let fingerprint = hex::encode(&sha2::Sha256::digest(self.audit_key.as_slice())[..8]);
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = 'audit_key_fingerprint'")
+                .fetch_optional(self.db.pool())
+                .await?;
+        match stored {
+            Some(found) if found == fingerprint => Ok(()),
+            Some(found) => Err(Error::Config(format!(
+                "the audit key in {} (fingerprint {fingerprint}) is not the key that sealed this database's audit chain (fingerprint {found}); restore the original key file",
+                keys::keys_dir(&self.config.server.data_dir).display()
+            ))),
+            None => {
+                let mut tx = self.db.begin_write().await?;
+                sqlx::query("INSERT INTO settings (key, value) VALUES ('audit_key_fingerprint', $1) ON CONFLICT (key) DO NOTHING")
+                    .bind(&fingerprint)
+                    .execute(&mut *tx.tx)
+                    .await?;
+                tx.commit().await
+            }
+        }
+    }
+
+    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(self.db.pool())
+                .await?,
+        )
+    }
+}

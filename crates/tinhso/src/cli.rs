@@ -1,0 +1,182 @@
+//! Command-line grammar.
+
+use clap::{Args as ClapArgs, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tinhso",
+    version,
+    about = "Tỉnh số — nền tảng chính quyền số / digital government platform"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct Global {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "TINHSO_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite file, local blobs, keys). Default ./data
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://FILE or postgres://… Default: SQLite in the data directory.
+    #[arg(long, global = true)]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (migrations run first).
+    Serve {
+        /// Public listen address. Default 127.0.0.1:8080
+        #[arg(long)]
+        listen: Option<String>,
+        /// Admin listener (Prometheus metrics). Default 127.0.0.1:9180
+        #[arg(long)]
+        admin_listen: Option<String>,
+        /// Create the demo province, agencies and accounts (once) and print their passwords.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Administration: accounts, roles, agencies.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Import reference data.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Write a consistent online backup (database + blobs + keys) to OUT.
+    Backup { out: PathBuf },
+    /// Restore a backup into an empty database and data directory.
+    Restore { input: PathBuf },
+    /// The audit chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Working-day calendar.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (secrets redacted).
+    Print,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Load an administrative-unit file (three-level or two-level shape, recognised).
+    Units { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain; exits non-zero and names the first bad record if it is broken.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an official's account and grant a role.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// Agency identifier, e.g. 000.00.31.H32
+        #[arg(long)]
+        agency: String,
+        /// citizen-facing roles are not granted here; e.g. specialist, agency_admin
+        #[arg(long)]
+        role: String,
+        /// Initial password; a random one is generated and printed when omitted.
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Create a citizen's local account keyed by the 12-digit personal ID number.
+    CreateCitizen {
+        #[arg(long)]
+        personal_id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Reset a password (lifts a lockout, ends the user's sessions, forces a change).
+    ResetPassword {
+        username: String,
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Grant a role within an agency subtree.
+    Grant {
+        username: String,
+        role: String,
+        agency: String,
+    },
+    /// Revoke a role grant.
+    Revoke {
+        username: String,
+        role: String,
+        agency: String,
+    },
+    /// Create an agency.
+    CreateAgency {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        parent: Option<String>,
+        #[arg(long, default_value = "department")]
+        level: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// Lunar date of a solar date: prints YYYY-MM-DD, then " leap" for a leap month.
+    Lunar { date: String },
+    /// Solar date of a lunar date.
+    Solar {
+        date: String,
+        #[arg(long)]
+        leap: bool,
+    },
+    /// Days off of a year, one per line, starting with YYYY-MM-DD.
+    Holidays { year: i32 },
+    /// Due instant (RFC 3339) after N working days or hours.
+    Add {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        working_days: Option<i64>,
+        #[arg(long)]
+        working_hours: Option<i64>,
+        /// Agency identifier whose office hours apply.
+        #[arg(long)]
+        agency: Option<String>,
+    },
+    /// Store a year's official schedule from a JSON file (extra days off, swapped working days).
+    SetSchedule { file: PathBuf },
+}

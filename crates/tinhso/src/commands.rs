@@ -1,0 +1,471 @@
+//! What each subcommand does. Thin: parse, call a platform service, print.
+
+use chrono::NaiveDate;
+use rand::Rng;
+use std::process::ExitCode;
+use std::time::Instant;
+use tinhso_core::access::Role;
+use tinhso_core::calendar::{LunarDate, WorkingCalendar, lunar_to_solar, solar_to_lunar};
+use tinhso_core::identity::AccountKind;
+use tinhso_platform::audit::Verdict;
+use tinhso_platform::identity::{self, NewUser};
+use tinhso_platform::org::{self, NewAgency};
+use tinhso_platform::{Config, Ctx, Db, Error, Platform, Result, backup, calendar, demo};
+
+use crate::cli::{
+    AdminCommand, Args, AuditCommand, CalendarCommand, Command, ConfigCommand, Global,
+    ImportCommand,
+};
+
+/// Configuration from defaults, file and environment, then the command-line flags.
+fn load_config(global: &Global) -> Result<Config> {
+    let mut config = Config::load(global.config.as_deref(), std::env::vars())?;
+    if let Some(dir) = &global.data_dir {
+        config.server.data_dir = dir.clone();
+    }
+    if let Some(url) = &global.database {
+        config.database.url = url.clone();
+    }
+    Ok(config)
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+pub async fn run(args: Args) -> Result<ExitCode> {
+    match args.command {
+        Command::Calendar { command } => calendar_command(&args.global, command).await,
+        Command::Config {
+            command: ConfigCommand::Print,
+        } => {
+            print!("{}", load_config(&args.global)?.redacted().to_toml());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve {
+            listen,
+            admin_listen,
+            demo,
+        } => {
+            let mut config = load_config(&args.global)?;
+            if let Some(listen) = listen {
+                config.server.listen = listen;
+            }
+            if let Some(admin) = admin_listen {
+                config.server.admin_listen = admin;
+            }
+            serve(config, demo).await
+        }
+        Command::Restore { input } => {
+            let config = load_config(&args.global)?;
+            let db = Db::connect(
+                &config.database_url(),
+                4,
+                &config.database.sqlite_synchronous,
+            )
+            .await?;
+            let manifest =
+                backup::restore(&db, &config.server.data_dir, &config.blob_dir(), &input).await?;
+            println!(
+                "restored {} tables and {} blobs from {}",
+                manifest.tables.len(),
+                manifest.blobs,
+                input.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        command => {
+            let config = load_config(&args.global)?;
+            init_logging(&config);
+            let platform = Platform::open(config).await?;
+            let code = platform_command(&platform, command).await;
+            platform.db.close().await;
+            code
+        }
+    }
+}
+
+async fn platform_command(p: &Platform, command: Command) -> Result<ExitCode> {
+    let ctx = Ctx::cli(p.now_ms());
+    match command {
+        Command::Migrate => println!("migrations applied"),
+        Command::Import {
+            command: ImportCommand::Units { file },
+        } => {
+            let text = std::fs::read_to_string(&file)?;
+            let units = tinhso_core::units::parse_unit_file(&text)?;
+            let era = units.first().map(|u| u.era.clone()).unwrap_or_default();
+            let count = org::import_units(p, &ctx, &units).await?;
+            println!("imported {count} units ({era})");
+        }
+        Command::Backup { out } => {
+            let manifest = backup::backup(p, &out).await?;
+            let rows: u64 = manifest.tables.iter().map(|(_, n)| n).sum();
+            println!(
+                "backup written to {}: {rows} rows, {} blobs",
+                out.display(),
+                manifest.blobs
+            );
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            return Ok(
+                match tinhso_platform::audit::verify(&p.db, &p.audit_key).await? {
+                    Verdict::Intact { records } => {
+                        println!("audit chain intact: {records} records verified");
+                        ExitCode::SUCCESS
+                    }
+                    Verdict::Broken(problem) => {
+                        println!("AUDIT CHAIN BROKEN: {problem}");
+                        ExitCode::from(2)
+                    }
+                },
+            );
+        }
+        Command::Admin { command } => admin_command(p, &ctx, command).await?,
+        _ => return Err(Error::Other("unsupported command".into())),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generated_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..16)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+async fn user_id(p: &Platform, username: &str) -> Result<i64> {
+    identity::user_by_username(p, &username.trim().to_lowercase())
+        .await?
+        .map(|u| u.id)
+        .ok_or_else(|| Error::Other(format!("no account `{username}`")))
+}
+
+async fn agency_id(p: &Platform, code: &str) -> Result<i64> {
+    org::resolve_agency_code(p, code)
+        .await?
+        .map(|a| a.id)
+        .ok_or_else(|| Error::Other(format!("no agency with identifier `{code}`")))
+}
+
+async fn admin_command(p: &Platform, ctx: &Ctx, command: AdminCommand) -> Result<()> {
+    match command {
+        AdminCommand::CreateUser {
+            username,
+            name,
+            agency,
+            role,
+            password,
+        } => {
+            let role = Role::parse(&role)?;
+            let agency = agency_id(p, &agency).await?;
+            let (password, shown) = match password {
+                Some(p) => (p, false),
+                None => (generated_password(), true),
+            };
+            let user = identity::create_user(
+                p,
+                ctx,
+                &NewUser {
+                    kind: AccountKind::Official,
+                    username,
+                    display_name: name,
+                    personal_id: None,
+                    tax_code: None,
+                    email: String::new(),
+                    phone: String::new(),
+                    agency_id: Some(agency),
+                    password: Some(password.clone()),
+                    must_change_password: true,
+                },
+            )
+            .await?;
+            identity::grant_role(p, ctx, user.id, role, agency).await?;
+            println!(
+                "created {} (id {}) with role {role}",
+                user.username, user.id
+            );
+            if shown {
+                println!("initial password (must be changed at first login): {password}");
+            }
+        }
+        AdminCommand::CreateCitizen {
+            personal_id,
+            name,
+            password,
+        } => {
+            let password = password.unwrap_or_else(generated_password);
+            let user = identity::create_user(
+                p,
+                ctx,
+                &NewUser {
+                    kind: AccountKind::Citizen,
+                    username: String::new(),
+                    display_name: name,
+                    personal_id: Some(personal_id),
+                    tax_code: None,
+                    email: String::new(),
+                    phone: String::new(),
+                    agency_id: None,
+                    password: Some(password.clone()),
+                    must_change_password: false,
+                },
+            )
+            .await?;
+            println!(
+                "created citizen {} (id {}); password: {password}",
+                user.username, user.id
+            );
+        }
+        AdminCommand::ResetPassword { username, password } => {
+            let id = user_id(p, &username).await?;
+            let password = password.unwrap_or_else(generated_password);
+            identity::reset_password(p, ctx, id, &password, true).await?;
+            println!("password of {username} reset; temporary password: {password}");
+        }
+        AdminCommand::Grant {
+            username,
+            role,
+            agency,
+        } => {
+            identity::grant_role(
+                p,
+                ctx,
+                user_id(p, &username).await?,
+                Role::parse(&role)?,
+                agency_id(p, &agency).await?,
+            )
+            .await?;
+            println!("granted {role} at {agency} to {username}");
+        }
+        AdminCommand::Revoke {
+            username,
+            role,
+            agency,
+        } => {
+            identity::revoke_role(
+                p,
+                ctx,
+                user_id(p, &username).await?,
+                Role::parse(&role)?,
+                agency_id(p, &agency).await?,
+            )
+            .await?;
+            println!("revoked {role} at {agency} from {username}");
+        }
+        AdminCommand::CreateAgency {
+            code,
+            name,
+            parent,
+            level,
+        } => {
+            let agency = org::create_agency(
+                p,
+                ctx,
+                &NewAgency {
+                    code,
+                    name,
+                    short_name: String::new(),
+                    parent_code: parent,
+                    level,
+                    unit_era: None,
+                    unit_code: None,
+                },
+            )
+            .await?;
+            println!("created agency {} (id {})", agency.code, agency.id);
+        }
+    }
+    Ok(())
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| Error::Other(format!("`{text}` is not a YYYY-MM-DD date")))
+}
+
+/// Lunar and solar conversions need no database; holidays and due dates read the configured
+/// calendar when the database exists, and the shipped defaults otherwise (so checking a date
+/// never creates an empty database by accident).
+async fn calendar_command(global: &Global, command: CalendarCommand) -> Result<ExitCode> {
+    match command {
+        CalendarCommand::Lunar { date } => {
+            let lunar = solar_to_lunar(parse_date(&date)?);
+            let leap = if lunar.leap { " leap" } else { "" };
+            println!(
+                "{:04}-{:02}-{:02}{leap}",
+                lunar.year, lunar.month, lunar.day
+            );
+        }
+        CalendarCommand::Solar { date, leap } => {
+            let parsed = parse_date(&date)?;
+            let lunar = LunarDate {
+                year: chrono::Datelike::year(&parsed),
+                month: chrono::Datelike::month(&parsed),
+                day: chrono::Datelike::day(&parsed),
+                leap,
+            };
+            let solar = lunar_to_solar(lunar).map_err(|e| Error::Other(e.to_string()))?;
+            println!("{solar}");
+        }
+        CalendarCommand::Holidays { year } => {
+            if !(1900..=2100).contains(&year) {
+                return Err(Error::Other("year must be between 1900 and 2100".into()));
+            }
+            let days = match open_existing(global).await? {
+                Some(p) => calendar::holidays(&p, year).await?,
+                None => WorkingCalendar::default().holidays_in_year(year),
+            };
+            for day in days {
+                println!("{} {} ({})", day.date, day.name_vi, day.name_en);
+            }
+        }
+        CalendarCommand::Add {
+            from,
+            working_days,
+            working_hours,
+            agency,
+        } => {
+            let from = chrono::DateTime::parse_from_rfc3339(&from).map_err(|_| {
+                Error::Other(format!(
+                    "`{from}` is not an RFC 3339 instant (e.g. 2027-02-03T16:00:00+07:00)"
+                ))
+            })?;
+            let due = match open_existing(global).await? {
+                Some(p) => {
+                    calendar::due(&p, from, working_days, working_hours, agency.as_deref()).await?
+                }
+                None if agency.is_some() => {
+                    return Err(Error::Other("--agency needs a configured database".into()));
+                }
+                None => {
+                    let empty = |n: Option<i64>| {
+                        n.map(|v| {
+                            u64::try_from(v)
+                                .map_err(|_| Error::Other("amounts are non-negative".into()))
+                        })
+                        .transpose()
+                    };
+                    let cal = WorkingCalendar::default();
+                    match (empty(working_days)?, empty(working_hours)?) {
+                        (Some(d), None) => cal.add_working_days(from, d),
+                        (None, Some(h)) => cal.add_working_hours(from, h),
+                        _ => {
+                            return Err(Error::Other(
+                                "give either --working-days or --working-hours".into(),
+                            ));
+                        }
+                    }
+                    .map_err(|e| Error::Other(e.to_string()))?
+                }
+            };
+            println!("{}", due.to_rfc3339());
+        }
+        CalendarCommand::SetSchedule { file } => {
+            let text = std::fs::read_to_string(&file)?;
+            let schedule = serde_json::from_str(&text)
+                .map_err(|e| Error::Other(format!("{}: {e}", file.display())))?;
+            let p = Platform::open(load_config(global)?).await?;
+            calendar::set_schedule(&p, &Ctx::cli(p.now_ms()), &schedule).await?;
+            println!("schedule stored");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn open_existing(global: &Global) -> Result<Option<Platform>> {
+    let config = load_config(global)?;
+    let url = config.database_url();
+    if url.starts_with("sqlite:") {
+        let path = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:");
+        if !std::path::Path::new(path).exists() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(Platform::open(config).await?))
+}
+
+async fn serve(config: Config, demo_mode: bool) -> Result<ExitCode> {
+    let started = Instant::now();
+    init_logging(&config);
+    let platform = Platform::open(config).await?;
+    if demo_mode && demo::seed(&platform).await? {
+        tracing::info!("demo data created");
+    }
+    let state = tinhso_web::AppState::new(platform.clone(), demo_mode).await?;
+    tinhso_web::metrics_handle();
+    let listen = platform.config.server.listen.clone();
+    let admin_listen = platform.config.server.admin_listen.clone();
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| Error::Other(format!("cannot listen on {listen}: {e}")))?;
+    let admin_listener = tokio::net::TcpListener::bind(&admin_listen)
+        .await
+        .map_err(|e| Error::Other(format!("cannot listen on {admin_listen} (admin): {e}")))?;
+    let public_addr = listener.local_addr()?;
+    let admin_addr = admin_listener.local_addr()?;
+    if demo_mode {
+        println!("{}", demo::credentials_banner());
+    }
+    println!(
+        "Tỉnh số đang chạy tại / running at http://{public_addr} (admin/metrics: http://{admin_addr}/metrics; {} , started in {} ms)",
+        platform.db.dialect().name(),
+        started.elapsed().as_millis()
+    );
+    tracing::info!(%public_addr, %admin_addr, startup_ms = started.elapsed().as_millis() as u64, "listening");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let admin_stop = {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.changed().await;
+        }
+    };
+    let admin = tokio::spawn(tinhso_web::serve(
+        admin_listener,
+        tinhso_web::admin_app(state.clone()),
+        admin_stop,
+    ));
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    tinhso_web::serve(listener, tinhso_web::app(state), shutdown).await?;
+    let _ = admin.await;
+    platform.db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,200 @@
+//! The JSON API under `/api/v1`: every action of the UI has a twin here.
+//!
+//! Callers authenticate with a scoped API token (`Authorization: Bearer tsk_…`) or with the
+//! browser session (then unsafe methods need the `x-csrf-token` header). Errors are JSON with
+//! a stable code (`{"error": {"code": …, "message": …, "request_id": …}}`). Routes are added
+//! through [`ApiRouter`], which records them so a test can prove each one is in the OpenAPI
+//! document ([`openapi`]).
+
+pub mod handlers;
+pub mod openapi;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum::routing::MethodRouter;
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use tinhso_core::{DomainError, ErrorCode};
+use tinhso_platform::identity::principal_from_api_token;
+use tinhso_platform::{Caller, Ctx};
+
+use crate::AppState;
+use crate::error::WebError;
+use crate::session::{Viewer, is_unsafe, needs_totp_enrolment};
+
+/// A router that remembers which (method, path) pairs it serves.
+pub struct ApiRouter {
+    router: Router<AppState>,
+    routes: Vec<(Method, String)>,
+}
+
+impl ApiRouter {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    fn route(mut self, method: Method, path: &str, handler: MethodRouter<AppState>) -> Self {
+        self.routes.push((method, path.to_owned()));
+        self.router = self.router.route(path, handler);
+        self
+    }
+
+    pub fn routes(&self) -> &[(Method, String)] {
+        &self.routes
+    }
+
+    pub fn into_router(self) -> Router<AppState> {
+        self.router
+    }
+}
+
+pub fn router() -> ApiRouter {
+    use axum::routing::{delete, get, post};
+    use handlers as h;
+    ApiRouter::new()
+        .route(Method::GET, "/openapi.json", get(openapi::document))
+        .route(Method::GET, "/me", get(h::me))
+        .route(Method::GET, "/agencies", get(h::list_agencies))
+        .route(Method::POST, "/agencies", post(h::create_agency))
+        .route(Method::GET, "/agencies/{id}", get(h::get_agency))
+        .route(
+            Method::POST,
+            "/agencies/{id}/rename",
+            post(h::rename_agency),
+        )
+        .route(Method::POST, "/agencies/{id}/merge", post(h::merge_agency))
+        .route(
+            Method::GET,
+            "/agencies/{id}/departments",
+            get(h::list_departments),
+        )
+        .route(
+            Method::POST,
+            "/agencies/{id}/departments",
+            post(h::add_department),
+        )
+        .route(
+            Method::GET,
+            "/agencies/{id}/positions",
+            get(h::list_positions),
+        )
+        .route(
+            Method::POST,
+            "/agencies/{id}/positions",
+            post(h::add_position),
+        )
+        .route(
+            Method::GET,
+            "/agency-codes/{code}",
+            get(h::resolve_agency_code),
+        )
+        .route(Method::GET, "/units/resolve", get(h::resolve_unit))
+        .route(Method::GET, "/users", get(h::list_users))
+        .route(Method::POST, "/users", post(h::create_user))
+        .route(Method::GET, "/users/{id}", get(h::get_user))
+        .route(Method::POST, "/users/{id}/roles", post(h::grant_role))
+        .route(Method::DELETE, "/users/{id}/roles", delete(h::revoke_role))
+        .route(
+            Method::POST,
+            "/users/{id}/password",
+            post(h::reset_password),
+        )
+        .route(
+            Method::POST,
+            "/users/{id}/sessions/revoke",
+            post(h::logout_everywhere),
+        )
+        .route(Method::POST, "/tokens", post(h::create_token))
+        .route(Method::DELETE, "/tokens/{id}", delete(h::revoke_token))
+        .route(Method::GET, "/audit/records", get(h::audit_records))
+        .route(Method::GET, "/audit/verify", get(h::audit_verify))
+        .route(
+            Method::GET,
+            "/calendar/holidays/{year}",
+            get(h::calendar_holidays),
+        )
+        .route(Method::GET, "/calendar/due", get(h::calendar_due))
+}
+
+/// The caller of an API request, as a service context.
+#[derive(Debug, Clone)]
+pub struct ApiCtx(pub Ctx);
+
+impl FromRequestParts<AppState> for ApiCtx {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let viewer = Viewer::from_request_parts(parts, state).await?;
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let mut ctx = viewer.ctx();
+        if let Some(token) = bearer {
+            let (token_id, principal) =
+                principal_from_api_token(&state.platform, token, viewer.now_ms)
+                    .await?
+                    .ok_or_else(|| {
+                        DomainError::new(ErrorCode::Unauthenticated, "invalid or expired API token")
+                    })?;
+            ctx.actor = format!("token:{token_id}");
+            ctx.caller = Caller::User(principal);
+            return Ok(Self(ctx));
+        }
+        if let Some(session) = &viewer.session {
+            if !session.second_factor_done || needs_totp_enrolment(session) {
+                return Err(DomainError::new(
+                    ErrorCode::TotpRequired,
+                    "complete two-step verification first",
+                )
+                .into());
+            }
+            if is_unsafe(&parts.method) {
+                let submitted = parts
+                    .headers
+                    .get("x-csrf-token")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                viewer.check_csrf(&state.platform.session_key, submitted)?;
+            }
+        }
+        Ok(Self(ctx))
+    }
+}
+
+/// JSON body whose rejections become stable-code errors instead of plain text.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = WebError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    return Err(WebError::Status(rejection.status(), "payload_too_large"));
+                }
+                Err(DomainError::invalid(rejection.body_text()).into())
+            }
+        }
+    }
+}
+
+/// Anonymous callers get 401 on anything that needs an identity.
+pub fn require_caller(ctx: &Ctx) -> Result<(), WebError> {
+    if matches!(ctx.caller, Caller::Anonymous) {
+        return Err(DomainError::new(ErrorCode::Unauthenticated, "authentication required").into());
+    }
+    Ok(())
+}

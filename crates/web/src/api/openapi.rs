@@ -1,0 +1,360 @@
+//! The OpenAPI 3.1 document of `/api/v1`, served at `/api/v1/openapi.json`.
+//!
+//! Each operation is described once in [`OPERATIONS`]; the test below fails when a route of
+//! the API router has no entry here (or an entry has no route), so the document cannot drift
+//! from what the server actually serves.
+
+use axum::Json;
+use axum::http::Method;
+use serde_json::{Map, Value, json};
+
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    Public,
+    Authenticated,
+}
+
+pub struct Operation {
+    pub method: Method,
+    pub path: &'static str,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    pub auth: Auth,
+    /// Example request body (JSON), when the operation takes one.
+    pub body: Option<&'static str>,
+    pub query: &'static [(&'static str, &'static str)],
+}
+
+const fn first(values: &[&'static str]) -> Option<&'static str> {
+    match values {
+        [value, ..] => Some(value),
+        [] => None,
+    }
+}
+
+macro_rules! op {
+    ($method:ident, $path:literal, $tag:literal, $auth:ident, $summary:literal $(, body = $body:literal)? $(, query = [$(($q:literal, $qd:literal)),*])?) => {
+        Operation {
+            method: Method::$method,
+            path: $path,
+            tag: $tag,
+            summary: $summary,
+            auth: Auth::$auth,
+            body: first(&[$($body)?]),
+            query: &[$($(($q, $qd)),*)?],
+        }
+    };
+}
+
+pub const OPERATIONS: &[Operation] = &[
+    op!(GET, "/openapi.json", "meta", Public, "This document"),
+    op!(
+        GET,
+        "/me",
+        "identity",
+        Authenticated,
+        "The caller's account, role grants and token scopes"
+    ),
+    op!(
+        GET,
+        "/agencies",
+        "organisation",
+        Authenticated,
+        "Agencies visible to the caller, in tree order"
+    ),
+    op!(
+        POST,
+        "/agencies",
+        "organisation",
+        Authenticated,
+        "Create an agency (identifier NNN.NN.NN.XNN validated)",
+        body = r#"{"code":"000.00.09.H32","name":"Sở Y tế","parent_code":"000.00.00.H32","level":"department"}"#
+    ),
+    op!(
+        GET,
+        "/agencies/{id}",
+        "organisation",
+        Authenticated,
+        "One agency"
+    ),
+    op!(
+        POST,
+        "/agencies/{id}/rename",
+        "organisation",
+        Authenticated,
+        "New identifier and/or name; the old identifier stays resolvable",
+        body = r#"{"code":"000.00.19.H32","name":"Sở Tư pháp tỉnh Khánh Hòa"}"#
+    ),
+    op!(
+        POST,
+        "/agencies/{id}/merge",
+        "organisation",
+        Authenticated,
+        "Merge this agency into another",
+        body = r#"{"into_agency_id":3}"#
+    ),
+    op!(
+        GET,
+        "/agencies/{id}/departments",
+        "organisation",
+        Authenticated,
+        "Departments of an agency"
+    ),
+    op!(
+        POST,
+        "/agencies/{id}/departments",
+        "organisation",
+        Authenticated,
+        "Add a department",
+        body = r#"{"name":"Bộ phận Một cửa"}"#
+    ),
+    op!(
+        GET,
+        "/agencies/{id}/positions",
+        "organisation",
+        Authenticated,
+        "Positions of an agency"
+    ),
+    op!(
+        POST,
+        "/agencies/{id}/positions",
+        "organisation",
+        Authenticated,
+        "Add a position",
+        body = r#"{"name":"Phó Chủ tịch"}"#
+    ),
+    op!(
+        GET,
+        "/agency-codes/{code}",
+        "organisation",
+        Authenticated,
+        "Resolve an identifier, current or retired, and the agency that carries on its work"
+    ),
+    op!(
+        GET,
+        "/units/resolve",
+        "organisation",
+        Public,
+        "Which administrative unit a code meant on a date (three-level before 1 July 2025, two-level after)",
+        query = [("code", "unit code, e.g. 22333"), ("date", "YYYY-MM-DD")]
+    ),
+    op!(
+        GET,
+        "/users",
+        "identity",
+        Authenticated,
+        "Officials of the agencies the caller may see"
+    ),
+    op!(
+        POST,
+        "/users",
+        "identity",
+        Authenticated,
+        "Create an account (official, citizen by personal ID, business by tax code)",
+        body = r#"{"kind":"official","username":"nguyen.van.b","display_name":"Nguyễn Văn B","agency_id":11,"password":"a-long-initial-password","must_change_password":true}"#
+    ),
+    op!(GET, "/users/{id}", "identity", Authenticated, "One account"),
+    op!(
+        POST,
+        "/users/{id}/roles",
+        "identity",
+        Authenticated,
+        "Grant a role within an agency subtree",
+        body = r#"{"role":"specialist","agency_id":11}"#
+    ),
+    op!(
+        DELETE,
+        "/users/{id}/roles",
+        "identity",
+        Authenticated,
+        "Revoke a role grant",
+        body = r#"{"role":"specialist","agency_id":11}"#
+    ),
+    op!(
+        POST,
+        "/users/{id}/password",
+        "identity",
+        Authenticated,
+        "Administrator password reset (lifts a lockout, ends the user's sessions)",
+        body = r#"{"new_password":"a-long-temporary-password","must_change":true}"#
+    ),
+    op!(
+        POST,
+        "/users/{id}/sessions/revoke",
+        "identity",
+        Authenticated,
+        "Log the user out on every device"
+    ),
+    op!(
+        POST,
+        "/tokens",
+        "identity",
+        Authenticated,
+        "Issue a scoped API token (the secret is shown once)",
+        body = r#"{"name":"reporting sync","scopes":["view_agency"],"ttl_days":90}"#
+    ),
+    op!(
+        DELETE,
+        "/tokens/{id}",
+        "identity",
+        Authenticated,
+        "Revoke an API token"
+    ),
+    op!(
+        GET,
+        "/audit/records",
+        "audit",
+        Authenticated,
+        "Most recent audit records (auditors)",
+        query = [("limit", "1–1000, default 100")]
+    ),
+    op!(
+        GET,
+        "/audit/verify",
+        "audit",
+        Authenticated,
+        "Verify the audit hash chain and name the first bad record"
+    ),
+    op!(
+        GET,
+        "/calendar/holidays/{year}",
+        "calendar",
+        Public,
+        "Days off of a year: statutory, compensatory and scheduled"
+    ),
+    op!(
+        GET,
+        "/calendar/due",
+        "calendar",
+        Public,
+        "Due instant after N working days or hours",
+        query = [
+            ("from", "RFC 3339 instant"),
+            ("working_days", "number of working days"),
+            ("working_hours", "number of working hours"),
+            ("agency", "agency identifier whose office hours apply")
+        ]
+    ),
+];
+
+fn operation_object(op: &Operation) -> Value {
+    let mut parameters: Vec<Value> = op
+        .path
+        .split('/')
+        .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": if name == "code" { "string" } else { "integer" } } }))
+        .collect();
+    parameters.extend(op.query.iter().map(|(name, description)| {
+        json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } })
+    }));
+    let mut object = json!({
+        "summary": op.summary,
+        "tags": [op.tag],
+        "operationId": format!("{}{}", op.method.as_str().to_lowercase(), op.path.replace(['/', '{', '}', '.', '-'], "_")),
+        "parameters": parameters,
+        "responses": {
+            "200": { "description": "Success", "content": { "application/json": { "schema": { "type": "object" } } } },
+            "default": { "description": "Error with a stable code", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+        }
+    });
+    if let Some(example) = op.body {
+        let example: Value = serde_json::from_str(example).unwrap_or(Value::Null);
+        object["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": { "type": "object" }, "example": example } } });
+    }
+    object["security"] = match op.auth {
+        Auth::Public => json!([]),
+        Auth::Authenticated => json!([{ "bearer": [] }, { "session": [] }]),
+    };
+    object
+}
+
+pub fn build() -> Value {
+    let mut paths = Map::new();
+    for op in OPERATIONS {
+        let entry = paths.entry(op.path.to_owned()).or_insert_with(|| json!({}));
+        entry[op.method.as_str().to_lowercase()] = operation_object(op);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Tỉnh số API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "JSON API of Tỉnh số. Authenticate with `Authorization: Bearer tsk_…` (scoped API token) or with the browser session cookie plus the `x-csrf-token` header on unsafe methods. Errors carry a stable `code`."
+        },
+        "servers": [{ "url": "/api/v1" }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer" },
+                "session": { "type": "apiKey", "in": "cookie", "name": crate::session::SESSION_COOKIE }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message", "request_id"],
+                            "properties": {
+                                "code": { "type": "string", "description": "stable code, e.g. forbidden, invalid_agency_id" },
+                                "message": { "type": "string", "description": "translated message" },
+                                "detail": { "type": ["string", "null"] },
+                                "rule": { "type": ["string", "null"], "description": "key of the broken rule, e.g. agency_id.level1" },
+                                "request_id": { "type": "string" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_route_is_documented_and_every_operation_routed() {
+        let served: BTreeSet<(String, String)> = crate::api::router()
+            .routes()
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.clone()))
+            .collect();
+        let documented: BTreeSet<(String, String)> = OPERATIONS
+            .iter()
+            .map(|op| (op.method.to_string(), op.path.to_owned()))
+            .collect();
+        let undocumented: Vec<_> = served.difference(&documented).collect();
+        let unrouted: Vec<_> = documented.difference(&served).collect();
+        assert!(
+            undocumented.is_empty(),
+            "routes missing from the OpenAPI document: {undocumented:?}"
+        );
+        assert!(
+            unrouted.is_empty(),
+            "documented operations with no route: {unrouted:?}"
+        );
+    }
+
+    #[test]
+    fn document_is_valid_json_with_examples() {
+        let doc = build();
+        assert_eq!(doc["openapi"], "3.1.0");
+        for op in OPERATIONS {
+            if let Some(body) = op.body {
+                assert!(
+                    serde_json::from_str::<Value>(body).is_ok(),
+                    "bad example for {}",
+                    op.path
+                );
+            }
+        }
+    }
+}

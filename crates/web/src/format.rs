@@ -1,0 +1,46 @@
+//! Vietnamese display formats: dates as 25/04/2027, times in Vietnam time (UTC+7), money as
+//! 1.500.000 đ.
+
+use chrono::{DateTime, FixedOffset, Offset, Utc};
+
+/// Vietnam's offset (UTC+7, no daylight saving).
+pub fn vietnam() -> FixedOffset {
+    FixedOffset::east_opt(7 * 3600).unwrap_or(Utc.fix())
+}
+
+/// `25/04/2027 14:05` in Vietnam time.
+pub fn vn_datetime(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&vietnam())
+                .format("%d/%m/%Y %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// `1.500.000 đ`
+pub fn vn_money(amount: i64) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    let sign = if amount < 0 { "-" } else { "" };
+    format!("{sign}{out} đ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(vn_money(1_500_000), "1.500.000 đ");
+        assert_eq!(vn_money(0), "0 đ");
+        assert_eq!(vn_datetime(1_800_000_000_000), "15/01/2027 15:00");
+    }
+}
