@@ -148,6 +148,18 @@ impl Viewer {
         Ok(session)
     }
 
+    /// A logged-in official (any role other than citizen).
+    pub fn require_official(&self) -> WebResult<&SessionInfo> {
+        let session = self.require_user()?;
+        if roles_of(session).iter().all(|r| *r == Role::Citizen) {
+            return Err(WebError::Status(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+            ));
+        }
+        Ok(session)
+    }
+
     /// What binds a CSRF token to this browser.
     fn csrf_binding(&self) -> Option<String> {
         match (&self.session_token, &self.pre_session) {

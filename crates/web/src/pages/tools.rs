@@ -100,7 +100,7 @@ pub async fn calendar(
     viewer: Viewer,
     Query(form): Query<DueForm>,
 ) -> WebResult<Response> {
-    viewer.require_user()?;
+    viewer.require_official()?;
     let now = chrono::DateTime::from_timestamp_millis(viewer.now_ms)
         .unwrap_or_default()
         .with_timezone(&crate::format::vietnam());

@@ -1,0 +1,1 @@
+//! Access matrix: every API route × every role (being written).

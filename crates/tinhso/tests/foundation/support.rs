@@ -1,0 +1,239 @@
+//! Test harness: a database per backend, the real application served in-process on a
+//! loopback port, and an HTTP client with a cookie jar.
+//!
+//! PostgreSQL comes from `TINHSO_TEST_POSTGRES_URL` (an admin URL; `scripts/test.sh` sets
+//! it, starting a throwaway cluster when none answers) or the local server on
+//! 127.0.0.1:5432. A run that cannot reach PostgreSQL fails: it never skips silently.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sqlx::Connection;
+use std::sync::atomic::{AtomicU32, Ordering};
+use tinhso_platform::{Config, Ctx, Platform};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a scenario once per backend: `both!(name)` expects `async fn name(Backend)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::foundation::support::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::foundation::support::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TINHSO_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A database of its own for one test.
+pub struct TestDb {
+    pub url: String,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend, dir: &std::path::Path) -> Self {
+        match backend {
+            Backend::Sqlite => Self {
+                url: format!("sqlite://{}", dir.join("test.db").display()),
+                pg_name: None,
+            },
+            Backend::Postgres => {
+                sqlx::any::install_default_drivers();
+                let admin = postgres_admin_url();
+                let name = format!(
+                    "tinhso_t_{}_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::SeqCst),
+                    rand::random::<u32>()
+                );
+                let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL is required for the test suite and is not reachable at {admin}: {e}")
+                });
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let _ = conn.close().await;
+                let url = match admin.rfind('/') {
+                    Some(i) => format!("{}/{name}", &admin[..i]),
+                    None => panic!("bad PostgreSQL URL {admin}"),
+                };
+                Self {
+                    url,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    pub async fn drop_database(&self) {
+        if let Some(name) = &self.pg_name {
+            if let Ok(mut conn) = sqlx::AnyConnection::connect(&postgres_admin_url()).await {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await;
+            }
+        }
+    }
+}
+
+/// The application, served on 127.0.0.1 with a port of its own.
+pub struct TestApp {
+    pub base: String,
+    pub platform: Platform,
+    pub db: TestDb,
+    pub dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+pub fn test_config(dir: &std::path::Path, url: &str) -> Config {
+    let mut config = Config::default();
+    config.server.data_dir = dir.to_path_buf();
+    config.database.url = url.to_owned();
+    config.database.max_connections = 6;
+    // Tests go faster than any person: the per-address limiter would only get in the way,
+    // except in the test that checks it.
+    config.security.login_rate_per_minute = 10_000;
+    config.limits.max_body_bytes = 64 * 1024;
+    config
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new(backend, dir.path()).await;
+        let mut config = test_config(dir.path(), &db.url);
+        tweak(&mut config);
+        let platform = Platform::open(config).await.unwrap();
+        tinhso_platform::demo::seed(&platform).await.unwrap();
+        let state = tinhso_web::AppState::new(platform.clone(), true)
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _ = tinhso_web::serve(listener, tinhso_web::app(state), async {
+                let _ = stop_rx.await;
+            })
+            .await;
+        });
+        Self {
+            base,
+            platform,
+            db,
+            dir,
+            server,
+            stop: Some(stop_tx),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A browser-like client: cookies kept, redirects not followed (tests look at them).
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub fn ctx(&self) -> Ctx {
+        Ctx::cli(self.platform.now_ms())
+    }
+
+    pub async fn audit_head(&self) -> i64 {
+        sqlx::query_scalar("SELECT last_seq FROM audit_head WHERE id = 1")
+            .fetch_one(self.platform.db.pool())
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.server).await;
+        self.platform.db.close().await;
+        self.db.drop_database().await;
+    }
+}
+
+/// The CSRF token of the first form on a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html
+        .find(marker)
+        .map(|i| i + marker.len())
+        .expect("page has no CSRF token");
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// Logs in through the real form; returns the redirect target.
+pub async fn login(
+    app: &TestApp,
+    client: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> (u16, String) {
+    let page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let response = client
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf_token", csrf_of(&page).as_str()),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response.text().await.unwrap();
+    (status, location.unwrap_or(body))
+}
+
+pub const DEMO_PASSWORD: &str = tinhso_platform::demo::DEMO_PASSWORD;
+
+/// Current TOTP code for a secret, one step ahead of the last used one when asked.
+pub fn totp_code(secret: &str, offset_steps: i64) -> String {
+    let now = chrono::Utc::now().timestamp() + offset_steps * 30;
+    tinhso_platform::identity::totp_code_at(secret, u64::try_from(now).unwrap()).unwrap()
+}
