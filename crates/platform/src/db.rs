@@ -247,10 +247,10 @@ fn prepare_sqlite_url(url: &str) -> Result<String> {
     if path.is_empty() || path == ":memory:" {
         return Err(Error::Config("an SQLite database needs a file path".into()));
     }
-    if let Some(parent) = std::path::Path::new(path).parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)?;
-        }
+    if let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
     }
     Ok(format!("sqlite://{path}?mode=rwc"))
 }

@@ -19,7 +19,16 @@ pub const THREE_LEVEL_UNITS: &str = include_str!("../data/units-2025-03-three-le
 pub const TWO_LEVEL_UNITS: &str = include_str!("../data/units-2026-two-level.json");
 
 /// (identifier, name, short name, parent identifier, level, commune code)
-const AGENCIES: &[(&str, &str, &str, Option<&str>, &str, Option<&str>)] = &[
+type DemoAgency = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    Option<&'static str>,
+);
+
+const AGENCIES: &[DemoAgency] = &[
     (
         "000.00.00.H32",
         "Ủy ban nhân dân tỉnh Khánh Hòa",

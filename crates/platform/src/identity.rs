@@ -947,7 +947,7 @@ pub struct ApiToken {
 }
 
 fn scopes_to_text(scopes: &[Action]) -> Result<String> {
-    Ok(serde_json::to_string(scopes).map_err(|e| Error::Other(e.to_string()))?)
+    serde_json::to_string(scopes).map_err(|e| Error::Other(e.to_string()))
 }
 
 /// Issues a token acting as `user_id` but limited to `scopes`. The plaintext is returned
@@ -1060,7 +1060,7 @@ pub async fn revoke_api_token(p: &Platform, ctx: &Ctx, token_id: i64) -> Result<
         .fetch_optional(p.db.pool())
         .await?;
     let owner = owner.ok_or_else(|| DomainError::not_found("token"))?;
-    if !ctx.principal().is_some_and(|pr| pr.user_id == owner) {
+    if ctx.principal().is_none_or(|pr| pr.user_id != owner) {
         let user = user_by_id(p, owner)
             .await?
             .ok_or_else(|| DomainError::not_found("user"))?;

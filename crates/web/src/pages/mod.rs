@@ -169,10 +169,9 @@ struct HomePage<'a> {
 }
 
 pub async fn home(State(state): State<AppState>, viewer: Viewer) -> WebResult<Response> {
-    if let Some(session) = &viewer.session {
-        if !session.second_factor_done || crate::session::needs_totp_enrolment(session) {
-            viewer.require_user()?;
-        }
+    // A half-finished login (second factor or enrolment pending) is sent to finish it.
+    if viewer.session.is_some() {
+        viewer.require_user()?;
     }
     let page = PageCtx::new(&state, &viewer, "/");
     let mut roles = Vec::new();
