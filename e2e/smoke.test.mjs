@@ -185,7 +185,8 @@ async function assertAccessible(t, what) {
   } catch (err) {
     // A strict CSP (script-src 'self') rightly refuses an inline <script>; evaluate the
     // same file through the DevTools protocol instead, which the page's CSP does not govern.
-    t.diagnostic(`${what}: addScriptTag refused (${String(err.message).split('\n')[0]}); evaluating axe directly`);
+    const reason = /Content Security Policy/i.test(String(err?.message)) ? "the page's CSP" : String(err);
+    t.diagnostic(`${what}: addScriptTag refused by ${reason}; evaluating axe-core directly`);
     const source = await readFile(AXE_PATH, 'utf8');
     await page.evaluate(`${source}\n;void 0;`);
   }

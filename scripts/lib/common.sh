@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # STAGE_OK is read by scripts/test.sh
 # Helpers shared by scripts/test.sh: headers, stage bookkeeping, ports, bounded waits, and
 # a cleanup registry so that nothing the run starts (servers, clusters, databases) outlives it.
 #
@@ -25,9 +26,12 @@ STAGES_FAILED=0
 STAGES_SKIPPED=0
 STAGE_LINES=()
 
-# run_stage NAME FUNC [ARGS...]: runs FUNC in a subshell with errexit really on (a function
-# called from `if` or `||` would silently lose `set -e`), records the outcome, never aborts
-# the script, and returns 0 on success or 1 on failure.
+# run_stage NAME FUNC [ARGS...]: runs FUNC in a subshell with errexit on, records the
+# outcome in STAGE_OK (1 or 0) and always returns 0.
+# Call it as a plain statement, never from `if`, `&&`, `||` or `!`: bash ignores `set -e`
+# in everything run from such a context, subshells included, so a failing command in the
+# middle of a stage would go unnoticed.
+STAGE_OK=0
 run_stage() {
   local name=$1
   shift
@@ -36,6 +40,7 @@ run_stage() {
   set +e
   (
     set -euo pipefail
+    shopt -s inherit_errexit
     "$@"
   )
   rc=$?
@@ -45,12 +50,14 @@ run_stage() {
     STAGES_PASSED=$((STAGES_PASSED + 1))
     STAGE_LINES+=("ok      ${name} (${took}s)")
     printf '%s  ok: %s (%ss)%s\n' "$_G" "$name" "$took" "$_N"
+    STAGE_OK=1
     return 0
   fi
   STAGES_FAILED=$((STAGES_FAILED + 1))
   STAGE_LINES+=("FAILED  ${name} (exit ${rc}, ${took}s)")
   printf '%s  FAILED: %s (exit %s, %ss)%s\n' "$_R" "$name" "$rc" "$took" "$_N"
-  return 1
+  STAGE_OK=0
+  return 0
 }
 
 # skip_stage NAME REASON: a stage that could not run because an earlier one failed.
@@ -120,6 +127,7 @@ cleanup_all() {
 
 # port_in_use PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
 port_in_use() {
+  # shellcheck disable=SC2016 # $1 expands in the inner bash
   timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
 }
 

@@ -14,7 +14,7 @@ PG_PROBE_PORT=${TINHSO_TEST_PG_PROBE_PORT:-5432}
 # pg_bindir: the directory holding initdb and pg_ctl (newest installed major version).
 pg_bindir() {
   local d
-  d=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -type d -name bin 2>/dev/null | sort -V | tail -n 1)
+  d=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -type d -name bin 2>/dev/null | sort -V | tail -n 1) || true
   if [[ -n $d && -x $d/initdb && -x $d/pg_ctl ]]; then
     echo "$d"
     return 0
