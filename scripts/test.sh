@@ -9,9 +9,10 @@
 #   3. cargo clippy -D warnings
 #   4. PostgreSQL         TINHSO_TEST_POSTGRES_URL, else 127.0.0.1:5432, else a throwaway
 #                        cluster (pg_ctl) stopped and deleted on exit
-#   5. cargo test         with TINHSO_TEST_POSTGRES_URL and TINHSO_REQUIRE_POSTGRES=1 exported
-#   6. cargo build -p tinhso (debug: shares the build of stage 5)
-#   7. npm ci in e2e/     only when node_modules is missing or package-lock.json changed
+#   5. npm ci in e2e/     only when node_modules is missing or package-lock.json changed
+#   6. moto[server]       PyPI, only when missing (the S3 tests' real S3-compatible server)
+#   7. cargo test         with TINHSO_TEST_POSTGRES_URL and TINHSO_REQUIRE_POSTGRES=1 exported,
+#                         then cargo build -p tinhso (debug: shares the build of the tests)
 #   8. browser smoke test on SQLite, then 9. on PostgreSQL (a fresh database, dropped after)
 # The last line is "N passed, N failed" over the stages.
 #
@@ -145,6 +146,18 @@ stage_npm_ci() {
   echo "$want" >node_modules/.tinhso-lock.sha256
 }
 
+stage_python_packages() {
+  if python3 -c 'import moto.server, boto3, flask_cors' >/dev/null 2>&1; then
+    info "moto server present"
+    return 0
+  fi
+  info "installing moto[server] from PyPI"
+  # Debian's own python3 refuses system-wide pip installs (PEP 668); then install for the
+  # user, which is what the tests' python3 sees.
+  timeout --kill-after=10 600 python3 -m pip install --quiet 'moto[server]' ||
+    timeout --kill-after=10 600 python3 -m pip install --quiet --user --break-system-packages 'moto[server]'
+}
+
 # --- 8, 9. browser smoke tests ------------------------------------------------------------
 
 e2e_cleanup() {
@@ -230,12 +243,16 @@ fi
 # Tests that need PostgreSQL must fail, not skip, when it cannot be reached.
 export TINHSO_REQUIRE_POSTGRES=1
 
+# npm and Python packages first: the Rust tests start a real OpenID provider (npm
+# oidc-provider) and a real S3-compatible server (moto).
+run_stage "npm ci (e2e)" stage_npm_ci
+npm_ok=$STAGE_OK
+run_stage "Python test servers (moto)" stage_python_packages
+
 run_stage "cargo test" stage_cargo_test
 
 run_stage "cargo build -p tinhso" stage_build
 build_ok=$STAGE_OK
-run_stage "npm ci (e2e)" stage_npm_ci
-npm_ok=$STAGE_OK
 
 if ((build_ok && npm_ok)); then
   run_stage "browser smoke test (SQLite)" stage_e2e sqlite

@@ -137,6 +137,11 @@ impl AgencyPath {
         Self(format!("{}{id}/", self.0))
     }
 
+    /// A root agency (a province's people's committee): exactly one level in its path.
+    pub fn is_root(&self) -> bool {
+        self.0.len() > 2 && self.0.matches('/').count() == 2
+    }
+
     /// True when `self` is `ancestor` or lies below it.
     pub fn is_within(&self, ancestor: &AgencyPath) -> bool {
         self.0.starts_with(&ancestor.0)
@@ -202,5 +207,6 @@ mod tests {
         assert!(division.is_within(&dept));
         assert!(!division.is_within(&other));
         assert!(!AgencyPath::root(14).is_within(&AgencyPath::root(1)));
+        assert!(province.is_root() && !dept.is_root() && !AgencyPath("/".into()).is_root());
     }
 }

@@ -15,6 +15,7 @@ use std::io::{BufRead, Read, Write};
 use std::path::Path;
 
 use crate::Platform;
+use crate::config::Config;
 use crate::db::{Db, Dialect};
 use crate::error::{Error, Result};
 use crate::keys;
@@ -140,8 +141,10 @@ fn row_to_json(row: &sqlx::any::AnyRow) -> Result<Value> {
     Ok(Value::Object(object))
 }
 
-/// Restores `input` into the configured, empty database and data directory.
-pub async fn restore(db: &Db, data_dir: &Path, blob_dir: &Path, input: &Path) -> Result<Manifest> {
+/// Restores `input` into the configured, empty database and data directory; blobs go to the
+/// configured blob store (local directory or S3).
+pub async fn restore(db: &Db, config: &Config, input: &Path) -> Result<Manifest> {
+    let data_dir = config.server.data_dir.as_path();
     db.migrate().await?;
     let users: i64 = sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM agencies) + (SELECT COUNT(*) FROM audit_log)")
         .fetch_one(db.pool())
@@ -167,7 +170,7 @@ pub async fn restore(db: &Db, data_dir: &Path, blob_dir: &Path, input: &Path) ->
             .execute(&mut *tx.tx)
             .await?;
     }
-    let blobs = crate::blobs::LocalBlobStore::new(blob_dir.to_path_buf())?;
+    let blobs = crate::blobs::blob_store(config)?;
     // Archive entries come in the order backup wrote them: manifest, tables (parents
     // first), keys, blobs.
     for entry in archive.entries()? {
@@ -202,7 +205,7 @@ pub async fn restore(db: &Db, data_dir: &Path, blob_dir: &Path, input: &Path) ->
         } else if name.starts_with("blobs/") {
             let mut bytes = Vec::new();
             entry.read_to_end(&mut bytes)?;
-            crate::blobs::BlobStore::put(&blobs, &bytes).await?;
+            blobs.put(&bytes).await?;
         }
     }
     if db.dialect() == Dialect::Postgres {

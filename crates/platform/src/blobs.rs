@@ -6,8 +6,24 @@
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use crate::config::Config;
 use crate::error::{Error, Result};
+
+pub use crate::blobs_s3::S3BlobStore;
+
+/// The blob store `config.blobs.backend` names: `local` (the default) or `s3`. Used by
+/// [`crate::Platform::open`] and by restore, so both always write to the same place.
+pub fn blob_store(config: &Config) -> Result<Arc<dyn BlobStore>> {
+    match config.blobs.backend.as_str() {
+        "local" => Ok(Arc::new(LocalBlobStore::new(config.blob_dir())?)),
+        "s3" => Ok(Arc::new(S3BlobStore::new(&config.blobs)?)),
+        other => Err(Error::Config(format!(
+            "`blobs.backend` must be `local` or `s3` (got `{other}`)"
+        ))),
+    }
+}
 
 #[async_trait]
 pub trait BlobStore: Send + Sync + std::fmt::Debug {

@@ -13,7 +13,7 @@ use tinhso_core::calendar::{
 
 use crate::Platform;
 use crate::audit::Change;
-use crate::context::{Caller, Ctx};
+use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::org::{Agency, agency_by_id, resolve_agency_code};
 
@@ -127,30 +127,14 @@ pub async fn due(
     })
 }
 
-async fn root_agency(p: &Platform) -> Result<Option<Agency>> {
-    let id: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM agencies WHERE parent_id IS NULL ORDER BY id LIMIT 1")
-            .fetch_optional(p.db.pool())
-            .await?;
-    match id {
-        Some(id) => agency_by_id(p, id).await,
-        None => Ok(None),
-    }
-}
-
 /// Installation-wide calendar data is the province's to set.
-async fn authorize_province(p: &Platform, ctx: &Ctx) -> Result<()> {
-    if matches!(ctx.caller, Caller::Local) {
-        return Ok(());
-    }
-    let root = root_agency(p).await?.ok_or_else(DomainError::forbidden)?;
-    ctx.authorize(Action::ManageCalendar, &Target::Agency(&root.agency_path()))?;
-    Ok(())
+fn authorize_province(ctx: &Ctx) -> Result<()> {
+    crate::identity::authorize_installation(ctx, Action::ManageCalendar)
 }
 
 /// Stores one year's official schedule (replacing the shipped one for that year).
 pub async fn set_schedule(p: &Platform, ctx: &Ctx, schedule: &YearSchedule) -> Result<()> {
-    authorize_province(p, ctx).await?;
+    authorize_province(ctx)?;
     if !(1900..=2100).contains(&schedule.year) {
         return Err(DomainError::invalid("year must be between 1900 and 2100").into());
     }
@@ -185,7 +169,7 @@ pub async fn set_schedule(p: &Platform, ctx: &Ctx, schedule: &YearSchedule) -> R
 }
 
 pub async fn set_rules(p: &Platform, ctx: &Ctx, rules: &HolidayRules) -> Result<()> {
-    authorize_province(p, ctx).await?;
+    authorize_province(ctx)?;
     let mut tx = p.db.begin_write().await?;
     sqlx::query("INSERT INTO calendar_rules (id, rules_json, updated_ms) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET rules_json = excluded.rules_json, updated_ms = excluded.updated_ms")
         .bind(to_json(rules)?)

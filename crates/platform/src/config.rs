@@ -48,10 +48,29 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct BlobConfig {
-    /// `local` (a directory) — S3-compatible storage is planned behind the same port.
+    /// `local` (a directory, the default) or `s3` (any S3-compatible object storage: AWS,
+    /// MinIO, Ceph, the object storage of Vietnamese cloud providers).
     pub backend: String,
     /// Directory for the local backend; empty = `blobs` inside the data directory.
     pub dir: PathBuf,
+    /// S3 endpoint URL, e.g. `https://s3.ap-southeast-1.amazonaws.com` or
+    /// `http://10.0.0.5:9000` (required for `s3`).
+    pub s3_endpoint: String,
+    /// S3 region used in request signatures; S3-compatible servers usually accept
+    /// `us-east-1` (required for `s3`).
+    pub s3_region: String,
+    /// Bucket holding the blobs; it must exist (required for `s3`).
+    pub s3_bucket: String,
+    /// Prefix put before every blob key inside the bucket, e.g. `tinhso/`; empty = none.
+    pub s3_prefix: String,
+    /// Access key id (required for `s3`).
+    pub s3_access_key: String,
+    /// Secret access key (required for `s3`); prefer `TINHSO_BLOBS__S3_SECRET_KEY` over the
+    /// file. Redacted whenever the configuration is printed.
+    pub s3_secret_key: String,
+    /// Path-style URLs (`endpoint/bucket/key`), which MinIO, Ceph and servers reached by IP
+    /// address need; `false` = virtual-hosted style (`bucket.endpoint/key`).
+    pub s3_path_style: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -123,6 +142,13 @@ impl Default for BlobConfig {
         Self {
             backend: "local".into(),
             dir: PathBuf::new(),
+            s3_endpoint: String::new(),
+            s3_region: "us-east-1".into(),
+            s3_bucket: String::new(),
+            s3_prefix: String::new(),
+            s3_access_key: String::new(),
+            s3_secret_key: String::new(),
+            s3_path_style: true,
         }
     }
 }
@@ -242,11 +268,14 @@ impl Config {
                 "`database.sqlite_synchronous` must be `full` or `normal`".into(),
             ));
         }
-        if self.blobs.backend != "local" {
-            return Err(Error::Config(format!(
-                "`blobs.backend` `{}` is not available in this build (use `local`)",
-                self.blobs.backend
-            )));
+        match self.blobs.backend.as_str() {
+            "local" => {}
+            "s3" => self.blobs.validate_s3()?,
+            other => {
+                return Err(Error::Config(format!(
+                    "`blobs.backend` must be `local` or `s3` (got `{other}`)"
+                )));
+            }
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(Error::Config(
@@ -289,11 +318,48 @@ impl Config {
         if !copy.oidc.client_secret.is_empty() {
             copy.oidc.client_secret = REDACTED.into();
         }
+        copy.blobs.s3_endpoint = redact_url(&self.blobs.s3_endpoint);
+        if !copy.blobs.s3_secret_key.is_empty() {
+            copy.blobs.s3_secret_key = REDACTED.into();
+        }
         copy
     }
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+impl BlobConfig {
+    /// The `s3` backend needs an endpoint, a region, a bucket and both keys: names every
+    /// missing one at once, then checks the endpoint is an http(s) URL.
+    fn validate_s3(&self) -> Result<()> {
+        let missing: Vec<String> = [
+            ("s3_endpoint", &self.s3_endpoint),
+            ("s3_region", &self.s3_region),
+            ("s3_bucket", &self.s3_bucket),
+            ("s3_access_key", &self.s3_access_key),
+            ("s3_secret_key", &self.s3_secret_key),
+        ]
+        .into_iter()
+        .filter(|(_, value)| value.trim().is_empty())
+        .map(|(key, _)| format!("`blobs.{key}`"))
+        .collect();
+        if !missing.is_empty() {
+            return Err(Error::Config(format!(
+                "`blobs.backend = \"s3\"` needs {}",
+                missing.join(", ")
+            )));
+        }
+        match url::Url::parse(&self.s3_endpoint) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
+                Ok(())
+            }
+            _ => Err(Error::Config(format!(
+                "`blobs.s3_endpoint` must be an http:// or https:// URL (got `{}`)",
+                redact_url(&self.s3_endpoint)
+            ))),
+        }
     }
 }
 
@@ -377,11 +443,50 @@ mod tests {
         let mut c = Config::default();
         c.database.url = "postgres://app:hunter2@db.local/tinhso".into();
         c.oidc.client_secret = "s3cret".into();
+        c.blobs.s3_secret_key = "wJalrXUtnFEMI/K7MDENG".into();
+        c.blobs.s3_access_key = "AKIAEXAMPLE".into();
         let printed = c.redacted().to_toml();
         assert!(
-            !printed.contains("hunter2") && !printed.contains("s3cret"),
+            !printed.contains("hunter2")
+                && !printed.contains("s3cret")
+                && !printed.contains("wJalrXUtnFEMI"),
             "{printed}"
         );
         assert!(printed.contains("app:***@db.local"));
+        assert!(printed.contains("s3_secret_key = \"***\""), "{printed}");
+        assert!(printed.contains("AKIAEXAMPLE"), "{printed}");
+    }
+
+    #[test]
+    fn s3_backend_is_validated() {
+        let base = env(&[("TINHSO_BLOBS__BACKEND", "s3")]);
+        let err = Config::load(None, base.clone()).unwrap_err().to_string();
+        for key in [
+            "blobs.s3_endpoint",
+            "blobs.s3_bucket",
+            "blobs.s3_access_key",
+            "blobs.s3_secret_key",
+        ] {
+            assert!(err.contains(key), "{err}");
+        }
+        assert!(!err.contains("s3_region"), "{err}");
+        let mut full = base.clone();
+        full.extend(env(&[
+            ("TINHSO_BLOBS__S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("TINHSO_BLOBS__S3_BUCKET", "tinhso"),
+            ("TINHSO_BLOBS__S3_ACCESS_KEY", "AKIAEXAMPLE"),
+            ("TINHSO_BLOBS__S3_SECRET_KEY", "secret"),
+            ("TINHSO_BLOBS__S3_PATH_STYLE", "false"),
+        ]));
+        let config = Config::load(None, full.clone()).unwrap();
+        assert_eq!(config.blobs.backend, "s3");
+        assert!(!config.blobs.s3_path_style);
+        full.push(("TINHSO_BLOBS__S3_ENDPOINT".into(), "ftp://x".into()));
+        let err = Config::load(None, full).unwrap_err().to_string();
+        assert!(err.contains("blobs.s3_endpoint"), "{err}");
+        let err = Config::load(None, env(&[("TINHSO_BLOBS__BACKEND", "gcs")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`local` or `s3`"), "{err}");
     }
 }

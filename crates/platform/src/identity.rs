@@ -205,8 +205,33 @@ pub async fn create_user(p: &Platform, ctx: &Ctx, input: &NewUser) -> Result<Use
     Ok(user)
 }
 
-/// Account administration: officials are managed within their agency's subtree; citizen and
-/// business accounts only by local administration or a provincial administrator.
+/// Installation-wide actions (the audit trail, the holiday calendar, citizens' accounts) need
+/// the action granted at a root agency — a province — and pass through `ctx.authorize`, so a
+/// token's scopes narrow them like everything else.
+pub fn authorize_installation(ctx: &Ctx, action: Action) -> Result<()> {
+    match &ctx.caller {
+        Caller::Local => Ok(()),
+        Caller::Anonymous => Err(Error::domain(ErrorCode::Unauthenticated, "log in first")),
+        Caller::User(principal) => {
+            let allowed = principal
+                .grants
+                .iter()
+                .filter(|g| g.agency_path.is_root())
+                .any(|g| {
+                    ctx.authorize(action, &Target::Agency(&g.agency_path))
+                        .is_ok()
+                });
+            if allowed {
+                Ok(())
+            } else {
+                Err(DomainError::forbidden().into())
+            }
+        }
+    }
+}
+
+/// Creating an account in an agency: officials within the caller's user-management subtree;
+/// citizen and business accounts only at installation level.
 async fn authorize_user_admin(p: &Platform, ctx: &Ctx, agency_id: Option<i64>) -> Result<()> {
     if matches!(ctx.caller, Caller::Local) {
         return Ok(());
@@ -217,14 +242,25 @@ async fn authorize_user_admin(p: &Platform, ctx: &Ctx, agency_id: Option<i64>) -
                 .await?
                 .ok_or_else(|| DomainError::not_found("agency"))?;
             ctx.authorize(Action::ManageUsers, &Target::Agency(&agency.agency_path()))?;
+            Ok(())
         }
-        None => {
-            let provincial = ctx
-                .principal()
-                .is_some_and(|pr| pr.has_role(Role::ProvincialAdmin));
-            if !provincial {
-                return Err(DomainError::forbidden().into());
-            }
+        None => authorize_installation(ctx, Action::ManageUsers),
+    }
+}
+
+/// Administering an existing account (reset its password, issue it tokens, change its roles,
+/// end its sessions). An account is only as administrable as its strongest grant, because
+/// whoever takes it over holds all of them: the caller must manage the account's home agency
+/// AND be allowed to grant every role the account holds, where it holds it.
+async fn authorize_account_admin(p: &Platform, ctx: &Ctx, user: &User) -> Result<()> {
+    if matches!(ctx.caller, Caller::Local) {
+        return Ok(());
+    }
+    authorize_user_admin(p, ctx, user.agency_id).await?;
+    let admin = ctx.principal().ok_or_else(DomainError::forbidden)?;
+    for grant in principal_for(p, user).await?.grants {
+        if !grant.role.is_for_citizens() {
+            may_grant(admin, grant.role, &grant.agency_path)?;
         }
     }
     Ok(())
@@ -327,10 +363,61 @@ pub async fn reset_password(
     let target = user_by_id(p, user_id)
         .await?
         .ok_or_else(|| DomainError::not_found("user"))?;
-    let own = ctx.principal().is_some_and(|pr| pr.user_id == user_id);
-    if !own {
-        authorize_user_admin(p, ctx, target.agency_id).await?;
+    authorize_account_admin(p, ctx, &target).await?;
+    store_password(
+        p,
+        ctx,
+        user_id,
+        new_password,
+        must_change,
+        "user.reset_password",
+    )
+    .await
+}
+
+/// A user changing their own password: only in an interactive session (an API token is not
+/// the person) and only with the current password.
+pub async fn change_own_password(
+    p: &Platform,
+    ctx: &Ctx,
+    current_password: &str,
+    new_password: &str,
+) -> Result<()> {
+    let principal = ctx.principal().ok_or_else(DomainError::forbidden)?;
+    if principal.token_scopes.is_some() {
+        return Err(DomainError::forbidden().into());
     }
+    check_password_strength(new_password)?;
+    let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(principal.user_id)
+        .fetch_optional(p.db.pool())
+        .await?
+        .flatten();
+    if !verify_password(current_password.to_owned(), hash).await {
+        return Err(Error::domain(
+            ErrorCode::InvalidCredentials,
+            "current password is wrong",
+        ));
+    }
+    store_password(
+        p,
+        ctx,
+        principal.user_id,
+        new_password,
+        false,
+        "user.change_password",
+    )
+    .await
+}
+
+async fn store_password(
+    p: &Platform,
+    ctx: &Ctx,
+    user_id: i64,
+    new_password: &str,
+    must_change: bool,
+    action: &str,
+) -> Result<()> {
     let hash = hash_password(new_password.to_owned()).await?;
     let mut tx = p.db.begin_write().await?;
     sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2, failed_logins = 0, locked_until_ms = 0, updated_ms = $3 WHERE id = $4")
@@ -340,18 +427,15 @@ pub async fn reset_password(
         .bind(user_id)
         .execute(&mut *tx.tx)
         .await?;
-    if !own {
+    // An administrator's reset ends the sessions of whoever may have taken the account over.
+    if action == "user.reset_password" {
         delete_sessions_of(&mut tx, user_id).await?;
     }
     p.audit(
         &mut tx,
         ctx,
         Change::<(), ()> {
-            action: if own {
-                "user.change_password"
-            } else {
-                "user.reset_password"
-            },
+            action,
             object_type: "user",
             object_id: &user_id.to_string(),
             before: None,
@@ -364,6 +448,31 @@ pub async fn reset_password(
 
 // ---------------------------------------------------------------- grants
 
+/// Loads both sides of a grant change and checks, before anything else is revealed, that the
+/// caller administers the account and may hand out `role` at `agency`.
+async fn grant_parties(
+    p: &Platform,
+    ctx: &Ctx,
+    user_id: i64,
+    role: Role,
+    agency_id: i64,
+) -> Result<(User, crate::org::Agency)> {
+    let user = user_by_id(p, user_id)
+        .await?
+        .ok_or_else(DomainError::forbidden)?;
+    let agency = agency_by_id(p, agency_id)
+        .await?
+        .ok_or_else(DomainError::forbidden)?;
+    if !matches!(ctx.caller, Caller::Local) {
+        authorize_account_admin(p, ctx, &user).await?;
+        let admin = ctx.principal().ok_or_else(DomainError::forbidden)?;
+        if !role.is_for_citizens() {
+            may_grant(admin, role, &agency.agency_path())?;
+        }
+    }
+    Ok((user, agency))
+}
+
 pub async fn grant_role(
     p: &Platform,
     ctx: &Ctx,
@@ -371,12 +480,7 @@ pub async fn grant_role(
     role: Role,
     agency_id: i64,
 ) -> Result<()> {
-    let user = user_by_id(p, user_id)
-        .await?
-        .ok_or_else(|| DomainError::not_found("user"))?;
-    let agency = agency_by_id(p, agency_id)
-        .await?
-        .ok_or_else(|| DomainError::not_found("agency"))?;
+    let (user, _agency) = grant_parties(p, ctx, user_id, role, agency_id).await?;
     if user.kind != AccountKind::Official {
         return Err(DomainError::invalid("roles are granted to officials' accounts").into());
     }
@@ -384,11 +488,6 @@ pub async fn grant_role(
         return Err(
             DomainError::invalid("the citizen role belongs to citizen accounts only").into(),
         );
-    }
-    if let Some(principal) = ctx.principal() {
-        may_grant(principal, role, &agency.agency_path())?;
-    } else if !matches!(ctx.caller, Caller::Local) {
-        return Err(DomainError::forbidden().into());
     }
     let mut tx = p.db.begin_write().await?;
     let inserted = sqlx::query("INSERT INTO role_grants (user_id, role, agency_id, granted_by, granted_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, role, agency_id) DO NOTHING")
@@ -425,13 +524,14 @@ pub async fn revoke_role(
     role: Role,
     agency_id: i64,
 ) -> Result<()> {
+    // Taking a role away needs only the right to grant it there: it cannot escalate anyone.
     let agency = agency_by_id(p, agency_id)
         .await?
-        .ok_or_else(|| DomainError::not_found("agency"))?;
-    if let Some(principal) = ctx.principal() {
-        may_grant(principal, role, &agency.agency_path())?;
-    } else if !matches!(ctx.caller, Caller::Local) {
-        return Err(DomainError::forbidden().into());
+        .ok_or_else(DomainError::forbidden)?;
+    match &ctx.caller {
+        Caller::Local => {}
+        Caller::User(principal) => may_grant(principal, role, &agency.agency_path())?,
+        Caller::Anonymous => return Err(DomainError::forbidden().into()),
     }
     let mut tx = p.db.begin_write().await?;
     let removed =
@@ -737,8 +837,15 @@ pub async fn logout(p: &Platform, ctx: &Ctx, session: &SessionInfo) -> Result<()
     tx.commit().await
 }
 
-/// Ends every session of the user, on every device ("đăng xuất khỏi mọi thiết bị").
+/// Ends every session of the user, on every device ("đăng xuất khỏi mọi thiết bị"): the user
+/// themself, or whoever administers the account.
 pub async fn logout_everywhere(p: &Platform, ctx: &Ctx, user_id: i64) -> Result<u64> {
+    if ctx.principal().is_none_or(|pr| pr.user_id != user_id) {
+        let user = user_by_id(p, user_id)
+            .await?
+            .ok_or_else(DomainError::forbidden)?;
+        authorize_account_admin(p, ctx, &user).await?;
+    }
     let mut tx = p.db.begin_write().await?;
     let ended = delete_sessions_of(&mut tx, user_id).await?;
     p.audit(
@@ -950,6 +1057,31 @@ fn scopes_to_text(scopes: &[Action]) -> Result<String> {
     serde_json::to_string(scopes).map_err(|e| Error::Other(e.to_string()))
 }
 
+/// Who may mint a token: the account itself or its administrator. A token can mint tokens
+/// only when it carries the `manage_api_clients` scope, and never wider than its own scopes,
+/// so a narrow token cannot widen itself.
+async fn authorize_token_issue(
+    p: &Platform,
+    ctx: &Ctx,
+    owner: &User,
+    scopes: &[Action],
+) -> Result<()> {
+    if matches!(ctx.caller, Caller::Local) {
+        return Ok(());
+    }
+    let caller = ctx.principal().ok_or_else(DomainError::forbidden)?;
+    if let Some(own_scopes) = &caller.token_scopes {
+        let within = scopes.iter().all(|s| own_scopes.contains(s));
+        if !own_scopes.contains(&Action::ManageApiClients) || !within {
+            return Err(DomainError::forbidden().into());
+        }
+    }
+    if caller.user_id != owner.id {
+        authorize_account_admin(p, ctx, owner).await?;
+    }
+    Ok(())
+}
+
 /// Issues a token acting as `user_id` but limited to `scopes`. The plaintext is returned
 /// once; only its digest is kept.
 pub async fn create_api_token(
@@ -973,10 +1105,7 @@ pub async fn create_api_token(
     let owner = user_by_id(p, user_id)
         .await?
         .ok_or_else(|| DomainError::not_found("user"))?;
-    let own = ctx.principal().is_some_and(|pr| pr.user_id == user_id);
-    if !own {
-        authorize_user_admin(p, ctx, owner.agency_id).await?;
-    }
+    authorize_token_issue(p, ctx, &owner, scopes).await?;
     let secret = random_token();
     let expires_ms = ctx.now_ms + ttl_days * 86_400_000;
     let mut tx = p.db.begin_write().await?;
@@ -1064,7 +1193,7 @@ pub async fn revoke_api_token(p: &Platform, ctx: &Ctx, token_id: i64) -> Result<
         let user = user_by_id(p, owner)
             .await?
             .ok_or_else(|| DomainError::not_found("user"))?;
-        authorize_user_admin(p, ctx, user.agency_id).await?;
+        authorize_account_admin(p, ctx, &user).await?;
     }
     let mut tx = p.db.begin_write().await?;
     sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE id = $1")

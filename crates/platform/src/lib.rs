@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod backup;
 pub mod blobs;
+mod blobs_s3;
 pub mod calendar;
 pub mod config;
 pub mod context;
@@ -16,6 +17,7 @@ pub mod demo;
 pub mod error;
 pub mod identity;
 pub mod keys;
+pub mod oidc;
 pub mod org;
 
 use serde::Serialize;
@@ -52,7 +54,7 @@ impl Platform {
             db,
             audit_key: Arc::new(keys::load_or_create(&data_dir, keys::AUDIT_KEY)?),
             session_key: Arc::new(keys::load_or_create(&data_dir, keys::SESSION_KEY)?),
-            blobs: Arc::new(blobs::LocalBlobStore::new(config.blob_dir())?),
+            blobs: blobs::blob_store(&config)?,
             config: Arc::new(config),
             clock: Arc::new(SystemClock),
         };

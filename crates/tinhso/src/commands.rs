@@ -73,8 +73,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 &config.database.sqlite_synchronous,
             )
             .await?;
-            let manifest =
-                backup::restore(&db, &config.server.data_dir, &config.blob_dir(), &input).await?;
+            let manifest = backup::restore(&db, &config, &input).await?;
             println!(
                 "restored {} tables and {} blobs from {}",
                 manifest.tables.len(),

@@ -11,6 +11,12 @@ mod commands;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc gives freed memory back to the system. With glibc's allocator the 19 MiB working
+/// buffer of every argon2id hash stayed resident after use, so a server that had checked a
+/// few passwords sat at ~150 MB instead of ~17 MB.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = cli::Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

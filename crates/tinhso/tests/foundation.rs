@@ -3,6 +3,7 @@
 
 mod foundation {
     mod access;
+    mod oidc;
     mod scenarios;
     pub mod support;
 }

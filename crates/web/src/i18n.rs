@@ -169,6 +169,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("account.password_change", "Đổi mật khẩu", "Change password"),
     (
+        "account.password_current",
+        "Mật khẩu hiện tại",
+        "Current password",
+    ),
+    (
         "account.password_new",
         "Mật khẩu mới (ít nhất 10 ký tự)",
         "New password (at least 10 characters)",
@@ -367,6 +372,21 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "error.internal",
         "Hệ thống gặp lỗi. Vui lòng thử lại sau.",
         "The system hit an error. Please try again later.",
+    ),
+    (
+        "error.oidc_unavailable",
+        "Không kết nối được với hệ thống định danh điện tử. Vui lòng thử lại sau hoặc đăng nhập bằng mật khẩu.",
+        "The electronic identity service cannot be reached. Please try again later or log in with your password.",
+    ),
+    (
+        "error.oidc_rejected",
+        "Không hoàn tất được việc đăng nhập bằng định danh điện tử (phiên đăng nhập đã hết hạn hoặc không hợp lệ). Vui lòng đăng nhập lại.",
+        "Logging in with electronic identity could not be completed (the login expired or is not valid). Please log in again.",
+    ),
+    (
+        "error.oidc_personal_id",
+        "Tài khoản định danh điện tử không cung cấp số định danh cá nhân hợp lệ (12 chữ số).",
+        "The electronic identity account did not provide a valid personal identification number (12 digits).",
     ),
     (
         "error.method_not_allowed",

@@ -78,6 +78,8 @@ pub fn app(state: AppState) -> Router {
             "/login",
             get(pages::auth::login_form).post(pages::auth::login_submit),
         )
+        .route("/login/oidc", get(pages::oidc::start))
+        .route("/login/oidc/callback", get(pages::oidc::callback))
         .route(
             "/login/totp",
             get(pages::auth::totp_form).post(pages::auth::totp_submit),

@@ -124,17 +124,23 @@ impl TestApp {
     }
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with_base(backend, |config, _| tweak(config)).await
+    }
+
+    /// Like [`start_with`](Self::start_with), for tweaks that need the app's own base URL
+    /// (e.g. `server.public_url`): the listener is bound before the tweak runs.
+    pub async fn start_with_base(backend: Backend, tweak: impl FnOnce(&mut Config, &str)) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let dir = tempfile::tempdir().unwrap();
         let db = TestDb::new(backend, dir.path()).await;
         let mut config = test_config(dir.path(), &db.url);
-        tweak(&mut config);
+        tweak(&mut config, &base);
         let platform = Platform::open(config).await.unwrap();
         tinhso_platform::demo::seed(&platform).await.unwrap();
         let state = tinhso_web::AppState::new(platform.clone(), true)
             .await
             .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let _ = tinhso_web::serve(listener, tinhso_web::app(state), async {

@@ -269,22 +269,37 @@ pub async fn reset_password(
     Ok(Json(json!({ "reset": true })))
 }
 
-pub async fn logout_everywhere(State(state): State<AppState>, ApiCtx(ctx): ApiCtx, Path(id): Path<i64>) -> WebResult<Json<Value>> {
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(id): Path<i64>,
+) -> WebResult<Json<Value>> {
     require_caller(&ctx)?;
-    // Ending your own sessions is always allowed; ending someone else's is account
-    // administration within their agency.
-    let own = ctx.principal().is_some_and(|p| p.user_id == id);
-    if !own {
-        let user = identity::view_user(&state.platform, &ctx, id).await?;
-        let agency = match user.agency_id {
-            Some(a) => org::agency_by_id(&state.platform, a).await?,
-            None => None,
-        }
-        .ok_or_else(DomainError::forbidden)?;
-        ctx.authorize(Action::ManageUsers, &Target::Agency(&agency.agency_path()))?;
-    }
     let ended = identity::logout_everywhere(&state.platform, &ctx, id).await?;
     Ok(Json(json!({ "sessions_ended": ended })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OwnPasswordInput {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// The account page's password change: browser session only, current password required.
+pub async fn change_own_password(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiJson(input): ApiJson<OwnPasswordInput>,
+) -> WebResult<Json<Value>> {
+    require_caller(&ctx)?;
+    identity::change_own_password(
+        &state.platform,
+        &ctx,
+        &input.current_password,
+        &input.new_password,
+    )
+    .await?;
+    Ok(Json(json!({ "changed": true })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -331,16 +346,11 @@ pub async fn revoke_token(
     Ok(Json(json!({ "revoked": id })))
 }
 
-/// The audit trail is province-wide evidence: auditors and provincial administrators read it
-/// (their grant must cover the root agency).
-async fn authorize_audit(state: &AppState, ctx: &tinhso_platform::Ctx) -> WebResult<()> {
+/// The audit trail is installation-wide evidence: auditors and provincial administrators
+/// whose grant sits at a root agency read it.
+async fn authorize_audit(_state: &AppState, ctx: &tinhso_platform::Ctx) -> WebResult<()> {
     require_caller(ctx)?;
-    let root = org::list_agencies(&state.platform, &tinhso_platform::Ctx::system(ctx.now_ms))
-        .await?
-        .into_iter()
-        .find(|a| a.parent_id.is_none())
-        .ok_or_else(DomainError::forbidden)?;
-    ctx.authorize(Action::ViewAudit, &Target::Agency(&root.agency_path()))?;
+    identity::authorize_installation(ctx, Action::ViewAudit)?;
     Ok(())
 }
 

@@ -58,6 +58,7 @@ pub fn router() -> ApiRouter {
     ApiRouter::new()
         .route(Method::GET, "/openapi.json", get(openapi::document))
         .route(Method::GET, "/me", get(h::me))
+        .route(Method::POST, "/me/password", post(h::change_own_password))
         .route(Method::GET, "/agencies", get(h::list_agencies))
         .route(Method::POST, "/agencies", post(h::create_agency))
         .route(Method::GET, "/agencies/{id}", get(h::get_agency))

@@ -57,6 +57,14 @@ pub const OPERATIONS: &[Operation] = &[
         "The caller's account, role grants and token scopes"
     ),
     op!(
+        POST,
+        "/me/password",
+        "identity",
+        Authenticated,
+        "Change one's own password (browser session only; the current password is required)",
+        body = r#"{"current_password":"the-current-one","new_password":"a-new-long-password"}"#
+    ),
+    op!(
         GET,
         "/agencies",
         "organisation",

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use qrcode::QrCode;
 use qrcode::render::svg;
 use serde::Deserialize;
-use tinhso_platform::identity::{begin_totp_enrolment, confirm_totp, reset_password};
+use tinhso_platform::identity::{begin_totp_enrolment, change_own_password, confirm_totp};
 
 use crate::AppState;
 use crate::error::{WebError, WebResult};
@@ -60,6 +60,8 @@ pub struct PasswordForm {
     #[serde(default)]
     csrf_token: String,
     #[serde(default)]
+    current_password: String,
+    #[serde(default)]
     new_password: String,
 }
 
@@ -69,13 +71,12 @@ pub async fn change_password(
     Form(form): Form<PasswordForm>,
 ) -> WebResult<Response> {
     viewer.check_csrf(&state.platform.session_key, &form.csrf_token)?;
-    let user_id = viewer.require_user()?.user.id;
-    match reset_password(
+    viewer.require_user()?;
+    match change_own_password(
         &state.platform,
         &viewer.ctx(),
-        user_id,
+        &form.current_password,
         &form.new_password,
-        false,
     )
     .await
     {

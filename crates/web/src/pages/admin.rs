@@ -286,9 +286,7 @@ pub async fn audit(
     Query(query): Query<AuditQuery>,
 ) -> WebResult<Response> {
     viewer.require_user()?;
-    if !may(&viewer, Action::ViewAudit) {
-        return Err(WebError::Status(StatusCode::FORBIDDEN, "forbidden"));
-    }
+    tinhso_platform::identity::authorize_installation(&viewer.ctx(), Action::ViewAudit)?;
     let (verdict, intact) = match query.verify {
         Some(_) => match verify(&state.platform.db, &state.platform.audit_key).await? {
             Verdict::Intact { records } => (

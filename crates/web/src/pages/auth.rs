@@ -39,7 +39,7 @@ fn with_pre_session(state: &AppState, viewer: &mut Viewer) -> Option<String> {
     ))
 }
 
-fn add_cookie(response: &mut Response, cookie: &str) {
+pub fn add_cookie(response: &mut Response, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod oidc;
 pub mod tools;
 
 use askama::Template;
