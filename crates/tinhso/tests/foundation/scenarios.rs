@@ -118,25 +118,16 @@ async fn admins_must_enrol_totp(backend: Backend) {
 
     let (_, enrol) = page(&browser, app.url("/account/totp")).await;
     assert!(enrol.contains("<svg"), "QR code missing");
-    let marker = "class=\"secret\">";
-    let start = enrol.find(marker).unwrap() + marker.len();
-    let secret = enrol[start..start + enrol[start..].find('<').unwrap()].to_owned();
-    let wrong = browser
-        .post(app.url("/account/totp"))
-        .form(&[("csrf_token", csrf_of(&enrol).as_str()), ("code", "000000")])
-        .send()
-        .await
-        .unwrap();
+    let secret = secret_on(&enrol);
+    let wrong = post_code(&browser, app.url("/account/totp"), &enrol, "000000").await;
     assert_eq!(wrong.status().as_u16(), 422);
-    let ok = browser
-        .post(app.url("/account/totp"))
-        .form(&[
-            ("csrf_token", csrf_of(&enrol).as_str()),
-            ("code", totp_code(&secret, 0).as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let ok = post_code(
+        &browser,
+        app.url("/account/totp"),
+        &enrol,
+        &totp_code(&secret, 0),
+    )
+    .await;
     assert_eq!(ok.headers()["location"], "/account");
     let (_, users) = page(&browser, app.url("/admin/users")).await;
     assert!(
@@ -151,29 +142,25 @@ async fn admins_must_enrol_totp(backend: Backend) {
         "/login/totp"
     );
     let (_, form) = page(&again, app.url("/login/totp")).await;
-    let replay = again
-        .post(app.url("/login/totp"))
-        .form(&[
-            ("csrf_token", csrf_of(&form).as_str()),
-            ("code", totp_code(&secret, 0).as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let replay = post_code(
+        &again,
+        app.url("/login/totp"),
+        &form,
+        &totp_code(&secret, 0),
+    )
+    .await;
     assert_eq!(
         replay.status().as_u16(),
         422,
         "a used code must not work twice"
     );
-    let next = again
-        .post(app.url("/login/totp"))
-        .form(&[
-            ("csrf_token", csrf_of(&form).as_str()),
-            ("code", totp_code(&secret, 1).as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let next = post_code(
+        &again,
+        app.url("/login/totp"),
+        &form,
+        &totp_code(&secret, 1),
+    )
+    .await;
     assert_eq!(next.headers()["location"], "/");
     let (_, audit) = page(&again, app.url("/audit")).await;
     assert!(audit.contains("user.totp_enabled"));
@@ -355,6 +342,28 @@ async fn agency_identifiers_rename_and_merge(backend: Backend) {
 }
 both!(agency_identifiers_rename_and_merge);
 
+/// Posts a TOTP code through the form on `form_page`.
+async fn post_code(
+    client: &reqwest::Client,
+    url: String,
+    form_page: &str,
+    code: &str,
+) -> reqwest::Response {
+    client
+        .post(url)
+        .form(&[("csrf_token", csrf_of(form_page).as_str()), ("code", code)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The TOTP secret shown on the enrolment page.
+fn secret_on(enrol_page: &str) -> String {
+    let marker = "class=\"secret\">";
+    let start = enrol_page.find(marker).unwrap() + marker.len();
+    enrol_page[start..start + enrol_page[start..].find('<').unwrap()].to_owned()
+}
+
 /// Logs an administrator in and enrols TOTP; returns the secret.
 async fn enrol_admin(app: &TestApp, browser: &reqwest::Client, username: &str) -> String {
     assert_eq!(
@@ -362,18 +371,14 @@ async fn enrol_admin(app: &TestApp, browser: &reqwest::Client, username: &str) -
         "/account/totp"
     );
     let (_, enrol) = page(browser, app.url("/account/totp")).await;
-    let marker = "class=\"secret\">";
-    let start = enrol.find(marker).unwrap() + marker.len();
-    let secret = enrol[start..start + enrol[start..].find('<').unwrap()].to_owned();
-    let ok = browser
-        .post(app.url("/account/totp"))
-        .form(&[
-            ("csrf_token", csrf_of(&enrol).as_str()),
-            ("code", totp_code(&secret, 0).as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let secret = secret_on(&enrol);
+    let ok = post_code(
+        &browser,
+        app.url("/account/totp"),
+        &enrol,
+        &totp_code(&secret, 0),
+    )
+    .await;
     assert_eq!(ok.status().as_u16(), 303);
     secret
 }

@@ -7,7 +7,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tinhso_core::{DomainError, ErrorCode};
-use tinhso_platform::identity::{complete_totp_login, login_password, logout, logout_everywhere};
+use tinhso_platform::identity::{
+    NewSession, complete_totp_login, login_password, logout, logout_everywhere,
+};
 
 use crate::AppState;
 use crate::error::{WebError, WebResult};
@@ -43,6 +45,31 @@ pub fn add_cookie(response: &mut Response, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
+}
+
+/// The answer to a successful first login step, whichever the method (password, OpenID
+/// Connect): the session cookie, the pre-session cookie cleared, and a redirect to the step
+/// still missing (TOTP code, TOTP enrolment) or home.
+pub fn session_started(state: &AppState, session: &NewSession) -> Response {
+    let next = if session.needs_totp {
+        "/login/totp"
+    } else if session.must_enrol_totp {
+        "/account/totp"
+    } else {
+        "/"
+    };
+    let mut response = Redirect::to(next).into_response();
+    let secure = state.platform.config.security.secure_cookies;
+    let max_age = state.platform.config.security.session_absolute_hours * 3600;
+    add_cookie(
+        &mut response,
+        &set_cookie(SESSION_COOKIE, &session.token, max_age, secure, true),
+    );
+    add_cookie(
+        &mut response,
+        &set_cookie(PRE_SESSION_COOKIE, "", 0, secure, true),
+    );
+    response
 }
 
 pub async fn login_form(State(state): State<AppState>, mut viewer: Viewer) -> WebResult<Response> {
@@ -108,27 +135,7 @@ pub async fn login_submit(
         .map_err(WebError::from)
     };
     match outcome {
-        Ok(session) => {
-            let next = if session.needs_totp {
-                "/login/totp"
-            } else if session.must_enrol_totp {
-                "/account/totp"
-            } else {
-                "/"
-            };
-            let mut response = Redirect::to(next).into_response();
-            let secure = state.platform.config.security.secure_cookies;
-            let max_age = state.platform.config.security.session_absolute_hours * 3600;
-            add_cookie(
-                &mut response,
-                &set_cookie(SESSION_COOKIE, &session.token, max_age, secure, true),
-            );
-            add_cookie(
-                &mut response,
-                &set_cookie(PRE_SESSION_COOKIE, "", 0, secure, true),
-            );
-            Ok(response)
-        }
+        Ok(session) => Ok(session_started(&state, &session)),
         Err(error) => {
             let status = match &error {
                 WebError::Platform(e) => crate::error::status_of(e.code()),

@@ -14,7 +14,7 @@ use tinhso_platform::oidc::{
 use crate::AppState;
 use crate::error::{WebError, WebResult};
 use crate::pages::auth::add_cookie;
-use crate::session::{PRE_SESSION_COOKIE, SESSION_COOKIE, Viewer, cookie_value, set_cookie};
+use crate::session::{Viewer, cookie_value, set_cookie};
 
 pub async fn start(State(state): State<AppState>, viewer: Viewer) -> WebResult<Response> {
     let login = oidc::begin_login(&state.platform, viewer.now_ms)
@@ -71,26 +71,7 @@ pub async fn callback(
     };
     // The pending login is used once, whatever the outcome.
     let mut response = match outcome {
-        Ok(session) => {
-            let next = if session.needs_totp {
-                "/login/totp"
-            } else if session.must_enrol_totp {
-                "/account/totp"
-            } else {
-                "/"
-            };
-            let mut response = Redirect::to(next).into_response();
-            let max_age = state.platform.config.security.session_absolute_hours * 3600;
-            add_cookie(
-                &mut response,
-                &set_cookie(SESSION_COOKIE, &session.token, max_age, secure, true),
-            );
-            add_cookie(
-                &mut response,
-                &set_cookie(PRE_SESSION_COOKIE, "", 0, secure, true),
-            );
-            response
-        }
+        Ok(session) => crate::pages::auth::session_started(&state, &session),
         Err(error) => error.into_response(),
     };
     add_cookie(
