@@ -74,6 +74,33 @@ async fn login_lockout_and_reset(backend: Backend) {
     let (_, still_home) = page(&browser, app.url("/")).await;
     assert!(still_home.contains("Đăng xuất"));
 
+    // Changing one's own password needs the current one.
+    let (_, account) = page(&browser, app.url("/account")).await;
+    let change = |current: &'static str| {
+        let browser = browser.clone();
+        let url = app.url("/account/password");
+        let token = csrf_of(&account);
+        async move {
+            let r = browser
+                .post(url)
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("current_password", current),
+                    ("new_password", "a-new-password-42"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, html) = change("not-the-password").await;
+    assert_eq!(status, 422);
+    assert!(html.contains("không đúng"), "{html}");
+    let (status, html) = change("a-new-password-42").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Đã đổi mật khẩu"), "{html}");
+
     // "Log out everywhere" ends the other browser's session too.
     let other = app.client();
     assert_eq!(
