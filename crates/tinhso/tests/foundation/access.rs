@@ -107,6 +107,7 @@ enum Expect {
     ListAgencies,
     ListUsers,
     Audit,
+    InstallationWrite,
 }
 
 struct Probe {
@@ -180,6 +181,22 @@ fn probes_for(
             Expect::Audit,
         )),
         ("GET", "/audit/verify") => once(probe("GET", path.into(), None, Expect::Audit)),
+        // Installation-wide: refused to everyone but provincial administrators, who get a
+        // validation error for this deliberately wrong body (a date outside the year), so the
+        // matrix still writes nothing.
+        ("PUT", "/calendar/schedules/{year}") => once(probe(
+            "PUT",
+            "/calendar/schedules/2031".into(),
+            Some(
+                json!({"year": 2031, "extra_days_off": [{"date": "2030-01-02", "reason_vi": "x", "reason_en": "x"}]}),
+            ),
+            Expect::InstallationWrite,
+        )),
+        ("PUT", "/agencies/{id}/office-hours") => vec![denied(
+            "PUT",
+            format!("/agencies/{}/office-hours", out.agency_id),
+            Some(json!({"periods": [["07:00:00", "11:30:00"], ["13:30:00", "17:00:00"]]})),
+        )],
         ("POST", "/agencies") => {
             let mut probes = vec![denied(
                 "POST",
@@ -350,6 +367,7 @@ fn expect_error(status: u16, body: &Value, allowed: &[u16]) -> Result<(), String
     let expected = match status {
         401 => "unauthenticated",
         403 => "forbidden",
+        422 => "invalid_input",
         _ => "not_found",
     };
     let error = &body["error"];
@@ -454,6 +472,18 @@ fn check(
                 Err(format!(
                     "GET /users leaked {leaked:?} and missed {missing:?}"
                 ))
+            }
+        }
+        Expect::InstallationWrite => {
+            if caller.may(Action::ManageCalendar, &world.root_path)
+                && caller
+                    .grants
+                    .iter()
+                    .any(|(_, scope)| *scope == world.root_path)
+            {
+                expect_error(status, body, &[422])
+            } else {
+                expect_error(status, body, &[403])
             }
         }
         Expect::Audit => {

@@ -755,3 +755,118 @@ fn malformed_config_names_the_key() {
         "{printed}"
     );
 }
+
+// ------------------------------------------------------------------ calendar administration
+
+async fn calendar_schedule_and_office_hours(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let admin = tinhso_platform::identity::user_by_username(&app.platform, "quantri.tinh")
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, token) = tinhso_platform::identity::create_api_token(
+        &app.platform,
+        &app.ctx(),
+        admin.id,
+        "calendar admin",
+        &[tinhso_core::access::Action::ManageCalendar],
+        1,
+    )
+    .await
+    .unwrap();
+    let client = app.client();
+    let due = |query: &'static str| {
+        let client = client.clone();
+        let url = app.url(&format!("/api/v1/calendar/due?{query}"));
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()["due"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert_eq!(
+        due("from=2027-02-03T16:00:00%2B07:00&working_days=3").await,
+        "2027-02-15T16:00:00+07:00"
+    );
+
+    // The province adds Friday 12/2 as a day off and swaps Saturday 20/2 into a working day.
+    let schedule = json!({
+        "year": 2027,
+        "extra_days_off": [{"date": "2027-02-12", "reason_vi": "Nghỉ Tết thêm", "reason_en": "Extra Tết day"}],
+        "extra_working_days": [{"date": "2027-02-20", "reason_vi": "Làm bù", "reason_en": "Make-up day"}]
+    });
+    let stored = client
+        .put(app.url("/api/v1/calendar/schedules/2027"))
+        .bearer_auth(&token)
+        .json(&schedule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.status().as_u16(), 200);
+    let holidays: Value = client
+        .get(app.url("/api/v1/calendar/holidays/2027"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        holidays["days_off"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["date"] == "2027-02-12")
+    );
+    // 1 h on Wed 3/2, 8 h on Thu 4/2, then 12/2 is off: 8 h on Mon 15/2 and 7 h on Tue 16/2.
+    assert_eq!(
+        due("from=2027-02-03T16:00:00%2B07:00&working_days=3").await,
+        "2027-02-16T16:00:00+07:00"
+    );
+    // The swapped Saturday counts: from Friday 19/2 16:00, one working day ends Saturday 16:00.
+    assert_eq!(
+        due("from=2027-02-19T16:00:00%2B07:00&working_days=1").await,
+        "2027-02-20T16:00:00+07:00"
+    );
+
+    // Office hours of a commune apply to it, not to the rest of the province.
+    let nha_trang = tinhso_platform::org::resolve_agency_code(&app.platform, "000.00.31.H32")
+        .await
+        .unwrap()
+        .unwrap();
+    let hours = json!({"periods": [["07:00:00", "11:30:00"], ["13:30:00", "17:00:00"]]});
+    let set = client
+        .put(app.url(&format!("/api/v1/agencies/{}/office-hours", nha_trang.id)))
+        .bearer_auth(&token)
+        .json(&hours)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status().as_u16(), 200);
+    assert_eq!(
+        due("from=2027-03-03T07:10:00%2B07:00&working_hours=1&agency=000.00.31.H32").await,
+        "2027-03-03T08:10:00+07:00"
+    );
+    assert_eq!(
+        due("from=2027-03-03T07:10:00%2B07:00&working_hours=1").await,
+        "2027-03-03T08:30:00+07:00"
+    );
+    let bad = client
+        .put(app.url(&format!("/api/v1/agencies/{}/office-hours", nha_trang.id)))
+        .bearer_auth(&token)
+        .json(&json!({"periods": [["13:00:00", "11:00:00"]]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 422);
+    app.stop().await;
+}
+both!(calendar_schedule_and_office_hours);

@@ -424,3 +424,31 @@ pub async fn calendar_due(
         json!({ "from": from.to_rfc3339(), "due": due.to_rfc3339() }),
     ))
 }
+
+/// Stores a year's official schedule (days off and swapped working days decided by the Prime
+/// Minister); installation-wide, so provincial administrators only.
+pub async fn set_calendar_schedule(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(year): Path<i32>,
+    ApiJson(schedule): ApiJson<tinhso_core::calendar::YearSchedule>,
+) -> WebResult<Json<Value>> {
+    require_caller(&ctx)?;
+    if schedule.year != year {
+        return Err(DomainError::invalid("the schedule's year must match the path").into());
+    }
+    calendar::set_schedule(&state.platform, &ctx, &schedule).await?;
+    Ok(Json(json!({ "stored": year })))
+}
+
+/// Sets an agency's office hours (inherited by its subtree unless overridden).
+pub async fn set_office_hours(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(id): Path<i64>,
+    ApiJson(hours): ApiJson<tinhso_core::calendar::OfficeHours>,
+) -> WebResult<Json<Value>> {
+    require_caller(&ctx)?;
+    calendar::set_office_hours(&state.platform, &ctx, id, &hours).await?;
+    Ok(Json(json!({ "agency_id": id, "office_hours": hours })))
+}

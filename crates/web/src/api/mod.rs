@@ -53,7 +53,7 @@ impl ApiRouter {
 }
 
 pub fn router() -> ApiRouter {
-    use axum::routing::{delete, get, post};
+    use axum::routing::{delete, get, post, put};
     use handlers as h;
     ApiRouter::new()
         .route(Method::GET, "/openapi.json", get(openapi::document))
@@ -119,6 +119,16 @@ pub fn router() -> ApiRouter {
             get(h::calendar_holidays),
         )
         .route(Method::GET, "/calendar/due", get(h::calendar_due))
+        .route(
+            Method::PUT,
+            "/calendar/schedules/{year}",
+            put(h::set_calendar_schedule),
+        )
+        .route(
+            Method::PUT,
+            "/agencies/{id}/office-hours",
+            put(h::set_office_hours),
+        )
 }
 
 /// The caller of an API request, as a service context.

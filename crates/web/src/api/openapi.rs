@@ -244,6 +244,22 @@ pub const OPERATIONS: &[Operation] = &[
             ("agency", "agency identifier whose office hours apply")
         ]
     ),
+    op!(
+        PUT,
+        "/calendar/schedules/{year}",
+        "calendar",
+        Authenticated,
+        "Store a year's official schedule: extra days off and swapped working days (provincial administrators)",
+        body = r#"{"year":2027,"replaces_rules":[],"extra_days_off":[{"date":"2027-02-12","reason_vi":"Nghỉ Tết","reason_en":"Tết break"}],"extra_working_days":[{"date":"2027-02-20","reason_vi":"Làm bù","reason_en":"Make-up working day"}]}"#
+    ),
+    op!(
+        PUT,
+        "/agencies/{id}/office-hours",
+        "calendar",
+        Authenticated,
+        "Set an agency's office hours (inherited by its subtree)",
+        body = r#"{"periods":[["07:00:00","11:30:00"],["13:30:00","17:00:00"]]}"#
+    ),
 ];
 
 fn operation_object(op: &Operation) -> Value {
