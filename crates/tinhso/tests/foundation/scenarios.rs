@@ -400,7 +400,7 @@ async fn enrol_admin(app: &TestApp, browser: &reqwest::Client, username: &str) -
     let (_, enrol) = page(browser, app.url("/account/totp")).await;
     let secret = secret_on(&enrol);
     let ok = post_code(
-        &browser,
+        browser,
         app.url("/account/totp"),
         &enrol,
         &totp_code(&secret, 0),
