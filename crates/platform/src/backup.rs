@@ -8,6 +8,7 @@
 //! a SQLite backup restores into PostgreSQL and back.
 
 use base64::Engine;
+use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{Column, Row, TypeInfo, ValueRef};
@@ -16,7 +17,7 @@ use std::path::Path;
 
 use crate::Platform;
 use crate::config::Config;
-use crate::db::{Db, Dialect};
+use crate::db::{Db, Dialect, Migration};
 use crate::error::{Error, Result};
 use crate::keys;
 
@@ -37,20 +38,24 @@ pub struct Manifest {
 pub async fn backup(p: &Platform, out: &Path) -> Result<Manifest> {
     let staging = tempdir_near(out)?;
     let mut snapshot = p.db.begin_snapshot().await?;
+    let names = p.db.tables(&mut *snapshot).await?;
     let mut tables = Vec::new();
-    for table in Db::TABLES {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}")))
-            .fetch_all(&mut *snapshot)
-            .await?;
+    for table in &names {
         let mut file = std::io::BufWriter::new(std::fs::File::create(
             staging.join(format!("{table}.jsonl")),
         )?);
-        for row in &rows {
-            serde_json::to_writer(&mut file, &row_to_json(row)?).map_err(json_err)?;
+        // Streamed row by row: memory stays flat however large the table is.
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}")))
+            .fetch(&mut *snapshot);
+        let mut count = 0u64;
+        while let Some(row) = rows.try_next().await? {
+            serde_json::to_writer(&mut file, &row_to_json(&row)?).map_err(json_err)?;
             file.write_all(b"\n")?;
+            count += 1;
         }
+        drop(rows);
         file.flush()?;
-        tables.push(((*table).to_owned(), rows.len() as u64));
+        tables.push((table.clone(), count));
     }
     snapshot.rollback().await?;
     let blob_keys = p.blobs.keys().await?;
@@ -143,9 +148,15 @@ fn row_to_json(row: &sqlx::any::AnyRow) -> Result<Value> {
 
 /// Restores `input` into the configured, empty database and data directory; blobs go to the
 /// configured blob store (local directory or S3).
-pub async fn restore(db: &Db, config: &Config, input: &Path) -> Result<Manifest> {
+pub async fn restore(
+    db: &Db,
+    config: &Config,
+    migrations: &[&[Migration]],
+    input: &Path,
+) -> Result<Manifest> {
     let data_dir = config.server.data_dir.as_path();
-    db.migrate().await?;
+    db.migrate_with(migrations).await?;
+    let known_tables = db.tables(db.pool()).await?;
     let users: i64 = sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM agencies) + (SELECT COUNT(*) FROM audit_log)")
         .fetch_one(db.pool())
         .await?;
@@ -188,7 +199,7 @@ pub async fn restore(db: &Db, config: &Config, input: &Path) -> Result<Manifest>
             .strip_prefix("db/")
             .and_then(|n| n.strip_suffix(".jsonl"))
         {
-            if !Db::TABLES.contains(&table) {
+            if !known_tables.iter().any(|t| t == table) {
                 return Err(Error::Other(format!(
                     "backup holds unknown table `{table}`"
                 )));
@@ -264,14 +275,15 @@ async fn restore_table(tx: &mut crate::WriteTx, table: &str, reader: impl BufRea
 
 /// After explicit ids were inserted, PostgreSQL's identity sequences must move past them.
 async fn reset_identity_sequences(tx: &mut crate::WriteTx) -> Result<()> {
-    for table in [
-        "agencies",
-        "departments",
-        "positions",
-        "users",
-        "role_grants",
-        "api_tokens",
-    ] {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND column_name = 'id' AND is_identity = 'YES'",
+    )
+    .fetch_all(&mut *tx.tx)
+    .await?;
+    for table in tables {
+        if !table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            continue;
+        }
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
         )))

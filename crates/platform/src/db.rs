@@ -54,8 +54,12 @@ impl Dialect {
     }
 }
 
-/// The migrations, in order. A released migration is never edited; add a new one.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
+/// One schema migration: a version unique across the installation (the foundation uses
+/// 1–999, each system crate its own thousand), a name, and portable SQL.
+pub type Migration = (i64, &'static str, &'static str);
+
+/// The foundation's migrations, in order. A released migration is never edited; add a new one.
+pub const FOUNDATION_MIGRATIONS: &[Migration] = &[(
     1,
     "foundation",
     include_str!("../migrations/0001_foundation.sql"),
@@ -165,8 +169,16 @@ impl Db {
         })
     }
 
-    /// Applies pending migrations; safe to run from several processes at once.
+    /// Applies the foundation's pending migrations.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
+        self.migrate_with(&[FOUNDATION_MIGRATIONS]).await
+    }
+
+    /// Applies pending migrations of every set given (the foundation's and each system's),
+    /// in version order; safe to run from several processes at once.
+    pub async fn migrate_with(&self, sets: &[&[Migration]]) -> Result<Vec<i64>> {
+        let mut all: Vec<Migration> = sets.iter().flat_map(|set| set.iter().copied()).collect();
+        all.sort_by_key(|(version, _, _)| *version);
         let mut tx = self.begin_write().await?;
         if self.dialect == Dialect::Postgres {
             // Serialises concurrent starts of several app nodes against one database.
@@ -183,7 +195,7 @@ impl Db {
             .fetch_all(&mut *tx.tx)
             .await?;
         let mut newly = Vec::new();
-        for (version, name, sql) in MIGRATIONS {
+        for (version, name, sql) in &all {
             if applied.contains(version) {
                 continue;
             }
@@ -214,27 +226,22 @@ impl Db {
         self.pool.close().await;
     }
 
-    /// Table names in dependency order (parents first): the order backups restore in.
-    pub const TABLES: &'static [&'static str] = &[
-        "settings",
-        "admin_unit_eras",
-        "admin_units",
-        "agencies",
-        "agency_aliases",
-        "agency_units",
-        "departments",
-        "positions",
-        "users",
-        "role_grants",
-        "sessions",
-        "api_tokens",
-        "audit_log",
-        "audit_head",
-        "calendar_rules",
-        "calendar_schedules",
-        "agency_office_hours",
-        "blobs",
-    ];
+    /// Every table of the schema in creation order, which is dependency order (each
+    /// migration creates parents before children): the order backups restore in.
+    pub async fn tables<'e, E>(&self, exec: E) -> Result<Vec<String>>
+    where
+        E: sqlx::Executor<'e, Database = Any>,
+    {
+        let sql = match self.dialect {
+            Dialect::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY rowid"
+            }
+            Dialect::Postgres => {
+                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname <> 'schema_migrations' ORDER BY c.oid"
+            }
+        };
+        Ok(sqlx::query_scalar(sql).fetch_all(exec).await?)
+    }
 }
 
 fn prepare_sqlite_url(url: &str) -> Result<String> {

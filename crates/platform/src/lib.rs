@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 pub use config::Config;
 pub use context::{Caller, Clock, Ctx, SystemClock};
-pub use db::{Db, Dialect, WriteTx};
+pub use db::{Db, Dialect, FOUNDATION_MIGRATIONS, Migration, WriteTx};
 pub use error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -39,8 +39,14 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// Opens the configured database (running migrations) and the installation keys.
+    /// Opens the configured database with the foundation's migrations only.
     pub async fn open(config: Config) -> Result<Self> {
+        Self::open_with(config, &[db::FOUNDATION_MIGRATIONS]).await
+    }
+
+    /// Opens the configured database, applying the given migration sets (the foundation's and
+    /// those of every system crate the binary links), and the installation keys.
+    pub async fn open_with(config: Config, migrations: &[&[db::Migration]]) -> Result<Self> {
         std::fs::create_dir_all(&config.server.data_dir)?;
         let db = Db::connect(
             &config.database_url(),
@@ -48,7 +54,7 @@ impl Platform {
             &config.database.sqlite_synchronous,
         )
         .await?;
-        db.migrate().await?;
+        db.migrate_with(migrations).await?;
         let data_dir = config.server.data_dir.clone();
         let platform = Self {
             db,

@@ -265,7 +265,14 @@ async fn backup_and_restore_with_the_s3_backend() {
     let db = Db::connect(&target.database_url(), 4, "full")
         .await
         .unwrap();
-    let restored = backup::restore(&db, &target, &archive).await.unwrap();
+    let restored = backup::restore(
+        &db,
+        &target,
+        &[tinhso_platform::FOUNDATION_MIGRATIONS],
+        &archive,
+    )
+    .await
+    .unwrap();
     assert_eq!(restored.blobs, 3);
     db.close().await;
 

@@ -73,7 +73,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 &config.database.sqlite_synchronous,
             )
             .await?;
-            let manifest = backup::restore(&db, &config, &input).await?;
+            let manifest = backup::restore(
+                &db,
+                &config,
+                &[tinhso_platform::FOUNDATION_MIGRATIONS],
+                &input,
+            )
+            .await?;
             println!(
                 "restored {} tables and {} blobs from {}",
                 manifest.tables.len(),
