@@ -88,10 +88,16 @@ pub enum Action {
     ManageCalendar,
     ViewOwnRecords,
     ManageApiClients,
+    /// File a dossier for oneself (citizens, online).
+    SubmitDossier,
+    /// Take a dossier in at the one-stop counter, or accept one filed online.
+    ReceiveDossier,
+    /// Read the dossiers of an agency.
+    ViewDossier,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 12] = [
         Action::ViewAgency,
         Action::ManageAgency,
         Action::ViewUsers,
@@ -101,6 +107,9 @@ impl Action {
         Action::ManageCalendar,
         Action::ViewOwnRecords,
         Action::ManageApiClients,
+        Action::SubmitDossier,
+        Action::ReceiveDossier,
+        Action::ViewDossier,
     ];
 }
 
@@ -117,7 +126,9 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         ViewUsers => matches!(role, AgencyAdmin | ProvincialAdmin | Auditor | Leader),
         ManageUsers | GrantRole => matches!(role, AgencyAdmin | ProvincialAdmin),
         ViewAudit => matches!(role, Auditor | ProvincialAdmin),
-        ViewOwnRecords => matches!(role, Citizen),
+        ViewOwnRecords | SubmitDossier => matches!(role, Citizen),
+        ReceiveDossier => matches!(role, CounterOfficer),
+        ViewDossier => matches!(role, CounterOfficer | Specialist | Leader),
     }
 }
 

@@ -70,11 +70,27 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The procedure catalogue of the one-stop shop.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
     /// Working-day calendar.
     Calendar {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Print the whole current catalogue of the configured database.
+    Export {
+        #[arg(long, default_value = "json")]
+        format: String,
+    },
+    /// Import a catalogue file (JSON); changed procedures get a new version.
+    Import { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]

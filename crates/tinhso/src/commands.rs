@@ -13,9 +13,15 @@ use tinhso_platform::org::{self, NewAgency};
 use tinhso_platform::{Config, Ctx, Db, Error, Platform, Result, backup, calendar, demo};
 
 use crate::cli::{
-    AdminCommand, Args, AuditCommand, CalendarCommand, Command, ConfigCommand, Global,
-    ImportCommand,
+    AdminCommand, Args, AuditCommand, CalendarCommand, CatalogCommand, Command, ConfigCommand,
+    Global, ImportCommand,
 };
+
+/// The schema of every system this binary links: the foundation's and each system crate's.
+pub const MIGRATIONS: [&[tinhso_platform::Migration]; 2] = [
+    tinhso_platform::FOUNDATION_MIGRATIONS,
+    tinhso_onestop::MIGRATIONS,
+];
 
 /// Configuration from defaults, file and environment, then the command-line flags.
 fn load_config(global: &Global) -> Result<Config> {
@@ -73,13 +79,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 &config.database.sqlite_synchronous,
             )
             .await?;
-            let manifest = backup::restore(
-                &db,
-                &config,
-                &[tinhso_platform::FOUNDATION_MIGRATIONS],
-                &input,
-            )
-            .await?;
+            let manifest = backup::restore(&db, &config, &MIGRATIONS, &input).await?;
             println!(
                 "restored {} tables and {} blobs from {}",
                 manifest.tables.len(),
@@ -91,7 +91,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         command => {
             let config = load_config(&args.global)?;
             init_logging(&config);
-            let platform = Platform::open(config).await?;
+            let platform = Platform::open_with(config, &MIGRATIONS).await?;
             let code = platform_command(&platform, command).await;
             platform.db.close().await;
             code
@@ -138,9 +138,36 @@ async fn platform_command(p: &Platform, command: Command) -> Result<ExitCode> {
             );
         }
         Command::Admin { command } => admin_command(p, &ctx, command).await?,
+        Command::Catalog { command } => catalog_command(p, &ctx, command).await?,
         _ => return Err(Error::Other("unsupported command".into())),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn catalog_command(p: &Platform, ctx: &Ctx, command: CatalogCommand) -> Result<()> {
+    use tinhso_onestop::catalog;
+    match command {
+        CatalogCommand::Export { format } => {
+            if format != "json" {
+                return Err(Error::Other(format!("unknown format `{format}` (json)")));
+            }
+            let file = catalog::export(p).await?;
+            let text =
+                serde_json::to_string_pretty(&file).map_err(|e| Error::Other(e.to_string()))?;
+            println!("{text}");
+        }
+        CatalogCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)?;
+            let parsed = serde_json::from_str(&text)
+                .map_err(|e| Error::Other(format!("{}: {e}", file.display())))?;
+            let report = catalog::import(p, ctx, &parsed).await?;
+            println!(
+                "created {}, new versions {}, unchanged {}",
+                report.created, report.new_versions, report.unchanged
+            );
+        }
+    }
+    Ok(())
 }
 
 fn generated_password() -> String {
@@ -382,7 +409,7 @@ async fn calendar_command(global: &Global, command: CalendarCommand) -> Result<E
             let text = std::fs::read_to_string(&file)?;
             let schedule = serde_json::from_str(&text)
                 .map_err(|e| Error::Other(format!("{}: {e}", file.display())))?;
-            let p = Platform::open(load_config(global)?).await?;
+            let p = Platform::open_with(load_config(global)?, &MIGRATIONS).await?;
             calendar::set_schedule(&p, &Ctx::cli(p.now_ms()), &schedule).await?;
             println!("schedule stored");
         }
@@ -401,15 +428,20 @@ async fn open_existing(global: &Global) -> Result<Option<Platform>> {
             return Ok(None);
         }
     }
-    Ok(Some(Platform::open(config).await?))
+    Ok(Some(Platform::open_with(config, &MIGRATIONS).await?))
 }
 
 async fn serve(config: Config, demo_mode: bool) -> Result<ExitCode> {
     let started = Instant::now();
     init_logging(&config);
-    let platform = Platform::open(config).await?;
-    if demo_mode && demo::seed(&platform).await? {
-        tracing::info!("demo data created");
+    let platform = Platform::open_with(config, &MIGRATIONS).await?;
+    if demo_mode {
+        if demo::seed(&platform).await? {
+            tracing::info!("demo data created");
+        }
+        if tinhso_onestop::catalog::seed_demo(&platform).await? {
+            tracing::info!("demo procedure catalogue loaded");
+        }
     }
     let state = tinhso_web::AppState::new(platform.clone(), demo_mode).await?;
     tinhso_web::metrics_handle();

@@ -4,6 +4,7 @@
 mod foundation {
     mod access;
     mod oidc;
+    mod onestop;
     mod scenarios;
     pub mod support;
 }

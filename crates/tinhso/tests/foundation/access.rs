@@ -37,6 +37,8 @@ struct Outside {
     grant: (Role, i64),
     /// An API token of the outside user.
     token_id: i64,
+    /// A dossier received by the outside agency (or filed by the outside citizen).
+    dossier_code: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +110,10 @@ enum Expect {
     ListUsers,
     Audit,
     InstallationWrite,
+    /// Refused either for lack of right (403/404) or because the request is not one this
+    /// caller may make at all (422), never carried out.
+    Refused,
+    OwnDossiers,
 }
 
 struct Probe {
@@ -147,6 +153,36 @@ fn probes_for(
     let (a, u) = (out.agency_id, out.user_id);
     match (method, path) {
         ("GET", "/openapi.json") => once(probe("GET", path.into(), None, Expect::Public)),
+        ("GET", "/procedures") => once(probe("GET", path.into(), None, Expect::Public)),
+        ("GET", "/procedures/{code}") => once(probe(
+            "GET",
+            "/procedures/1.001193".into(),
+            None,
+            Expect::Public,
+        )),
+        ("POST", "/dossiers") => vec![probe(
+            "POST",
+            path.into(),
+            Some(json!({
+                "procedure_code": "1.013831",
+                "agency_code": out.agency_code,
+                "channel": "counter",
+                "applicant": {"name": "Người ngoài phạm vi", "id_number": "079200009999"},
+                "form": {},
+            })),
+            Expect::Refused,
+        )],
+        ("GET", "/dossiers/{code}") => vec![denied(
+            "GET",
+            format!("/dossiers/{}", out.dossier_code),
+            None,
+        )],
+        ("POST", "/dossiers/{code}/accept") => vec![denied(
+            "POST",
+            format!("/dossiers/{}/accept", out.dossier_code),
+            None,
+        )],
+        ("GET", "/me/dossiers") => once(probe("GET", path.into(), None, Expect::OwnDossiers)),
         ("GET", "/units/resolve") => once(probe(
             "GET",
             "/units/resolve?code=22366&date=2026-01-01".into(),
@@ -474,6 +510,24 @@ fn check(
                 ))
             }
         }
+        Expect::Refused => expect_error(status, body, &[403, 404, 422]),
+        Expect::OwnDossiers => {
+            if caller.grants.iter().any(|(role, _)| *role == Role::Citizen) {
+                let codes = body["codes"]
+                    .as_array()
+                    .ok_or_else(|| format!("/me/dossiers answered {status}: {body}"))?;
+                let leaked = codes
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .find(|code| caller.outside.iter().any(|o| o.dossier_code == *code));
+                match leaked {
+                    Some(code) => Err(format!("another applicant's dossier {code} listed")),
+                    None => Ok(()),
+                }
+            } else {
+                expect_error(status, body, &[403])
+            }
+        }
         Expect::InstallationWrite => {
             if caller.may(Action::ManageCalendar, &world.root_path)
                 && caller
@@ -741,6 +795,65 @@ async fn access_matrix(backend: Backend) {
             .unwrap()
     };
 
+    // One dossier in each outside family: counter intake by the platform itself, and one filed
+    // online by the second citizen.
+    let counter_dossier = |agency_code: String, procedure: &'static str| {
+        let p = p.clone();
+        let ctx = ctx.clone();
+        async move {
+            let spec = tinhso_onestop::catalog::get(&p, procedure)
+                .await
+                .unwrap()
+                .spec;
+            tinhso_onestop::dossiers::submit(
+                &p,
+                &ctx,
+                &tinhso_onestop::dossiers::NewDossier {
+                    procedure_code: procedure.into(),
+                    agency_code,
+                    channel: tinhso_onestop::domain::catalog::Channel::Counter,
+                    applicant: tinhso_onestop::dossiers::Applicant {
+                        name: "Trần Thị Cúc".into(),
+                        id_number: "079200001111".into(),
+                        ..Default::default()
+                    },
+                    proxy: None,
+                    form: super::support::valid_answers(&spec),
+                },
+            )
+            .await
+            .unwrap()
+            .code
+        }
+    };
+    let na_dossier = counter_dossier(na_stp.code.clone(), "1.013831").await;
+    let stp_dossier = counter_dossier(stp.code.clone(), "1.013831").await;
+    let nha_trang_dossier = counter_dossier(nha_trang.code.clone(), "1.001193").await;
+    let citizen2_ctx = tinhso_platform::Ctx {
+        actor: format!("user:{}", citizen2.id),
+        caller: tinhso_platform::Caller::User(identity::principal_for(p, &citizen2).await.unwrap()),
+        ..ctx.clone()
+    };
+    let citizen2_spec = tinhso_onestop::catalog::get(p, "1.013831")
+        .await
+        .unwrap()
+        .spec;
+    let citizen2_dossier = tinhso_onestop::dossiers::submit(
+        p,
+        &citizen2_ctx,
+        &tinhso_onestop::dossiers::NewDossier {
+            procedure_code: "1.013831".into(),
+            agency_code: na_root.code.clone(),
+            channel: tinhso_onestop::domain::catalog::Channel::Online,
+            applicant: Default::default(),
+            proxy: None,
+            form: super::support::valid_answers(&citizen2_spec),
+        },
+    )
+    .await
+    .unwrap()
+    .code;
+
     let na = Outside {
         label: "Nghệ An department and its admin",
         agency_id: na_stp.id,
@@ -748,6 +861,7 @@ async fn access_matrix(backend: Backend) {
         user_id: na_official.id,
         grant: (Role::AgencyAdmin, na_stp.id),
         token_id: token_of(na_official.id),
+        dossier_code: na_dossier,
     };
     let in_stp = Outside {
         label: "Sở Tư pháp Khánh Hòa and its admin",
@@ -756,6 +870,7 @@ async fn access_matrix(backend: Backend) {
         user_id: quantri_so.id,
         grant: (Role::AgencyAdmin, stp.id),
         token_id: token_of(quantri_so.id),
+        dossier_code: stp_dossier,
     };
     let in_nha_trang = Outside {
         label: "UBND phường Nha Trang and its counter officer",
@@ -764,6 +879,7 @@ async fn access_matrix(backend: Backend) {
         user_id: motcua.id,
         grant: (Role::CounterOfficer, nha_trang.id),
         token_id: token_of(motcua.id),
+        dossier_code: nha_trang_dossier,
     };
     let other_citizen = Outside {
         label: "Nghệ An province and a second citizen",
@@ -772,6 +888,7 @@ async fn access_matrix(backend: Backend) {
         user_id: citizen2.id,
         grant: (Role::Specialist, na_root.id),
         token_id: token_of(citizen2.id),
+        dossier_code: citizen2_dossier,
     };
 
     // Every demo account, with a full-scope token.

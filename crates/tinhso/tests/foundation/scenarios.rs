@@ -644,9 +644,12 @@ async fn backup_restore_round_trip(backend: Backend) {
         assert_eq!(code, 0, "{out}");
         let (code, out) = tinhso(dir.path(), &db.url, &["audit", "verify"]);
         assert_eq!(code, 0, "restored chain must verify: {out}");
-        let restored = tinhso_platform::Platform::open(test_config(dir.path(), &db.url))
-            .await
-            .unwrap();
+        let restored = tinhso_platform::Platform::open_with(
+            test_config(dir.path(), &db.url),
+            &super::support::MIGRATIONS,
+        )
+        .await
+        .unwrap();
         let user = tinhso_platform::identity::user_by_username(&restored, "chuyenvien")
             .await
             .unwrap();

@@ -11,6 +11,12 @@ use sqlx::Connection;
 use std::sync::atomic::{AtomicU32, Ordering};
 use tinhso_platform::{Config, Ctx, Platform};
 
+/// The same schema the binary runs.
+pub const MIGRATIONS: [&[tinhso_platform::Migration]; 2] = [
+    tinhso_platform::FOUNDATION_MIGRATIONS,
+    tinhso_onestop::MIGRATIONS,
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -104,6 +110,29 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The application's clock: real time until a test pins it.
+    pub clock: std::sync::Arc<ManualClock>,
+}
+
+/// A clock a test can pin to an instant (0 = follow the system clock).
+#[derive(Debug, Default)]
+pub struct ManualClock(std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    pub fn set(&self, rfc3339: &str) {
+        let at = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
+        self.0
+            .store(at.timestamp_millis(), std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl tinhso_platform::Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        match self.0.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => chrono::Utc::now().timestamp_millis(),
+            pinned => pinned,
+        }
+    }
 }
 
 pub fn test_config(dir: &std::path::Path, url: &str) -> Config {
@@ -136,8 +165,11 @@ impl TestApp {
         let db = TestDb::new(backend, dir.path()).await;
         let mut config = test_config(dir.path(), &db.url);
         tweak(&mut config, &base);
-        let platform = Platform::open(config).await.unwrap();
+        let mut platform = Platform::open_with(config, &MIGRATIONS).await.unwrap();
+        let clock = std::sync::Arc::new(ManualClock::default());
+        platform.clock = clock.clone();
         tinhso_platform::demo::seed(&platform).await.unwrap();
+        tinhso_onestop::catalog::seed_demo(&platform).await.unwrap();
         let state = tinhso_web::AppState::new(platform.clone(), true)
             .await
             .unwrap();
@@ -155,6 +187,7 @@ impl TestApp {
             dir,
             server,
             stop: Some(stop_tx),
+            clock,
         }
     }
 
@@ -242,4 +275,29 @@ pub const DEMO_PASSWORD: &str = tinhso_platform::demo::DEMO_PASSWORD;
 pub fn totp_code(secret: &str, offset_steps: i64) -> String {
     let now = chrono::Utc::now().timestamp() + offset_steps * 30;
     tinhso_platform::identity::totp_code_at(secret, u64::try_from(now).unwrap()).unwrap()
+}
+
+/// Answers that satisfy a procedure's form schema, one valid value per field type.
+pub fn valid_answers(
+    spec: &tinhso_onestop::domain::catalog::ProcedureSpec,
+) -> serde_json::Map<String, serde_json::Value> {
+    use tinhso_onestop::domain::catalog::FieldType;
+    spec.form
+        .fields
+        .iter()
+        .map(|f| {
+            let value = match f.field_type {
+                FieldType::Date => "2026-03-02".to_owned(),
+                FieldType::Number => "2".to_owned(),
+                FieldType::Select => f.options.first().cloned().unwrap_or_default(),
+                FieldType::PersonalId => "079200001234".to_owned(),
+                FieldType::Phone => "0905123456".to_owned(),
+                FieldType::Email => "an@example.vn".to_owned(),
+                FieldType::Text | FieldType::Textarea | FieldType::Address => {
+                    "Khánh Hòa".to_owned()
+                }
+            };
+            (f.key.clone(), serde_json::Value::String(value))
+        })
+        .collect()
 }

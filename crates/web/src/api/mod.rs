@@ -7,6 +7,7 @@
 //! document ([`openapi`]).
 
 pub mod handlers;
+pub mod onestop;
 pub mod openapi;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -129,6 +130,20 @@ pub fn router() -> ApiRouter {
             "/agencies/{id}/office-hours",
             put(h::set_office_hours),
         )
+        .route(Method::GET, "/procedures", get(onestop::list_procedures))
+        .route(
+            Method::GET,
+            "/procedures/{code}",
+            get(onestop::get_procedure),
+        )
+        .route(Method::POST, "/dossiers", post(onestop::submit_dossier))
+        .route(Method::GET, "/dossiers/{code}", get(onestop::get_dossier))
+        .route(
+            Method::POST,
+            "/dossiers/{code}/accept",
+            post(onestop::accept_dossier),
+        )
+        .route(Method::GET, "/me/dossiers", get(onestop::my_dossiers))
 }
 
 /// The caller of an API request, as a service context.

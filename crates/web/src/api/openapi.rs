@@ -260,6 +260,49 @@ pub const OPERATIONS: &[Operation] = &[
         "Set an agency's office hours (inherited by its subtree)",
         body = r#"{"periods":[["07:00:00","11:30:00"],["13:30:00","17:00:00"]]}"#
     ),
+    op!(
+        GET,
+        "/procedures",
+        "onestop",
+        Public,
+        "The procedure catalogue (current versions)"
+    ),
+    op!(
+        GET,
+        "/procedures/{code}",
+        "onestop",
+        Public,
+        "One procedure: requirements, documents, fees, time limit, form schema, process"
+    ),
+    op!(
+        POST,
+        "/dossiers",
+        "onestop",
+        Authenticated,
+        "File a dossier: citizens online for themselves; counter officers at the counter or by post, also on someone's behalf",
+        body = r#"{"procedure_code":"1.001193","agency_code":"000.00.31.H32","channel":"counter","applicant":{"name":"Nguyễn Văn An","id_number":"001099000001","phone":"0905000001"},"form":{}}"#
+    ),
+    op!(
+        GET,
+        "/dossiers/{code}",
+        "onestop",
+        Authenticated,
+        "A dossier: status (with the national portal's code), dates, history"
+    ),
+    op!(
+        POST,
+        "/dossiers/{code}/accept",
+        "onestop",
+        Authenticated,
+        "Accept a dossier filed online: receipt and appointment date"
+    ),
+    op!(
+        GET,
+        "/me/dossiers",
+        "onestop",
+        Authenticated,
+        "The caller's own dossiers"
+    ),
 ];
 
 fn operation_object(op: &Operation) -> Value {
@@ -267,7 +310,7 @@ fn operation_object(op: &Operation) -> Value {
         .path
         .split('/')
         .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": if name == "code" { "string" } else { "integer" } } }))
+        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": if name == "id" || name == "year" { "integer" } else { "string" } } }))
         .collect();
     parameters.extend(op.query.iter().map(|(name, description)| {
         json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } })

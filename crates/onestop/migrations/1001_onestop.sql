@@ -1,0 +1,71 @@
+-- One-stop shop: the procedure catalogue (versioned) and dossiers. Portable SQL, rendered per
+-- dialect by the platform's migration runner (@ID@ = auto-increment primary key).
+
+CREATE TABLE procedures (
+    id @ID@,
+    code TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    field_name TEXT NOT NULL,
+    levels TEXT NOT NULL,
+    current_version BIGINT NOT NULL,
+    active BIGINT NOT NULL DEFAULT 1,
+    updated_ms BIGINT NOT NULL
+);
+
+-- A version is never changed once written: dossiers point at the version they were filed under.
+CREATE TABLE procedure_versions (
+    id @ID@,
+    procedure_id BIGINT NOT NULL REFERENCES procedures(id),
+    version BIGINT NOT NULL,
+    spec_json TEXT NOT NULL,
+    spec_digest TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    UNIQUE (procedure_id, version)
+);
+
+-- Per receiving agency and Vietnam-time day: the last sequence number handed out. Taken with
+-- an upsert in the transaction that inserts the dossier, so numbers are neither duplicated
+-- nor skipped, whatever the concurrency.
+CREATE TABLE dossier_counters (
+    agency_code TEXT NOT NULL,
+    day TEXT NOT NULL,
+    last_seq BIGINT NOT NULL,
+    PRIMARY KEY (agency_code, day)
+);
+
+CREATE TABLE dossiers (
+    id @ID@,
+    code TEXT NOT NULL UNIQUE,
+    agency_id BIGINT NOT NULL REFERENCES agencies(id),
+    procedure_version_id BIGINT NOT NULL REFERENCES procedure_versions(id),
+    procedure_code TEXT NOT NULL,
+    applicant_user_id BIGINT REFERENCES users(id),
+    applicant_name TEXT NOT NULL,
+    applicant_id_number TEXT NOT NULL,
+    applicant_phone TEXT NOT NULL DEFAULT '',
+    applicant_email TEXT NOT NULL DEFAULT '',
+    proxy_json TEXT,
+    channel TEXT NOT NULL,
+    status TEXT NOT NULL,
+    form_json TEXT NOT NULL,
+    submitted_ms BIGINT NOT NULL,
+    received_ms BIGINT,
+    due_ms BIGINT,
+    received_by BIGINT REFERENCES users(id),
+    updated_ms BIGINT NOT NULL
+);
+CREATE INDEX dossiers_agency_status ON dossiers (agency_id, status);
+CREATE INDEX dossiers_applicant ON dossiers (applicant_user_id);
+
+CREATE TABLE dossier_events (
+    id @ID@,
+    dossier_id BIGINT NOT NULL REFERENCES dossiers(id),
+    at_ms BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    from_status TEXT,
+    to_status TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX dossier_events_dossier ON dossier_events (dossier_id, id);

@@ -1,0 +1,4 @@
+//! The one-stop shop's domain: pure types and rules, no I/O, no clock.
+
+pub mod catalog;
+pub mod dossier;

@@ -1,0 +1,468 @@
+//! Dossier intake and reading: online filing by a citizen, counter intake by an officer (also
+//! on someone's behalf, with the proxy's details), acceptance of online filings with the
+//! receipt's appointment date, and access-checked reads.
+//!
+//! A dossier's code is taken from the per-agency, per-day counter inside the transaction that
+//! inserts the dossier and its audit record: under any concurrency the codes of a day are
+//! consecutive, with no duplicate and no gap.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sqlx::Row;
+use tinhso_core::access::{Action as AccessAction, Role, Target};
+use tinhso_core::identity::check_personal_id;
+use tinhso_core::{DomainError, ErrorCode};
+use tinhso_platform::audit::Change;
+use tinhso_platform::org::{Agency, agency_by_id, resolve_agency_code};
+use tinhso_platform::{Caller, Ctx, Error, Platform, Result, WriteTx};
+
+use crate::catalog;
+use crate::domain::catalog::{Channel, Level, validate_form};
+use crate::domain::dossier::{Action, Status, dossier_code, next_status};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Applicant {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub id_number: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+}
+
+/// Someone filing on the applicant's behalf (người được ủy quyền).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Proxy {
+    pub name: String,
+    pub id_number: String,
+    /// The authorisation: document number and date, or its description.
+    pub authorization: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewDossier {
+    pub procedure_code: String,
+    /// Identifier of the receiving agency.
+    pub agency_code: String,
+    pub channel: Channel,
+    /// Officers fill it at the counter; for a citizen filing online it comes from the account.
+    #[serde(default)]
+    pub applicant: Applicant,
+    #[serde(default)]
+    pub proxy: Option<Proxy>,
+    #[serde(default)]
+    pub form: Map<String, Value>,
+}
+
+/// A dossier as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DossierView {
+    pub code: String,
+    pub status: Status,
+    /// `TrangThaiHoSo` of the national portal.
+    pub national_status: u8,
+    pub procedure_code: String,
+    pub procedure_version: i64,
+    pub agency_code: String,
+    pub channel: String,
+    pub applicant_name: String,
+    pub submitted_at: String,
+    pub received_at: Option<String>,
+    pub due_at: Option<String>,
+    pub events: Vec<EventView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub at: String,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+}
+
+fn vietnam_time(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&tinhso_core::calendar::vietnam_offset())
+                .to_rfc3339()
+        })
+        .unwrap_or_default()
+}
+
+fn to_instant(ms: i64) -> DateTime<FixedOffset> {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&tinhso_core::calendar::vietnam_offset())
+}
+
+/// Who files: a citizen for themself online, or a counter officer of the receiving agency.
+fn check_intake_caller(ctx: &Ctx, input: &NewDossier, agency: &Agency) -> Result<Option<i64>> {
+    match &ctx.caller {
+        Caller::Local => Ok(None),
+        Caller::Anonymous => Err(Error::domain(
+            ErrorCode::Unauthenticated,
+            "log in to file a dossier",
+        )),
+        Caller::User(principal) if principal.has_role(Role::Citizen) => {
+            ctx.authorize(
+                AccessAction::SubmitDossier,
+                &Target::OwnedBy(principal.user_id),
+            )?;
+            if input.channel != Channel::Online {
+                return Err(DomainError::invalid(
+                    "citizens file online; counter and postal dossiers are taken in by an officer",
+                )
+                .into());
+            }
+            Ok(Some(principal.user_id))
+        }
+        Caller::User(_) => {
+            ctx.authorize(
+                AccessAction::ReceiveDossier,
+                &Target::Agency(&agency.agency_path()),
+            )?;
+            if input.channel == Channel::Online {
+                return Err(DomainError::invalid(
+                    "an officer takes dossiers in at the counter or by post",
+                )
+                .into());
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn level_matches(levels: &[Level], agency: &Agency) -> bool {
+    let commune = agency.level == "commune";
+    levels.iter().any(|l| (*l == Level::Commune) == commune)
+}
+
+fn required(field: &str, value: &str, max: usize) -> Result<String> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max {
+        return Err(
+            DomainError::invalid(format!("{field}: required, at most {max} characters")).into(),
+        );
+    }
+    Ok(value.to_owned())
+}
+
+/// Files a dossier. Online filings wait for acceptance; counter and postal intake is received
+/// at once, with its appointment date.
+pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<DossierView> {
+    let agency = resolve_agency_code(p, input.agency_code.trim())
+        .await?
+        .filter(|a| a.active)
+        .ok_or_else(|| DomainError::not_found(format!("receiving agency {}", input.agency_code)))?;
+    let applicant_user = check_intake_caller(ctx, input, &agency)?;
+    let procedure = catalog::get(p, input.procedure_code.trim()).await?;
+    let spec = &procedure.spec;
+    if !spec.accepts(input.channel) {
+        return Err(DomainError::invalid(format!(
+            "procedure {} is not offered through the {} channel",
+            spec.code,
+            input.channel.as_str()
+        ))
+        .into());
+    }
+    if !level_matches(&spec.levels, &agency) {
+        return Err(DomainError::invalid(format!(
+            "{} does not handle procedure {} at its level",
+            agency.code, spec.code
+        ))
+        .into());
+    }
+    let field_errors = validate_form(&spec.form, &input.form);
+    if !field_errors.is_empty() {
+        let listed: Vec<String> = field_errors
+            .iter()
+            .map(|e| format!("{}={}", e.field, e.rule))
+            .collect();
+        return Err(DomainError::invalid(format!("form: {}", listed.join(", ")))
+            .with_rule("form.invalid")
+            .into());
+    }
+    let applicant = match applicant_user {
+        Some(user_id) => {
+            let user = tinhso_platform::identity::user_by_id(p, user_id)
+                .await?
+                .ok_or_else(DomainError::forbidden)?;
+            Applicant {
+                name: user.display_name,
+                id_number: user.personal_id.or(user.tax_code).unwrap_or_default(),
+                phone: if input.applicant.phone.is_empty() {
+                    user.phone
+                } else {
+                    input.applicant.phone.clone()
+                },
+                email: if input.applicant.email.is_empty() {
+                    user.email
+                } else {
+                    input.applicant.email.clone()
+                },
+            }
+        }
+        None => input.applicant.clone(),
+    };
+    let name = required("applicant name", &applicant.name, 200)?;
+    let id_number = required("applicant ID number", &applicant.id_number, 20)?;
+    if let Some(proxy) = &input.proxy {
+        required("proxy name", &proxy.name, 200)?;
+        check_personal_id(proxy.id_number.trim())?;
+        required("proxy authorisation", &proxy.authorization, 500)?;
+    }
+    let online = input.channel == Channel::Online;
+    let status = if online {
+        Status::Submitted
+    } else {
+        Status::Received
+    };
+    let (received_ms, due_ms) = if online {
+        (None, None)
+    } else {
+        let due = appointment(p, &agency, spec.processing_time.hours(), ctx.now_ms).await?;
+        (Some(ctx.now_ms), Some(due))
+    };
+    let local_day = to_instant(ctx.now_ms).date_naive();
+    let form_json = serde_json::to_string(&input.form).map_err(|e| Error::Other(e.to_string()))?;
+    let proxy_json = input
+        .proxy
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| Error::Other(e.to_string()))?;
+    let received_by = if online {
+        None
+    } else {
+        ctx.principal().map(|pr| pr.user_id)
+    };
+
+    let mut tx = p.db.begin_write().await?;
+    let sequence: i64 = sqlx::query_scalar("INSERT INTO dossier_counters (agency_code, day, last_seq) VALUES ($1, $2, 1) ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_counters.last_seq + 1 RETURNING last_seq")
+        .bind(&agency.code)
+        .bind(local_day.to_string())
+        .fetch_one(&mut *tx.tx)
+        .await?;
+    let code = dossier_code(&agency.code, local_day, sequence);
+    let id: i64 = sqlx::query_scalar("INSERT INTO dossiers (code, agency_id, procedure_version_id, procedure_code, applicant_user_id, applicant_name, applicant_id_number, applicant_phone, applicant_email, proxy_json, channel, status, form_json, submitted_ms, received_ms, due_ms, received_by, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $14) RETURNING id")
+        .bind(&code)
+        .bind(agency.id)
+        .bind(procedure.version_id)
+        .bind(&spec.code)
+        .bind(applicant_user)
+        .bind(&name)
+        .bind(&id_number)
+        .bind(applicant.phone.trim())
+        .bind(applicant.email.trim())
+        .bind(proxy_json)
+        .bind(input.channel.as_str())
+        .bind(status.as_str())
+        .bind(&form_json)
+        .bind(ctx.now_ms)
+        .bind(received_ms)
+        .bind(due_ms)
+        .bind(received_by)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+    record_event(&mut tx, ctx, id, "submit", None, status).await?;
+    p.audit(&mut tx, ctx, Change::<(), _> {
+        action: "dossier.submit",
+        object_type: "dossier",
+        object_id: &code,
+        before: None,
+        after: Some(&serde_json::json!({ "code": code, "status": status, "procedure": spec.code, "channel": input.channel })),
+    })
+    .await?;
+    tx.commit().await?;
+    load(p, &code).await
+}
+
+/// The appointment: the statutory working time after receipt, under the receiving agency's
+/// calendar and office hours (a receipt outside office hours starts at the next period).
+async fn appointment(p: &Platform, agency: &Agency, hours: u64, from_ms: i64) -> Result<i64> {
+    let calendar = tinhso_platform::calendar::working_calendar(p, Some(agency)).await?;
+    let due = calendar
+        .add_working_hours(to_instant(from_ms), hours)
+        .map_err(|e| DomainError::invalid(e.to_string()).with_rule(e.code()))?;
+    Ok(due.timestamp_millis())
+}
+
+async fn record_event(
+    tx: &mut WriteTx,
+    ctx: &Ctx,
+    dossier_id: i64,
+    action: &str,
+    from: Option<Status>,
+    to: Status,
+) -> Result<()> {
+    sqlx::query("INSERT INTO dossier_events (dossier_id, at_ms, actor, action, from_status, to_status) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(dossier_id)
+        .bind(ctx.now_ms)
+        .bind(&ctx.actor)
+        .bind(action)
+        .bind(from.map(Status::as_str))
+        .bind(to.as_str())
+        .execute(&mut *tx.tx)
+        .await?;
+    Ok(())
+}
+
+/// The counter accepts a dossier filed online: receipt now, appointment from now.
+pub async fn accept(p: &Platform, ctx: &Ctx, code: &str) -> Result<DossierView> {
+    let row = dossier_row(p, code).await?;
+    let agency = agency_by_id(p, row.agency_id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("agency"))?;
+    ctx.authorize(
+        AccessAction::ReceiveDossier,
+        &Target::Agency(&agency.agency_path()),
+    )?;
+    let to = next_status(row.status, Action::Accept)?;
+    let procedure = catalog::version(p, row.procedure_version_id).await?;
+    let due = appointment(
+        p,
+        &agency,
+        procedure.spec.processing_time.hours(),
+        ctx.now_ms,
+    )
+    .await?;
+    let mut tx = p.db.begin_write().await?;
+    // The status in the WHERE clause makes a concurrent second action fail instead of
+    // applying twice.
+    let changed = sqlx::query("UPDATE dossiers SET status = $1, received_ms = $2, due_ms = $3, received_by = $4, updated_ms = $2 WHERE id = $5 AND status = $6")
+        .bind(to.as_str())
+        .bind(ctx.now_ms)
+        .bind(due)
+        .bind(ctx.principal().map(|pr| pr.user_id))
+        .bind(row.id)
+        .bind(row.status.as_str())
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(Error::domain(
+            ErrorCode::Conflict,
+            "the dossier changed meanwhile; reload it",
+        ));
+    }
+    record_event(&mut tx, ctx, row.id, "accept", Some(row.status), to).await?;
+    p.audit(
+        &mut tx,
+        ctx,
+        Change {
+            action: "dossier.accept",
+            object_type: "dossier",
+            object_id: code,
+            before: Some(&row.status),
+            after: Some(&to),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    load(p, code).await
+}
+
+struct DossierRow {
+    id: i64,
+    agency_id: i64,
+    applicant_user_id: Option<i64>,
+    procedure_version_id: i64,
+    status: Status,
+}
+
+async fn dossier_row(p: &Platform, code: &str) -> Result<DossierRow> {
+    let row = sqlx::query("SELECT id, agency_id, applicant_user_id, procedure_version_id, status FROM dossiers WHERE code = $1")
+        .bind(code)
+        .fetch_optional(p.db.pool())
+        .await?
+        .ok_or_else(|| DomainError::not_found("dossier"))?;
+    Ok(DossierRow {
+        id: row.try_get(0)?,
+        agency_id: row.try_get(1)?,
+        applicant_user_id: row.try_get(2)?,
+        procedure_version_id: row.try_get(3)?,
+        status: Status::parse(&row.try_get::<String, _>(4)?)?,
+    })
+}
+
+/// Reads a dossier: its applicant, or an officer of the receiving agency's subtree. Anyone
+/// else is told it does not exist, so codes cannot be probed.
+pub async fn view(p: &Platform, ctx: &Ctx, code: &str) -> Result<DossierView> {
+    let row = dossier_row(p, code).await?;
+    let own = ctx
+        .principal()
+        .is_some_and(|pr| Some(pr.user_id) == row.applicant_user_id)
+        && row.applicant_user_id.is_some_and(|owner| {
+            ctx.authorize(AccessAction::ViewOwnRecords, &Target::OwnedBy(owner))
+                .is_ok()
+        });
+    if !own && !matches!(ctx.caller, Caller::Local) {
+        let agency = agency_by_id(p, row.agency_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("dossier"))?;
+        ctx.authorize(
+            AccessAction::ViewDossier,
+            &Target::Agency(&agency.agency_path()),
+        )
+        .map_err(|_| DomainError::not_found("dossier"))?;
+    }
+    load(p, code).await
+}
+
+async fn load(p: &Platform, code: &str) -> Result<DossierView> {
+    let row = sqlx::query("SELECT d.id, d.code, d.status, d.procedure_code, v.version, a.code, d.channel, d.applicant_name, d.submitted_ms, d.received_ms, d.due_ms FROM dossiers d JOIN procedure_versions v ON v.id = d.procedure_version_id JOIN agencies a ON a.id = d.agency_id WHERE d.code = $1")
+        .bind(code)
+        .fetch_optional(p.db.pool())
+        .await?
+        .ok_or_else(|| DomainError::not_found("dossier"))?;
+    let id: i64 = row.try_get(0)?;
+    let status = Status::parse(&row.try_get::<String, _>(2)?)?;
+    let events = sqlx::query("SELECT at_ms, action, from_status, to_status FROM dossier_events WHERE dossier_id = $1 ORDER BY id")
+        .bind(id)
+        .fetch_all(p.db.pool())
+        .await?
+        .iter()
+        .map(|e| {
+            Ok(EventView {
+                at: vietnam_time(e.try_get(0)?),
+                action: e.try_get(1)?,
+                from_status: e.try_get(2)?,
+                to_status: e.try_get(3)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(DossierView {
+        code: row.try_get(1)?,
+        status,
+        national_status: status.national_code(),
+        procedure_code: row.try_get(3)?,
+        procedure_version: row.try_get(4)?,
+        agency_code: row.try_get(5)?,
+        channel: row.try_get(6)?,
+        applicant_name: row.try_get(7)?,
+        submitted_at: vietnam_time(row.try_get(8)?),
+        received_at: row.try_get::<Option<i64>, _>(9)?.map(vietnam_time),
+        due_at: row.try_get::<Option<i64>, _>(10)?.map(vietnam_time),
+        events,
+    })
+}
+
+/// The caller's own dossiers (citizens), newest first.
+pub async fn mine(p: &Platform, ctx: &Ctx) -> Result<Vec<String>> {
+    let principal = ctx
+        .principal()
+        .ok_or_else(|| Error::domain(ErrorCode::Unauthenticated, "log in first"))?;
+    ctx.authorize(
+        AccessAction::ViewOwnRecords,
+        &Target::OwnedBy(principal.user_id),
+    )?;
+    Ok(sqlx::query_scalar(
+        "SELECT code FROM dossiers WHERE applicant_user_id = $1 ORDER BY id DESC LIMIT 200",
+    )
+    .bind(principal.user_id)
+    .fetch_all(p.db.pool())
+    .await?)
+}

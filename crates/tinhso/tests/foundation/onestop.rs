@@ -1,0 +1,300 @@
+//! One-stop shop scenarios (issue 3, first slice): catalogue, counter and online intake with
+//! appointment dates exact to the minute, access to dossiers, out-of-order actions, and
+//! 1,000 concurrent submissions. Each runs on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::{Value, json};
+use tinhso_core::access::Action;
+
+use super::support::{Backend, TestApp, valid_answers};
+use crate::both;
+
+/// A full-scope API token of a demo account.
+async fn token(app: &TestApp, username: &str) -> String {
+    let user = tinhso_platform::identity::user_by_username(&app.platform, username)
+        .await
+        .unwrap()
+        .unwrap();
+    tinhso_platform::identity::create_api_token(
+        &app.platform,
+        &app.ctx(),
+        user.id,
+        "test",
+        &Action::ALL,
+        366,
+    )
+    .await
+    .unwrap()
+    .1
+}
+
+async fn answers(app: &TestApp, procedure: &str) -> serde_json::Map<String, Value> {
+    valid_answers(
+        &tinhso_onestop::catalog::get(&app.platform, procedure)
+            .await
+            .unwrap()
+            .spec,
+    )
+}
+
+async fn post(client: &reqwest::Client, url: String, bearer: &str, body: &Value) -> (u16, Value) {
+    let r = client
+        .post(url)
+        .bearer_auth(bearer)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(client: &reqwest::Client, url: String, bearer: &str) -> (u16, Value) {
+    let r = client.get(url).bearer_auth(bearer).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn intake_and_deadlines(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let client = app.client();
+    let officer = token(&app, "motcua").await;
+    let citizen = token(&app, "001099000001").await;
+
+    // The catalogue is public and holds the real national codes.
+    let catalogue: Value = client
+        .get(app.url("/api/v1/procedures"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(catalogue["procedures"].as_array().unwrap().len() >= 30);
+    let birth: Value = client
+        .get(app.url("/api/v1/procedures/1.001193"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(birth["spec"]["name"], "Đăng ký khai sinh");
+
+    // Counter intake on Wednesday 3/2/2027 at 16:00: one working day (8 h) runs 1 h that day
+    // and 7 h on Thursday, so the appointment is Thursday 4/2 at 16:00.
+    app.clock.set("2027-02-03T16:00:00+07:00");
+    let form = answers(&app, "1.001193").await;
+    let (status, dossier) = post(&client, app.url("/api/v1/dossiers"), &officer, &json!({
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+        "applicant": {"name": "Trần Văn Bảo", "id_number": "079200004321", "phone": "0905111222"},
+        "proxy": {"name": "Trần Thị Lan", "id_number": "079200004322", "authorization": "Giấy ủy quyền số 12/2027 ngày 01/02/2027"},
+        "form": form,
+    })).await;
+    assert_eq!(status, 200, "{dossier}");
+    assert_eq!(dossier["code"], "000.00.31.H32-270203-0001");
+    assert_eq!(
+        (
+            dossier["status"].as_str(),
+            dossier["national_status"].as_u64()
+        ),
+        (Some("received"), Some(2))
+    );
+    assert_eq!(dossier["received_at"], "2027-02-03T16:00:00+07:00");
+    assert_eq!(dossier["due_at"], "2027-02-04T16:00:00+07:00");
+
+    // Filed online on Saturday 6/2 (Tết): waits for the counter (national status 1). Accepted
+    // on Friday 12/2 at 09:00 (the first working day after Tết and its compensatory days):
+    // 6.5 h on Friday, 1.5 h on Monday 15/2 → 09:00.
+    app.clock.set("2027-02-06T10:00:00+07:00");
+    let (status, online) = post(&client, app.url("/api/v1/dossiers"), &citizen, &json!({
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "online", "form": form,
+    })).await;
+    assert_eq!(status, 200, "{online}");
+    let code = online["code"].as_str().unwrap().to_owned();
+    assert_eq!(code, "000.00.31.H32-270206-0001");
+    assert_eq!(
+        (
+            online["national_status"].as_u64(),
+            online["due_at"].is_null()
+        ),
+        (Some(1), true)
+    );
+    assert_eq!(online["applicant_name"], "Nguyễn Văn An");
+    app.clock.set("2027-02-12T09:00:00+07:00");
+    let (status, accepted) = post(
+        &client,
+        app.url(&format!("/api/v1/dossiers/{code}/accept")),
+        &officer,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted["due_at"], "2027-02-15T09:00:00+07:00");
+    assert_eq!(accepted["events"].as_array().unwrap().len(), 2);
+
+    // The applicant sees it and lists it; another citizen and another commune do not.
+    let (status, mine) = get(&client, app.url("/api/v1/me/dossiers"), &citizen).await;
+    assert_eq!(
+        (status, mine["codes"][0].as_str()),
+        (200, Some(code.as_str()))
+    );
+    let stranger = tinhso_platform::identity::create_user(
+        &app.platform,
+        &app.ctx(),
+        &tinhso_platform::identity::NewUser {
+            kind: tinhso_core::identity::AccountKind::Citizen,
+            username: String::new(),
+            display_name: "Người khác".into(),
+            personal_id: Some("079200007777".into()),
+            tax_code: None,
+            email: String::new(),
+            phone: String::new(),
+            agency_id: None,
+            password: None,
+            must_change_password: false,
+        },
+    )
+    .await
+    .unwrap();
+    let (_, stranger_token) = tinhso_platform::identity::create_api_token(
+        &app.platform,
+        &app.ctx(),
+        stranger.id,
+        "t",
+        &Action::ALL,
+        366,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        get(
+            &client,
+            app.url(&format!("/api/v1/dossiers/{code}")),
+            &stranger_token
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        get(
+            &client,
+            app.url(&format!("/api/v1/dossiers/{code}")),
+            &citizen
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        get(
+            &client,
+            app.url(&format!("/api/v1/dossiers/{code}")),
+            &token(&app, "chuyenvien").await
+        )
+        .await
+        .0,
+        200
+    );
+
+    // Bad input changes nothing: malformed form, wrong channel, action out of order.
+    let head = app.audit_head().await;
+    let mut broken = form.clone();
+    broken.insert("child_birth_date".into(), json!("2027-02-30"));
+    broken.remove("mother_full_name");
+    let (status, error) = post(
+        &client,
+        app.url("/api/v1/dossiers"),
+        &officer,
+        &json!({
+            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+            "applicant": {"name": "X", "id_number": "079200004321"}, "form": broken,
+        }),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(error["error"]["rule"], "form.invalid");
+    let detail = error["error"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("child_birth_date=form.date")
+            && detail.contains("mother_full_name=form.required"),
+        "{detail}"
+    );
+    let (status, _) = post(&client, app.url("/api/v1/dossiers"), &citizen, &json!({
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter", "form": form,
+    })).await;
+    assert_eq!(status, 422, "a citizen does not file counter dossiers");
+    let (status, error) = post(
+        &client,
+        app.url(&format!("/api/v1/dossiers/{code}/accept")),
+        &officer,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"]["rule"].as_str()),
+        (409, Some("dossier.out_of_order"))
+    );
+    let (status, _) = post(&client, app.url("/api/v1/dossiers"), &officer, &json!({
+        "procedure_code": "1.013831", "agency_code": "000.00.31.H32", "channel": "counter",
+        "applicant": {"name": "X", "id_number": "079200004321"}, "form": answers(&app, "1.013831").await,
+    })).await;
+    assert_eq!(
+        status, 422,
+        "a province-level procedure is not received by a commune"
+    );
+    assert_eq!(app.audit_head().await, head);
+    app.stop().await;
+}
+both!(intake_and_deadlines);
+
+/// 1,000 concurrent counter submissions to one agency on one day: 1,000 distinct,
+/// consecutive codes, and the day's counter ends at 1,000.
+async fn concurrent_codes_are_consecutive(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.clock.set("2027-03-03T09:00:00+07:00");
+    let officer = token(&app, "motcua").await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    let body = json!({
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+        "applicant": {"name": "Phạm Văn Cường", "id_number": "079200005555"},
+        "form": answers(&app, "1.001193").await,
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..1000 {
+        let (client, url, officer, body) = (
+            client.clone(),
+            app.url("/api/v1/dossiers"),
+            officer.clone(),
+            body.clone(),
+        );
+        tasks.spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(officer)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+            r.json::<Value>().await.unwrap()["code"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        });
+    }
+    let mut codes = Vec::new();
+    while let Some(code) = tasks.join_next().await {
+        codes.push(code.unwrap());
+    }
+    codes.sort();
+    let expected: Vec<String> = (1..=1000)
+        .map(|n| format!("000.00.31.H32-270303-{n:04}"))
+        .collect();
+    assert_eq!(codes, expected);
+    app.stop().await;
+}
+both!(concurrent_codes_are_consecutive);
