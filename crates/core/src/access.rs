@@ -94,10 +94,14 @@ pub enum Action {
     ReceiveDossier,
     /// Read the dossiers of an agency.
     ViewDossier,
+    /// Work on a dossier: start processing, ask for supplements or the fee.
+    ProcessDossier,
+    /// Decide: approve, refuse, suspend.
+    DecideDossier,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 14] = [
         Action::ViewAgency,
         Action::ManageAgency,
         Action::ViewUsers,
@@ -110,6 +114,8 @@ impl Action {
         Action::SubmitDossier,
         Action::ReceiveDossier,
         Action::ViewDossier,
+        Action::ProcessDossier,
+        Action::DecideDossier,
     ];
 }
 
@@ -128,7 +134,8 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         ViewAudit => matches!(role, Auditor | ProvincialAdmin),
         ViewOwnRecords | SubmitDossier => matches!(role, Citizen),
         ReceiveDossier => matches!(role, CounterOfficer),
-        ViewDossier => matches!(role, CounterOfficer | Specialist | Leader),
+        ViewDossier | ProcessDossier => matches!(role, CounterOfficer | Specialist | Leader),
+        DecideDossier => matches!(role, Leader),
     }
 }
 

@@ -52,7 +52,14 @@ CREATE TABLE dossiers (
     submitted_ms BIGINT NOT NULL,
     received_ms BIGINT,
     due_ms BIGINT,
+    -- The legal clock (core DeadlineClock as JSON): stopped while the citizen supplements or
+    -- pays, restarted when they do.
+    clock_json TEXT,
     received_by BIGINT REFERENCES users(id),
+    resolved_ms BIGINT,
+    resolved_late BIGINT NOT NULL DEFAULT 0,
+    closed_ms BIGINT,
+    result_method TEXT,
     updated_ms BIGINT NOT NULL
 );
 CREATE INDEX dossiers_agency_status ON dossiers (agency_id, status);
@@ -66,6 +73,7 @@ CREATE TABLE dossier_events (
     action TEXT NOT NULL,
     from_status TEXT,
     to_status TEXT NOT NULL,
-    note TEXT NOT NULL DEFAULT ''
+    note TEXT NOT NULL DEFAULT '',
+    due_ms BIGINT
 );
 CREATE INDEX dossier_events_dossier ON dossier_events (dossier_id, id);

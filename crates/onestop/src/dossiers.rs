@@ -20,6 +20,7 @@ use tinhso_platform::{Caller, Ctx, Error, Platform, Result, WriteTx};
 use crate::catalog;
 use crate::domain::catalog::{Channel, Level, validate_form};
 use crate::domain::dossier::{Action, Status, dossier_code, next_status};
+use tinhso_core::calendar::DeadlineClock;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Applicant {
@@ -72,6 +73,8 @@ pub struct DossierView {
     pub submitted_at: String,
     pub received_at: Option<String>,
     pub due_at: Option<String>,
+    /// Decided after the appointment.
+    pub resolved_late: bool,
     pub events: Vec<EventView>,
 }
 
@@ -81,6 +84,9 @@ pub struct EventView {
     pub action: String,
     pub from_status: Option<String>,
     pub to_status: String,
+    pub note: String,
+    /// The appointment after this event (it moves when the clock stops and restarts).
+    pub due_at: Option<String>,
 }
 
 fn vietnam_time(ms: i64) -> String {
@@ -220,11 +226,12 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
     } else {
         Status::Received
     };
-    let (received_ms, due_ms) = if online {
-        (None, None)
+    let (received_ms, clock_json, due_ms) = if online {
+        (None, None, None)
     } else {
-        let due = appointment(p, &agency, spec.processing_time.hours(), ctx.now_ms).await?;
-        (Some(ctx.now_ms), Some(due))
+        let (clock, due) =
+            start_clock(p, &agency, spec.processing_time.hours(), ctx.now_ms).await?;
+        (Some(ctx.now_ms), Some(clock), Some(due))
     };
     let local_day = to_instant(ctx.now_ms).date_naive();
     let form_json = serde_json::to_string(&input.form).map_err(|e| Error::Other(e.to_string()))?;
@@ -247,7 +254,7 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
         .fetch_one(&mut *tx.tx)
         .await?;
     let code = dossier_code(&agency.code, local_day, sequence);
-    let id: i64 = sqlx::query_scalar("INSERT INTO dossiers (code, agency_id, procedure_version_id, procedure_code, applicant_user_id, applicant_name, applicant_id_number, applicant_phone, applicant_email, proxy_json, channel, status, form_json, submitted_ms, received_ms, due_ms, received_by, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $14) RETURNING id")
+    let id: i64 = sqlx::query_scalar("INSERT INTO dossiers (code, agency_id, procedure_version_id, procedure_code, applicant_user_id, applicant_name, applicant_id_number, applicant_phone, applicant_email, proxy_json, channel, status, form_json, submitted_ms, received_ms, due_ms, received_by, clock_json, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $14) RETURNING id")
         .bind(&code)
         .bind(agency.id)
         .bind(procedure.version_id)
@@ -265,9 +272,22 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
         .bind(received_ms)
         .bind(due_ms)
         .bind(received_by)
+        .bind(clock_json)
         .fetch_one(&mut *tx.tx)
         .await?;
-    record_event(&mut tx, ctx, id, "submit", None, status).await?;
+    record_event(
+        &mut tx,
+        ctx,
+        Event {
+            dossier_id: id,
+            action: "submit",
+            from: None,
+            to: status,
+            note: "",
+            due_ms,
+        },
+    )
+    .await?;
     p.audit(&mut tx, ctx, Change::<(), _> {
         action: "dossier.submit",
         object_type: "dossier",
@@ -280,31 +300,55 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
     load(p, &code).await
 }
 
-/// The appointment: the statutory working time after receipt, under the receiving agency's
-/// calendar and office hours (a receipt outside office hours starts at the next period).
-async fn appointment(p: &Platform, agency: &Agency, hours: u64, from_ms: i64) -> Result<i64> {
+/// Starts the legal clock at receipt: the statutory working time under the receiving
+/// agency's calendar and office hours (a receipt outside office hours starts at the next
+/// period). Returns the clock to store and the appointment instant.
+async fn start_clock(
+    p: &Platform,
+    agency: &Agency,
+    hours: u64,
+    from_ms: i64,
+) -> Result<(String, i64)> {
     let calendar = tinhso_platform::calendar::working_calendar(p, Some(agency)).await?;
-    let due = calendar
-        .add_working_hours(to_instant(from_ms), hours)
-        .map_err(|e| DomainError::invalid(e.to_string()).with_rule(e.code()))?;
-    Ok(due.timestamp_millis())
+    let mut clock = DeadlineClock::new(hours * 60);
+    clock.start(to_instant(from_ms)).map_err(calendar_error)?;
+    let due = clock
+        .due(&calendar)
+        .map_err(calendar_error)?
+        .ok_or_else(|| Error::Other("a running clock has a due date".into()))?;
+    Ok((clock_text(&clock)?, due.timestamp_millis()))
 }
 
-async fn record_event(
-    tx: &mut WriteTx,
-    ctx: &Ctx,
+fn calendar_error(e: tinhso_core::calendar::CalendarError) -> Error {
+    DomainError::invalid(e.to_string())
+        .with_rule(e.code())
+        .into()
+}
+
+fn clock_text(clock: &DeadlineClock) -> Result<String> {
+    serde_json::to_string(clock).map_err(|e| Error::Other(e.to_string()))
+}
+
+/// One line of a dossier's history.
+struct Event<'a> {
     dossier_id: i64,
-    action: &str,
+    action: &'a str,
     from: Option<Status>,
     to: Status,
-) -> Result<()> {
-    sqlx::query("INSERT INTO dossier_events (dossier_id, at_ms, actor, action, from_status, to_status) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(dossier_id)
+    note: &'a str,
+    due_ms: Option<i64>,
+}
+
+async fn record_event(tx: &mut WriteTx, ctx: &Ctx, e: Event<'_>) -> Result<()> {
+    sqlx::query("INSERT INTO dossier_events (dossier_id, at_ms, actor, action, from_status, to_status, note, due_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(e.dossier_id)
         .bind(ctx.now_ms)
         .bind(&ctx.actor)
-        .bind(action)
-        .bind(from.map(Status::as_str))
-        .bind(to.as_str())
+        .bind(e.action)
+        .bind(e.from.map(Status::as_str))
+        .bind(e.to.as_str())
+        .bind(e.note)
+        .bind(e.due_ms)
         .execute(&mut *tx.tx)
         .await?;
     Ok(())
@@ -312,31 +356,226 @@ async fn record_event(
 
 /// The counter accepts a dossier filed online: receipt now, appointment from now.
 pub async fn accept(p: &Platform, ctx: &Ctx, code: &str) -> Result<DossierView> {
+    act(p, ctx, code, &Command::Accept).await
+}
+
+/// What can be done to a dossier after intake, with its parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Command {
+    /// Accept a dossier filed online (receipt, appointment).
+    Accept,
+    StartProcessing,
+    /// Ask the citizen for missing items: the legal clock stops.
+    RequestSupplement {
+        items: Vec<String>,
+        reason: String,
+    },
+    /// The citizen (or the counter on their behalf) supplements: the clock restarts.
+    Supplement {
+        #[serde(default)]
+        note: String,
+    },
+    /// Ask for the fee: the clock stops until it is paid.
+    RequestPayment {
+        amount: u64,
+    },
+    Approve {
+        #[serde(default)]
+        note: String,
+    },
+    Refuse {
+        reason: String,
+    },
+    Suspend {
+        reason: String,
+    },
+    Withdraw {
+        #[serde(default)]
+        reason: String,
+    },
+    ReturnResult {
+        method: Channel,
+    },
+}
+
+impl Command {
+    fn action(&self) -> Action {
+        match self {
+            Self::Accept => Action::Accept,
+            Self::StartProcessing => Action::StartProcessing,
+            Self::RequestSupplement { .. } => Action::RequestSupplement,
+            Self::Supplement { .. } => Action::Supplement,
+            Self::RequestPayment { .. } => Action::RequestPayment,
+            Self::Approve { .. } => Action::Approve,
+            Self::Refuse { .. } => Action::Refuse,
+            Self::Suspend { .. } => Action::Suspend,
+            Self::Withdraw { .. } => Action::Withdraw,
+            Self::ReturnResult { .. } => Action::ReturnResult,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Accept => "accept",
+            Self::StartProcessing => "start_processing",
+            Self::RequestSupplement { .. } => "request_supplement",
+            Self::Supplement { .. } => "supplement",
+            Self::RequestPayment { .. } => "request_payment",
+            Self::Approve { .. } => "approve",
+            Self::Refuse { .. } => "refuse",
+            Self::Suspend { .. } => "suspend",
+            Self::Withdraw { .. } => "withdraw",
+            Self::ReturnResult { .. } => "return_result",
+        }
+    }
+
+    /// The note kept in the history; reasons are required where the law asks for one.
+    fn note(&self) -> Result<String> {
+        let text = match self {
+            Self::RequestSupplement { items, reason } => {
+                if items.is_empty() || items.iter().any(|i| i.trim().is_empty()) {
+                    return Err(DomainError::invalid("list each missing item")
+                        .with_rule("dossier.supplement_items")
+                        .into());
+                }
+                format!("{} — {}", reason.trim(), items.join("; "))
+            }
+            Self::Refuse { reason } | Self::Suspend { reason } => {
+                if reason.trim().is_empty() {
+                    return Err(DomainError::invalid("a reason is required")
+                        .with_rule("dossier.reason_required")
+                        .into());
+                }
+                reason.trim().to_owned()
+            }
+            Self::RequestPayment { amount } => format!("{amount} đ"),
+            Self::ReturnResult { method } => method.as_str().to_owned(),
+            Self::Supplement { note }
+            | Self::Approve { note }
+            | Self::Withdraw { reason: note } => note.trim().to_owned(),
+            Self::Accept | Self::StartProcessing => String::new(),
+        };
+        if text.chars().count() > 2000 {
+            return Err(DomainError::invalid("the note has at most 2000 characters").into());
+        }
+        Ok(text)
+    }
+}
+
+/// Who may do what: the applicant supplements and withdraws their own dossier; the counter
+/// receives, supplements on the applicant's behalf and returns results; specialists and
+/// leaders process; leaders decide. Callers who may not even see the dossier are told it
+/// does not exist.
+fn authorize_command(
+    ctx: &Ctx,
+    command: &Command,
+    row: &DossierRow,
+    agency: &Agency,
+) -> Result<()> {
+    if matches!(ctx.caller, Caller::Local) {
+        return Ok(());
+    }
+    let path = agency.agency_path();
+    let at_agency = |action| ctx.authorize(action, &Target::Agency(&path)).is_ok();
+    let own = row.applicant_user_id.is_some_and(|owner| {
+        ctx.principal().is_some_and(|pr| pr.user_id == owner)
+            && ctx
+                .authorize(AccessAction::SubmitDossier, &Target::OwnedBy(owner))
+                .is_ok()
+    });
+    if !own && !at_agency(AccessAction::ViewDossier) {
+        return Err(DomainError::not_found("dossier").into());
+    }
+    let allowed = match command {
+        Command::Accept | Command::ReturnResult { .. } => at_agency(AccessAction::ReceiveDossier),
+        Command::Supplement { .. } | Command::Withdraw { .. } => {
+            own || at_agency(AccessAction::ReceiveDossier)
+        }
+        Command::StartProcessing
+        | Command::RequestSupplement { .. }
+        | Command::RequestPayment { .. } => at_agency(AccessAction::ProcessDossier),
+        Command::Approve { .. } | Command::Refuse { .. } | Command::Suspend { .. } => {
+            at_agency(AccessAction::DecideDossier)
+        }
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden().into())
+    }
+}
+
+/// The legal clock after `command`: started at acceptance, stopped while the citizen owes a
+/// supplement or the fee, restarted when they deliver. Returns the clock and the due instant.
+async fn clock_after(
+    p: &Platform,
+    agency: &Agency,
+    row: &DossierRow,
+    command: &Command,
+    now_ms: i64,
+) -> Result<(Option<String>, Option<i64>)> {
+    if let Command::Accept = command {
+        let procedure = catalog::version(p, row.procedure_version_id).await?;
+        let (clock, due) =
+            start_clock(p, agency, procedure.spec.processing_time.hours(), now_ms).await?;
+        return Ok((Some(clock), Some(due)));
+    }
+    let Some(text) = &row.clock_json else {
+        return Ok((None, row.due_ms));
+    };
+    let mut clock: DeadlineClock =
+        serde_json::from_str(text).map_err(|e| Error::Other(format!("stored clock: {e}")))?;
+    let calendar = tinhso_platform::calendar::working_calendar(p, Some(agency)).await?;
+    let now = to_instant(now_ms);
+    match command {
+        Command::RequestSupplement { .. } | Command::RequestPayment { .. }
+            if clock.is_running() =>
+        {
+            clock.pause(now, &calendar).map_err(calendar_error)?;
+        }
+        Command::Supplement { .. } if !clock.is_running() => {
+            clock.resume(now).map_err(calendar_error)?
+        }
+        _ => {}
+    }
+    let due = match clock.due(&calendar).map_err(calendar_error)? {
+        Some(due) => Some(due.timestamp_millis()),
+        // While stopped the appointment is unknown; the last one stays on record.
+        None => row.due_ms,
+    };
+    Ok((Some(clock_text(&clock)?), due))
+}
+
+/// Applies one command to a dossier, with its history line and audit record, atomically.
+pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Result<DossierView> {
     let row = dossier_row(p, code).await?;
     let agency = agency_by_id(p, row.agency_id)
         .await?
-        .ok_or_else(|| DomainError::not_found("agency"))?;
-    ctx.authorize(
-        AccessAction::ReceiveDossier,
-        &Target::Agency(&agency.agency_path()),
-    )?;
-    let to = next_status(row.status, Action::Accept)?;
-    let procedure = catalog::version(p, row.procedure_version_id).await?;
-    let due = appointment(
-        p,
-        &agency,
-        procedure.spec.processing_time.hours(),
-        ctx.now_ms,
-    )
-    .await?;
+        .ok_or_else(|| DomainError::not_found("dossier"))?;
+    authorize_command(ctx, command, &row, &agency)?;
+    let note = command.note()?;
+    let to = next_status(row.status, command.action())?;
+    let (clock, due) = clock_after(p, &agency, &row, command, ctx.now_ms).await?;
+    let resolved_late =
+        matches!(command, Command::Approve { .. }) && due.is_some_and(|d| ctx.now_ms > d);
     let mut tx = p.db.begin_write().await?;
     // The status in the WHERE clause makes a concurrent second action fail instead of
     // applying twice.
-    let changed = sqlx::query("UPDATE dossiers SET status = $1, received_ms = $2, due_ms = $3, received_by = $4, updated_ms = $2 WHERE id = $5 AND status = $6")
+    let changed = sqlx::query("UPDATE dossiers SET status = $1, clock_json = $2, due_ms = $3, updated_ms = $4, received_ms = CASE WHEN $5 = 1 THEN $4 ELSE received_ms END, received_by = CASE WHEN $5 = 1 THEN $6 ELSE received_by END, resolved_ms = CASE WHEN $7 = 1 THEN $4 ELSE resolved_ms END, resolved_late = CASE WHEN $7 = 1 THEN $8 ELSE resolved_late END, closed_ms = CASE WHEN $9 = 1 THEN $4 ELSE closed_ms END, result_method = COALESCE($10, result_method) WHERE id = $11 AND status = $12")
         .bind(to.as_str())
-        .bind(ctx.now_ms)
+        .bind(clock)
         .bind(due)
+        .bind(ctx.now_ms)
+        .bind(i64::from(matches!(command, Command::Accept)))
         .bind(ctx.principal().map(|pr| pr.user_id))
+        .bind(i64::from(to == Status::Resolved))
+        .bind(i64::from(resolved_late))
+        .bind(i64::from(to.is_final()))
+        .bind(match command {
+            Command::ReturnResult { method } => Some(method.as_str()),
+            _ => None,
+        })
         .bind(row.id)
         .bind(row.status.as_str())
         .execute(&mut *tx.tx)
@@ -348,12 +587,24 @@ pub async fn accept(p: &Platform, ctx: &Ctx, code: &str) -> Result<DossierView> 
             "the dossier changed meanwhile; reload it",
         ));
     }
-    record_event(&mut tx, ctx, row.id, "accept", Some(row.status), to).await?;
+    record_event(
+        &mut tx,
+        ctx,
+        Event {
+            dossier_id: row.id,
+            action: command.name(),
+            from: Some(row.status),
+            to,
+            note: &note,
+            due_ms: due,
+        },
+    )
+    .await?;
     p.audit(
         &mut tx,
         ctx,
         Change {
-            action: "dossier.accept",
+            action: &format!("dossier.{}", command.name()),
             object_type: "dossier",
             object_id: code,
             before: Some(&row.status),
@@ -371,10 +622,12 @@ struct DossierRow {
     applicant_user_id: Option<i64>,
     procedure_version_id: i64,
     status: Status,
+    clock_json: Option<String>,
+    due_ms: Option<i64>,
 }
 
 async fn dossier_row(p: &Platform, code: &str) -> Result<DossierRow> {
-    let row = sqlx::query("SELECT id, agency_id, applicant_user_id, procedure_version_id, status FROM dossiers WHERE code = $1")
+    let row = sqlx::query("SELECT id, agency_id, applicant_user_id, procedure_version_id, status, clock_json, due_ms FROM dossiers WHERE code = $1")
         .bind(code)
         .fetch_optional(p.db.pool())
         .await?
@@ -385,6 +638,8 @@ async fn dossier_row(p: &Platform, code: &str) -> Result<DossierRow> {
         applicant_user_id: row.try_get(2)?,
         procedure_version_id: row.try_get(3)?,
         status: Status::parse(&row.try_get::<String, _>(4)?)?,
+        clock_json: row.try_get(5)?,
+        due_ms: row.try_get(6)?,
     })
 }
 
@@ -413,14 +668,14 @@ pub async fn view(p: &Platform, ctx: &Ctx, code: &str) -> Result<DossierView> {
 }
 
 async fn load(p: &Platform, code: &str) -> Result<DossierView> {
-    let row = sqlx::query("SELECT d.id, d.code, d.status, d.procedure_code, v.version, a.code, d.channel, d.applicant_name, d.submitted_ms, d.received_ms, d.due_ms FROM dossiers d JOIN procedure_versions v ON v.id = d.procedure_version_id JOIN agencies a ON a.id = d.agency_id WHERE d.code = $1")
+    let row = sqlx::query("SELECT d.id, d.code, d.status, d.procedure_code, v.version, a.code, d.channel, d.applicant_name, d.submitted_ms, d.received_ms, d.due_ms, d.resolved_late FROM dossiers d JOIN procedure_versions v ON v.id = d.procedure_version_id JOIN agencies a ON a.id = d.agency_id WHERE d.code = $1")
         .bind(code)
         .fetch_optional(p.db.pool())
         .await?
         .ok_or_else(|| DomainError::not_found("dossier"))?;
     let id: i64 = row.try_get(0)?;
     let status = Status::parse(&row.try_get::<String, _>(2)?)?;
-    let events = sqlx::query("SELECT at_ms, action, from_status, to_status FROM dossier_events WHERE dossier_id = $1 ORDER BY id")
+    let events = sqlx::query("SELECT at_ms, action, from_status, to_status, note, due_ms FROM dossier_events WHERE dossier_id = $1 ORDER BY id")
         .bind(id)
         .fetch_all(p.db.pool())
         .await?
@@ -431,6 +686,8 @@ async fn load(p: &Platform, code: &str) -> Result<DossierView> {
                 action: e.try_get(1)?,
                 from_status: e.try_get(2)?,
                 to_status: e.try_get(3)?,
+                note: e.try_get(4)?,
+                due_at: e.try_get::<Option<i64>, _>(5)?.map(vietnam_time),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -446,6 +703,7 @@ async fn load(p: &Platform, code: &str) -> Result<DossierView> {
         submitted_at: vietnam_time(row.try_get(8)?),
         received_at: row.try_get::<Option<i64>, _>(9)?.map(vietnam_time),
         due_at: row.try_get::<Option<i64>, _>(10)?.map(vietnam_time),
+        resolved_late: row.try_get::<i64, _>(11)? != 0,
         events,
     })
 }

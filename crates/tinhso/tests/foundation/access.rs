@@ -182,6 +182,11 @@ fn probes_for(
             format!("/dossiers/{}/accept", out.dossier_code),
             None,
         )],
+        ("POST", "/dossiers/{code}/actions") => vec![denied(
+            "POST",
+            format!("/dossiers/{}/actions", out.dossier_code),
+            Some(json!({"action": "refuse", "reason": "ngoài phạm vi"})),
+        )],
         ("GET", "/me/dossiers") => once(probe("GET", path.into(), None, Expect::OwnDossiers)),
         ("GET", "/units/resolve") => once(probe(
             "GET",

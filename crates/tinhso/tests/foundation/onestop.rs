@@ -298,3 +298,208 @@ async fn concurrent_codes_are_consecutive(backend: Backend) {
     app.stop().await;
 }
 both!(concurrent_codes_are_consecutive);
+
+/// Online application → acceptance → processing → supplement request (clock stops) →
+/// supplement (clock restarts, the appointment moves) → late approval → return; plus
+/// withdrawal, refusal, and actions out of order or by the wrong role.
+async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let client = app.client();
+    let citizen = token(&app, "001099000001").await;
+    let counter = token(&app, "motcua").await;
+    let specialist = token(&app, "chuyenvien").await;
+    let leader = token(&app, "lanhdao").await;
+    let form = answers(&app, "1.001193").await;
+    let act = |bearer: &str, code: &str, body: Value| {
+        let (client, url, bearer) = (
+            client.clone(),
+            app.url(&format!("/api/v1/dossiers/{code}/actions")),
+            bearer.to_owned(),
+        );
+        async move { post(&client, url, &bearer, &body).await }
+    };
+
+    app.clock.set("2027-03-01T08:00:00+07:00");
+    let (_, filed) = post(&client, app.url("/api/v1/dossiers"), &citizen, &json!({
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "online", "form": form,
+    })).await;
+    let code = filed["code"].as_str().unwrap().to_owned();
+    assert_eq!(code, "000.00.31.H32-270301-0001");
+
+    // Accepted Monday 09:00: 8 working hours → Tuesday 09:00.
+    app.clock.set("2027-03-01T09:00:00+07:00");
+    let (status, d) = act(&counter, &code, json!({"action": "accept"})).await;
+    assert_eq!(
+        (status, d["due_at"].as_str()),
+        (200, Some("2027-03-02T09:00:00+07:00")),
+        "{d}"
+    );
+    app.clock.set("2027-03-01T10:00:00+07:00");
+    assert_eq!(
+        act(&specialist, &code, json!({"action": "start_processing"}))
+            .await
+            .0,
+        200
+    );
+
+    // Supplement requested Monday 14:00 after 3.5 h of work; the clock stops.
+    app.clock.set("2027-03-01T14:00:00+07:00");
+    let (status, _) = act(
+        &specialist,
+        &code,
+        json!({"action": "request_supplement", "items": [], "reason": "x"}),
+    )
+    .await;
+    assert_eq!(status, 422, "the missing items must be listed");
+    let (status, d) = act(&specialist, &code, json!({"action": "request_supplement", "items": ["Giấy chứng sinh (bản chính)"], "reason": "Thiếu giấy chứng sinh"})).await;
+    assert_eq!(
+        (status, d["national_status"].as_u64()),
+        (200, Some(5)),
+        "{d}"
+    );
+
+    // The citizen supplements on Wednesday 10:00: the remaining 4.5 h run from then → 16:00.
+    app.clock.set("2027-03-03T10:00:00+07:00");
+    let (status, d) = act(
+        &citizen,
+        &code,
+        json!({"action": "supplement", "note": "Đã bổ sung giấy chứng sinh"}),
+    )
+    .await;
+    assert_eq!(
+        (status, d["status"].as_str()),
+        (200, Some("processing")),
+        "{d}"
+    );
+    assert_eq!(d["due_at"], "2027-03-03T16:00:00+07:00");
+
+    // Only a leader decides; deciding after the appointment marks the dossier late.
+    app.clock.set("2027-03-04T08:00:00+07:00");
+    assert_eq!(
+        act(&specialist, &code, json!({"action": "approve"}))
+            .await
+            .0,
+        403
+    );
+    let (status, d) = act(
+        &leader,
+        &code,
+        json!({"action": "approve", "note": "Đồng ý"}),
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            d["national_status"].as_u64(),
+            d["resolved_late"].as_bool()
+        ),
+        (200, Some(9), Some(true)),
+        "{d}"
+    );
+    let (status, d) = act(
+        &counter,
+        &code,
+        json!({"action": "return_result", "method": "online"}),
+    )
+    .await;
+    assert_eq!((status, d["national_status"].as_u64()), (200, Some(10)));
+    let history: Vec<&str> = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "submit",
+            "accept",
+            "start_processing",
+            "request_supplement",
+            "supplement",
+            "approve",
+            "return_result"
+        ]
+    );
+
+    // A withdrawn dossier cannot be approved; a refusal needs a reason and a leader.
+    let (_, counter_filed) = post(
+        &client,
+        app.url("/api/v1/dossiers"),
+        &counter,
+        &json!({
+            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+            "applicant": {"name": "Đỗ Thị Hằng", "id_number": "079200006666"}, "form": form,
+        }),
+    )
+    .await;
+    let second = counter_filed["code"].as_str().unwrap().to_owned();
+    assert_eq!(
+        act(&citizen, &second, json!({"action": "withdraw"}))
+            .await
+            .0,
+        404,
+        "not the citizen's dossier"
+    );
+    assert_eq!(
+        act(
+            &counter,
+            &second,
+            json!({"action": "withdraw", "reason": "Công dân xin rút"})
+        )
+        .await
+        .0,
+        200
+    );
+    let head = app.audit_head().await;
+    let (status, error) = act(&leader, &second, json!({"action": "approve"})).await;
+    assert_eq!(
+        (status, error["error"]["rule"].as_str()),
+        (409, Some("dossier.out_of_order"))
+    );
+    let (_, third) = post(
+        &client,
+        app.url("/api/v1/dossiers"),
+        &counter,
+        &json!({
+            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+            "applicant": {"name": "Đỗ Văn Hùng", "id_number": "079200006667"}, "form": form,
+        }),
+    )
+    .await;
+    let third = third["code"].as_str().unwrap().to_owned();
+    let head_after_third = app.audit_head().await;
+    assert_eq!(
+        head_after_third,
+        head + 1,
+        "only the third intake was written"
+    );
+    assert_eq!(
+        act(&leader, &third, json!({"action": "refuse", "reason": " "}))
+            .await
+            .0,
+        422
+    );
+    assert_eq!(
+        act(
+            &specialist,
+            &third,
+            json!({"action": "refuse", "reason": "Không đủ điều kiện"})
+        )
+        .await
+        .0,
+        403
+    );
+    let (status, d) = act(
+        &leader,
+        &third,
+        json!({"action": "refuse", "reason": "Không đủ điều kiện"}),
+    )
+    .await;
+    assert_eq!((status, d["national_status"].as_u64()), (200, Some(8)));
+    assert_eq!(app.audit_head().await, head_after_third + 1);
+    let (status, _) = act(&leader, &third, json!({"action": "fly_away"})).await;
+    assert_eq!(status, 422, "unknown actions are refused");
+    app.stop().await;
+}
+both!(lifecycle_with_supplement_and_lateness);

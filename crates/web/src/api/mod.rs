@@ -143,6 +143,11 @@ pub fn router() -> ApiRouter {
             "/dossiers/{code}/accept",
             post(onestop::accept_dossier),
         )
+        .route(
+            Method::POST,
+            "/dossiers/{code}/actions",
+            post(onestop::dossier_action),
+        )
         .route(Method::GET, "/me/dossiers", get(onestop::my_dossiers))
 }
 

@@ -63,6 +63,20 @@ pub async fn accept_dossier(
     Ok(Json(dossiers::accept(&state.platform, &ctx, &code).await?))
 }
 
+/// Every step after intake: processing, supplement requests and supplements (the legal clock
+/// stops and restarts), fee request, decision, withdrawal, return of the result.
+pub async fn dossier_action(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(code): Path<String>,
+    ApiJson(command): ApiJson<dossiers::Command>,
+) -> WebResult<Json<dossiers::DossierView>> {
+    require_caller(&ctx)?;
+    Ok(Json(
+        dossiers::act(&state.platform, &ctx, &code, &command).await?,
+    ))
+}
+
 pub async fn my_dossiers(
     State(state): State<AppState>,
     ApiCtx(ctx): ApiCtx,

@@ -303,6 +303,14 @@ pub const OPERATIONS: &[Operation] = &[
         Authenticated,
         "The caller's own dossiers"
     ),
+    op!(
+        POST,
+        "/dossiers/{code}/actions",
+        "onestop",
+        Authenticated,
+        "Act on a dossier: start_processing, request_supplement (stops the clock), supplement (restarts it), request_payment, approve, refuse, suspend, withdraw, return_result",
+        body = r#"{"action":"request_supplement","items":["Bản sao giấy chứng nhận kết hôn của cha mẹ"],"reason":"Thiếu giấy tờ chứng minh quan hệ cha mẹ"}"#
+    ),
 ];
 
 fn operation_object(op: &Operation) -> Value {
