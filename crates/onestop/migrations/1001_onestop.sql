@@ -77,3 +77,13 @@ CREATE TABLE dossier_events (
     due_ms BIGINT
 );
 CREATE INDEX dossier_events_dossier ON dossier_events (dossier_id, id);
+
+-- One rating per dossier, by its applicant, after the result (three levels as the national
+-- statistics count them: 1 very satisfied, 2 satisfied, 3 not satisfied).
+CREATE TABLE dossier_ratings (
+    dossier_id BIGINT PRIMARY KEY REFERENCES dossiers(id),
+    level BIGINT NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    rated_ms BIGINT NOT NULL
+);

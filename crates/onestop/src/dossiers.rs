@@ -724,3 +724,203 @@ pub async fn mine(p: &Platform, ctx: &Ctx) -> Result<Vec<String>> {
     .fetch_all(p.db.pool())
     .await?)
 }
+
+/// What anyone holding the dossier code and the second factor may see: status, dates and
+/// steps, and no personal data (no names, numbers, notes or actors).
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicStatus {
+    pub code: String,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub agency_name: String,
+    pub status: Status,
+    pub national_status: u8,
+    pub submitted_at: String,
+    pub received_at: Option<String>,
+    pub due_at: Option<String>,
+    pub steps: Vec<PublicStep>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicStep {
+    pub at: String,
+    pub action: String,
+    pub status: String,
+}
+
+/// Public lookup by code plus the last four digits of the applicant's ID number or phone. A
+/// wrong factor looks exactly like an unknown code, so codes cannot be confirmed by guessing.
+pub async fn public_status(p: &Platform, code: &str, check: &str) -> Result<PublicStatus> {
+    let check = check.trim();
+    let not_found = || Error::from(DomainError::not_found("dossier"));
+    if check.len() != 4 || !check.bytes().all(|b| b.is_ascii_digit()) || code.len() > 40 {
+        return Err(not_found());
+    }
+    let row = sqlx::query("SELECT d.applicant_id_number, d.applicant_phone, d.procedure_version_id, a.name FROM dossiers d JOIN agencies a ON a.id = d.agency_id WHERE d.code = $1")
+        .bind(code)
+        .fetch_optional(p.db.pool())
+        .await?
+        .ok_or_else(not_found)?;
+    let (id_number, phone): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    if !(digits(&id_number).ends_with(check)
+        || (!phone.is_empty() && digits(&phone).ends_with(check)))
+    {
+        return Err(not_found());
+    }
+    let procedure = catalog::version(p, row.try_get(2)?).await?;
+    let full = load(p, code).await?;
+    Ok(PublicStatus {
+        code: full.code,
+        procedure_code: full.procedure_code,
+        procedure_name: procedure.spec.name,
+        agency_name: row.try_get(3)?,
+        status: full.status,
+        national_status: full.national_status,
+        submitted_at: full.submitted_at,
+        received_at: full.received_at,
+        due_at: full.due_at,
+        steps: full
+            .events
+            .into_iter()
+            .map(|e| PublicStep {
+                at: e.at,
+                action: e.action,
+                status: e.to_status,
+            })
+            .collect(),
+    })
+}
+
+/// The applicant rates the service once the result was returned: 1 very satisfied,
+/// 2 satisfied, 3 not satisfied, with an optional comment.
+pub async fn rate(p: &Platform, ctx: &Ctx, code: &str, level: u8, comment: &str) -> Result<()> {
+    let row = dossier_row(p, code).await?;
+    let principal = ctx
+        .principal()
+        .ok_or_else(|| Error::from(DomainError::not_found("dossier")))?;
+    let own = row.applicant_user_id == Some(principal.user_id)
+        && ctx
+            .authorize(
+                AccessAction::SubmitDossier,
+                &Target::OwnedBy(principal.user_id),
+            )
+            .is_ok();
+    if !own {
+        return Err(DomainError::not_found("dossier").into());
+    }
+    if !(1..=3).contains(&level) {
+        return Err(DomainError::invalid(
+            "level is 1 (very satisfied), 2 (satisfied) or 3 (not satisfied)",
+        )
+        .with_rule("rating.level")
+        .into());
+    }
+    if comment.chars().count() > 2000 {
+        return Err(DomainError::invalid("the comment has at most 2000 characters").into());
+    }
+    if row.status != Status::Returned {
+        return Err(DomainError::new(
+            ErrorCode::Conflict,
+            "a dossier is rated after its result was returned",
+        )
+        .with_rule("rating.too_early")
+        .into());
+    }
+    let mut tx = p.db.begin_write().await?;
+    let inserted = sqlx::query("INSERT INTO dossier_ratings (dossier_id, level, comment, user_id, rated_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dossier_id) DO NOTHING")
+        .bind(row.id)
+        .bind(i64::from(level))
+        .bind(comment.trim())
+        .bind(principal.user_id)
+        .bind(ctx.now_ms)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+    if inserted == 0 {
+        return Err(
+            DomainError::new(ErrorCode::Conflict, "this dossier was already rated")
+                .with_rule("rating.already")
+                .into(),
+        );
+    }
+    p.audit(
+        &mut tx,
+        ctx,
+        Change::<(), _> {
+            action: "dossier.rate",
+            object_type: "dossier",
+            object_id: code,
+            before: None,
+            after: Some(&serde_json::json!({ "level": level })),
+        },
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// One line of an officer's inbox.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxItem {
+    pub code: String,
+    pub procedure_code: String,
+    pub status: Status,
+    pub due_at: Option<String>,
+    /// `on_time`, `due_soon` (due within 8 hours) or `overdue`, at the time of asking.
+    pub urgency: &'static str,
+}
+
+/// Open dossiers of the agencies the caller may see, most urgent first (bounded).
+pub async fn inbox(p: &Platform, ctx: &Ctx) -> Result<Vec<InboxItem>> {
+    let principal = ctx
+        .principal()
+        .ok_or_else(|| Error::domain(ErrorCode::Unauthenticated, "log in first"))?;
+    let scopes: Vec<&tinhso_core::agency::AgencyPath> = principal
+        .grants
+        .iter()
+        .filter(|g| {
+            ctx.authorize(AccessAction::ViewDossier, &Target::Agency(&g.agency_path))
+                .is_ok()
+        })
+        .map(|g| &g.agency_path)
+        .collect();
+    if scopes.is_empty() {
+        return Err(DomainError::forbidden().into());
+    }
+    // The caller's subtrees become path-prefix conditions, so the database does the filtering
+    // (the inbox stays cheap with millions of dossiers).
+    let conditions: Vec<String> = (1..=scopes.len())
+        .map(|i| format!("a.path LIKE ${i}"))
+        .collect();
+    let sql = format!(
+        "SELECT d.code, d.procedure_code, d.status, d.due_ms, a.path FROM dossiers d JOIN agencies a ON a.id = d.agency_id WHERE d.status IN ('submitted', 'received', 'processing', 'supplement_requested', 'awaiting_payment', 'resolved') AND ({}) ORDER BY d.due_ms IS NULL, d.due_ms, d.id LIMIT 500",
+        conditions.join(" OR ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for scope in &scopes {
+        query = query.bind(format!("{}%", scope.0));
+    }
+    let rows = query.fetch_all(p.db.pool()).await?;
+    let soon = 8 * 3_600_000;
+    let mut items = Vec::new();
+    for row in &rows {
+        let path = tinhso_core::agency::AgencyPath(row.try_get(4)?);
+        if !scopes.iter().any(|scope| path.is_within(scope)) {
+            continue;
+        }
+        let due: Option<i64> = row.try_get(3)?;
+        let urgency = match due {
+            Some(d) if d < ctx.now_ms => "overdue",
+            Some(d) if d - ctx.now_ms < soon => "due_soon",
+            _ => "on_time",
+        };
+        items.push(InboxItem {
+            code: row.try_get(0)?,
+            procedure_code: row.try_get(1)?,
+            status: Status::parse(&row.try_get::<String, _>(2)?)?,
+            due_at: due.map(vietnam_time),
+            urgency,
+        });
+    }
+    Ok(items)
+}

@@ -28,6 +28,8 @@ use tower_http::timeout::TimeoutLayer;
 pub struct AppState {
     pub platform: Platform,
     pub login_limiter: Arc<middleware::RateLimiter>,
+    /// Public dossier status lookups, per address.
+    pub lookup_limiter: Arc<middleware::RateLimiter>,
     pub demo: bool,
     pub province_name: String,
 }
@@ -38,6 +40,7 @@ impl AppState {
         Ok(Self {
             platform,
             login_limiter: Arc::default(),
+            lookup_limiter: Arc::default(),
             demo,
             province_name,
         })

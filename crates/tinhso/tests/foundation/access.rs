@@ -114,6 +114,7 @@ enum Expect {
     /// caller may make at all (422), never carried out.
     Refused,
     OwnDossiers,
+    Inbox,
 }
 
 struct Probe {
@@ -187,6 +188,18 @@ fn probes_for(
             format!("/dossiers/{}/actions", out.dossier_code),
             Some(json!({"action": "refuse", "reason": "ngoài phạm vi"})),
         )],
+        ("GET", "/public/dossiers/{code}") => once(probe(
+            "GET",
+            format!("/public/dossiers/{}?check=0000", out.dossier_code),
+            None,
+            Expect::Public,
+        )),
+        ("POST", "/dossiers/{code}/rating") => vec![denied(
+            "POST",
+            format!("/dossiers/{}/rating", out.dossier_code),
+            Some(json!({"level": 3, "comment": "ngoài phạm vi"})),
+        )],
+        ("GET", "/dossiers") => once(probe("GET", path.into(), None, Expect::Inbox)),
         ("GET", "/me/dossiers") => once(probe("GET", path.into(), None, Expect::OwnDossiers)),
         ("GET", "/units/resolve") => once(probe(
             "GET",
@@ -516,6 +529,26 @@ fn check(
             }
         }
         Expect::Refused => expect_error(status, body, &[403, 404, 422]),
+        Expect::Inbox => {
+            let officer = caller
+                .grants
+                .iter()
+                .any(|(role, _)| role_allows(*role, Action::ViewDossier));
+            if !officer {
+                return expect_error(status, body, &[403]);
+            }
+            let items = body["dossiers"]
+                .as_array()
+                .ok_or_else(|| format!("inbox answered {status}: {body}"))?;
+            let leaked = items
+                .iter()
+                .filter_map(|d| d["code"].as_str())
+                .find(|code| caller.outside.iter().any(|o| o.dossier_code == *code));
+            match leaked {
+                Some(code) => Err(format!("inbox shows outside dossier {code}")),
+                None => Ok(()),
+            }
+        }
         Expect::OwnDossiers => {
             if caller.grants.iter().any(|(role, _)| *role == Role::Citizen) {
                 let codes = body["codes"]

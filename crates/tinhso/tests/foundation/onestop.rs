@@ -500,6 +500,105 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
     assert_eq!(app.audit_head().await, head_after_third + 1);
     let (status, _) = act(&leader, &third, json!({"action": "fly_away"})).await;
     assert_eq!(status, 422, "unknown actions are refused");
+
+    // Rating: by the applicant, once, after the result.
+    let rate = |bearer: &str, code: &str, body: Value| {
+        let (client, url, bearer) = (
+            client.clone(),
+            app.url(&format!("/api/v1/dossiers/{code}/rating")),
+            bearer.to_owned(),
+        );
+        async move { post(&client, url, &bearer, &body).await }
+    };
+    assert_eq!(rate(&citizen, &code, json!({"level": 4})).await.0, 422);
+    assert_eq!(
+        rate(&counter, &code, json!({"level": 1})).await.0,
+        404,
+        "only the applicant rates"
+    );
+    assert_eq!(
+        rate(
+            &citizen,
+            &code,
+            json!({"level": 1, "comment": "Nhanh, tận tình"})
+        )
+        .await
+        .0,
+        200
+    );
+    let (status, error) = rate(&citizen, &code, json!({"level": 3})).await;
+    assert_eq!(
+        (status, error["error"]["rule"].as_str()),
+        (409, Some("rating.already"))
+    );
+
+    // Public lookup: code + last 4 digits of the ID number; no personal data; a wrong
+    // factor looks like an unknown code.
+    let lookup = |check: &str| {
+        let url = app.url(&format!("/api/v1/public/dossiers/{code}?check={check}"));
+        let client = client.clone();
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, public) = lookup("0001").await;
+    assert_eq!(status, 200, "{public}");
+    assert!(public.contains("\"national_status\":10") && public.contains("Đăng ký khai sinh"));
+    for private in [
+        "Nguyễn Văn An",
+        "001099000001",
+        "Thiếu giấy chứng sinh",
+        "user:",
+    ] {
+        assert!(
+            !public.contains(private),
+            "public status leaks {private}: {public}"
+        );
+    }
+    assert_eq!(lookup("9999").await.0, 404);
+    assert_eq!(lookup("abc").await.0, 404);
+
+    // The inbox: open dossiers of the commune, most urgent first, with their urgency.
+    let (status, inbox) = get(&client, app.url("/api/v1/dossiers"), &specialist).await;
+    assert_eq!(status, 200, "{inbox}");
+    let items = inbox["dossiers"].as_array().unwrap();
+    assert!(
+        items.iter().all(|d| d["code"] != code.as_str()),
+        "closed dossiers leave the inbox"
+    );
+    assert_eq!(
+        get(&client, app.url("/api/v1/dossiers"), &citizen).await.0,
+        403
+    );
+    // A new counter dossier on Thursday 08:00 is due Friday 08:00 (7.5 h + 0.5 h).
+    let (_, open) = post(
+        &client,
+        app.url("/api/v1/dossiers"),
+        &counter,
+        &json!({
+            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+            "applicant": {"name": "Lý Thị Mai", "id_number": "079200006668"}, "form": form,
+        }),
+    )
+    .await;
+    assert_eq!(open["due_at"], "2027-03-05T08:00:00+07:00");
+    for (now, urgency) in [
+        ("2027-03-04T08:00:00+07:00", "on_time"),
+        ("2027-03-05T07:00:00+07:00", "due_soon"),
+        ("2027-03-05T09:00:00+07:00", "overdue"),
+    ] {
+        app.clock.set(now);
+        let (_, inbox) = get(&client, app.url("/api/v1/dossiers"), &specialist).await;
+        let item = inbox["dossiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["code"] == open["code"])
+            .cloned()
+            .unwrap();
+        assert_eq!(item["urgency"], urgency, "at {now}");
+    }
     app.stop().await;
 }
 both!(lifecycle_with_supplement_and_lateness);

@@ -148,6 +148,17 @@ pub fn router() -> ApiRouter {
             "/dossiers/{code}/actions",
             post(onestop::dossier_action),
         )
+        .route(Method::GET, "/dossiers", get(onestop::inbox))
+        .route(
+            Method::POST,
+            "/dossiers/{code}/rating",
+            post(onestop::rate_dossier),
+        )
+        .route(
+            Method::GET,
+            "/public/dossiers/{code}",
+            get(onestop::public_status),
+        )
         .route(Method::GET, "/me/dossiers", get(onestop::my_dossiers))
 }
 

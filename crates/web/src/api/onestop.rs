@@ -77,6 +77,66 @@ pub async fn dossier_action(
     ))
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub struct CheckQuery {
+    #[serde(default)]
+    pub check: String,
+}
+
+/// Public status lookup: code plus the last four digits of the applicant's ID number or
+/// phone. Limited per address like the login form, so codes cannot be swept.
+pub async fn public_status(
+    State(state): State<AppState>,
+    viewer: crate::session::Viewer,
+    Path(code): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<CheckQuery>,
+) -> WebResult<Json<dossiers::PublicStatus>> {
+    let ip = viewer
+        .source_addr
+        .parse()
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    if !state.lookup_limiter.allow(
+        ip,
+        viewer.now_ms,
+        state.platform.config.security.login_rate_per_minute,
+    ) {
+        return Err(tinhso_core::DomainError::new(
+            tinhso_core::ErrorCode::RateLimited,
+            "too many lookups",
+        )
+        .into());
+    }
+    Ok(Json(
+        dossiers::public_status(&state.platform, &code, &q.check).await?,
+    ))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct RatingInput {
+    pub level: u8,
+    #[serde(default)]
+    pub comment: String,
+}
+
+pub async fn rate_dossier(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(code): Path<String>,
+    ApiJson(input): ApiJson<RatingInput>,
+) -> WebResult<Json<Value>> {
+    require_caller(&ctx)?;
+    dossiers::rate(&state.platform, &ctx, &code, input.level, &input.comment).await?;
+    Ok(Json(json!({ "rated": code })))
+}
+
+/// The officer's inbox: open dossiers of their agencies, most urgent first.
+pub async fn inbox(State(state): State<AppState>, ApiCtx(ctx): ApiCtx) -> WebResult<Json<Value>> {
+    require_caller(&ctx)?;
+    Ok(Json(
+        json!({ "dossiers": dossiers::inbox(&state.platform, &ctx).await? }),
+    ))
+}
+
 pub async fn my_dossiers(
     State(state): State<AppState>,
     ApiCtx(ctx): ApiCtx,

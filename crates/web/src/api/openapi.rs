@@ -311,6 +311,32 @@ pub const OPERATIONS: &[Operation] = &[
         "Act on a dossier: start_processing, request_supplement (stops the clock), supplement (restarts it), request_payment, approve, refuse, suspend, withdraw, return_result",
         body = r#"{"action":"request_supplement","items":["Bản sao giấy chứng nhận kết hôn của cha mẹ"],"reason":"Thiếu giấy tờ chứng minh quan hệ cha mẹ"}"#
     ),
+    op!(
+        GET,
+        "/dossiers",
+        "onestop",
+        Authenticated,
+        "The officer's inbox: open dossiers of their agencies, most urgent first, with on_time / due_soon / overdue"
+    ),
+    op!(
+        POST,
+        "/dossiers/{code}/rating",
+        "onestop",
+        Authenticated,
+        "Rate the service after the result: level 1 very satisfied, 2 satisfied, 3 not satisfied, and a comment",
+        body = r#"{"level":1,"comment":"Cán bộ hướng dẫn tận tình"}"#
+    ),
+    op!(
+        GET,
+        "/public/dossiers/{code}",
+        "onestop",
+        Public,
+        "Public status lookup by dossier code and the last 4 digits of the applicant's ID number or phone; no personal data",
+        query = [(
+            "check",
+            "last 4 digits of the applicant's ID number or phone"
+        )]
+    ),
 ];
 
 fn operation_object(op: &Operation) -> Value {
