@@ -199,6 +199,12 @@ fn probes_for(
             format!("/dossiers/{}/rating", out.dossier_code),
             Some(json!({"level": 3, "comment": "ngoài phạm vi"})),
         )],
+        ("GET", "/statistics") => once(probe(
+            "GET",
+            "/statistics?agency=000.00.31.H32".into(),
+            None,
+            Expect::Public,
+        )),
         ("GET", "/dossiers") => once(probe("GET", path.into(), None, Expect::Inbox)),
         ("GET", "/me/dossiers") => once(probe("GET", path.into(), None, Expect::OwnDossiers)),
         ("GET", "/units/resolve") => once(probe(

@@ -599,6 +599,40 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
             .unwrap();
         assert_eq!(item["urgency"], urgency, "at {now}");
     }
+
+    // The KPIs of the commune for March 2027, as of Friday 09:00: 1 online and 3 counter
+    // filings; one decision, late, after 23 working hours (2.875 days); one open dossier past
+    // its appointment; one "very satisfied" rating.
+    let stats: Value = client
+        .get(app.url("/api/v1/statistics?agency=000.00.31.H32&from=2027-03-01&to=2027-03-31"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stats["received"],
+        json!({"total": 4, "online": 1, "counter": 3, "postal": 0}),
+        "{stats}"
+    );
+    assert_eq!(stats["resolved"], json!({"on_time": 0, "late": 1}));
+    assert_eq!(stats["in_progress"], json!({"on_time": 0, "late": 1}));
+    assert_eq!(stats["online_share"], 0.25);
+    assert_eq!(stats["average_processing_working_days"], 2.875);
+    assert_eq!(stats["satisfaction"]["very_satisfied"], 1);
+    let elsewhere: Value = client
+        .get(app.url("/api/v1/statistics?agency=000.00.03.H32&from=2027-03-01&to=2027-03-31"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        elsewhere["received"]["total"], 0,
+        "another agency's figures are its own"
+    );
     app.stop().await;
 }
 both!(lifecycle_with_supplement_and_lateness);

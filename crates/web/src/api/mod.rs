@@ -159,6 +159,7 @@ pub fn router() -> ApiRouter {
             "/public/dossiers/{code}",
             get(onestop::public_status),
         )
+        .route(Method::GET, "/statistics", get(onestop::statistics))
         .route(Method::GET, "/me/dossiers", get(onestop::my_dossiers))
 }
 

@@ -137,6 +137,45 @@ pub async fn inbox(State(state): State<AppState>, ApiCtx(ctx): ApiCtx) -> WebRes
     ))
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub struct StatisticsQuery {
+    #[serde(default)]
+    pub agency: Option<String>,
+    #[serde(default)]
+    pub procedure: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+fn optional_date(text: &Option<String>) -> WebResult<Option<chrono::NaiveDate>> {
+    text.as_deref()
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .map_err(|_| tinhso_core::DomainError::invalid("dates are YYYY-MM-DD").into())
+        })
+        .transpose()
+}
+
+/// The public KPIs of the one-stop shop (aggregates only).
+pub async fn statistics(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<StatisticsQuery>,
+) -> WebResult<Json<tinhso_onestop::statistics::Statistics>> {
+    let filter = tinhso_onestop::statistics::Filter {
+        agency_code: q.agency.filter(|a| !a.is_empty()),
+        procedure_code: q.procedure.filter(|p| !p.is_empty()),
+        from: optional_date(&q.from)?,
+        to: optional_date(&q.to)?,
+    };
+    Ok(Json(
+        tinhso_onestop::statistics::compute(&state.platform, &filter, state.platform.now_ms())
+            .await?,
+    ))
+}
+
 pub async fn my_dossiers(
     State(state): State<AppState>,
     ApiCtx(ctx): ApiCtx,

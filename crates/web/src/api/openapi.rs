@@ -337,6 +337,19 @@ pub const OPERATIONS: &[Operation] = &[
             "last 4 digits of the applicant's ID number or phone"
         )]
     ),
+    op!(
+        GET,
+        "/statistics",
+        "onestop",
+        Public,
+        "One-stop KPIs: received by channel, resolved on time/late, in progress on time/overdue, online share, average working days, satisfaction",
+        query = [
+            ("agency", "agency identifier (its whole subtree)"),
+            ("procedure", "procedure code"),
+            ("from", "YYYY-MM-DD"),
+            ("to", "YYYY-MM-DD")
+        ]
+    ),
 ];
 
 fn operation_object(op: &Operation) -> Value {
