@@ -38,6 +38,9 @@ CREATE TABLE dossiers (
     id @ID@,
     code TEXT NOT NULL UNIQUE,
     agency_id BIGINT NOT NULL REFERENCES agencies(id),
+    -- Where the dossier is being processed after a transfer (liên thông); NULL = at the
+    -- receiving agency, which always keeps the counter work (receipt, result return).
+    handling_agency_id BIGINT REFERENCES agencies(id),
     procedure_version_id BIGINT NOT NULL REFERENCES procedure_versions(id),
     procedure_code TEXT NOT NULL,
     applicant_user_id BIGINT REFERENCES users(id),

@@ -397,6 +397,13 @@ pub enum Command {
     ReturnResult {
         method: Channel,
     },
+    /// Hand processing to another agency (liên thông); the receiving agency still returns
+    /// the result.
+    Transfer {
+        to_agency_code: String,
+        #[serde(default)]
+        note: String,
+    },
 }
 
 impl Command {
@@ -412,6 +419,7 @@ impl Command {
             Self::Suspend { .. } => Action::Suspend,
             Self::Withdraw { .. } => Action::Withdraw,
             Self::ReturnResult { .. } => Action::ReturnResult,
+            Self::Transfer { .. } => Action::Transfer,
         }
     }
 
@@ -427,6 +435,7 @@ impl Command {
             Self::Suspend { .. } => "suspend",
             Self::Withdraw { .. } => "withdraw",
             Self::ReturnResult { .. } => "return_result",
+            Self::Transfer { .. } => "transfer",
         }
     }
 
@@ -451,6 +460,12 @@ impl Command {
             }
             Self::RequestPayment { amount } => format!("{amount} đ"),
             Self::ReturnResult { method } => method.as_str().to_owned(),
+            Self::Transfer {
+                to_agency_code,
+                note,
+            } => format!("→ {} {}", to_agency_code.trim(), note.trim())
+                .trim_end()
+                .to_owned(),
             Self::Supplement { note }
             | Self::Approve { note }
             | Self::Withdraw { reason: note } => note.trim().to_owned(),
@@ -471,32 +486,43 @@ fn authorize_command(
     ctx: &Ctx,
     command: &Command,
     row: &DossierRow,
-    agency: &Agency,
+    receiving: &Agency,
+    handling: &Agency,
 ) -> Result<()> {
     if matches!(ctx.caller, Caller::Local) {
         return Ok(());
     }
-    let path = agency.agency_path();
-    let at_agency = |action| ctx.authorize(action, &Target::Agency(&path)).is_ok();
+    let (receiving_path, handling_path) = (receiving.agency_path(), handling.agency_path());
+    let at_receiving = |action| {
+        ctx.authorize(action, &Target::Agency(&receiving_path))
+            .is_ok()
+    };
+    let at_handling = |action| {
+        ctx.authorize(action, &Target::Agency(&handling_path))
+            .is_ok()
+    };
     let own = row.applicant_user_id.is_some_and(|owner| {
         ctx.principal().is_some_and(|pr| pr.user_id == owner)
             && ctx
                 .authorize(AccessAction::SubmitDossier, &Target::OwnedBy(owner))
                 .is_ok()
     });
-    if !own && !at_agency(AccessAction::ViewDossier) {
+    if !own && !at_receiving(AccessAction::ViewDossier) && !at_handling(AccessAction::ViewDossier) {
         return Err(DomainError::not_found("dossier").into());
     }
     let allowed = match command {
-        Command::Accept | Command::ReturnResult { .. } => at_agency(AccessAction::ReceiveDossier),
+        Command::Accept | Command::ReturnResult { .. } => {
+            at_receiving(AccessAction::ReceiveDossier)
+        }
         Command::Supplement { .. } | Command::Withdraw { .. } => {
-            own || at_agency(AccessAction::ReceiveDossier)
+            own || at_receiving(AccessAction::ReceiveDossier)
         }
         Command::StartProcessing
         | Command::RequestSupplement { .. }
-        | Command::RequestPayment { .. } => at_agency(AccessAction::ProcessDossier),
+        | Command::RequestPayment { .. }
+        | Command::Transfer { .. } => at_handling(AccessAction::ProcessDossier),
         Command::Approve { .. } | Command::Refuse { .. } | Command::Suspend { .. } => {
-            at_agency(AccessAction::DecideDossier)
+            at_handling(AccessAction::DecideDossier)
         }
     };
     if allowed {
@@ -553,7 +579,26 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
     let agency = agency_by_id(p, row.agency_id)
         .await?
         .ok_or_else(|| DomainError::not_found("dossier"))?;
-    authorize_command(ctx, command, &row, &agency)?;
+    let handling = match row.handling_agency_id {
+        Some(id) => agency_by_id(p, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("dossier"))?,
+        None => agency.clone(),
+    };
+    authorize_command(ctx, command, &row, &agency, &handling)?;
+    let transfer_to = match command {
+        Command::Transfer { to_agency_code, .. } => {
+            let target = resolve_agency_code(p, to_agency_code.trim())
+                .await?
+                .filter(|a| a.active)
+                .ok_or_else(|| DomainError::not_found(format!("agency {to_agency_code}")))?;
+            if target.id == handling.id {
+                return Err(DomainError::invalid("the dossier is already at that agency").into());
+            }
+            Some(target.id)
+        }
+        _ => None,
+    };
     let note = command.note()?;
     let to = next_status(row.status, command.action())?;
     let (clock, due) = clock_after(p, &agency, &row, command, ctx.now_ms).await?;
@@ -562,7 +607,7 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
     let mut tx = p.db.begin_write().await?;
     // The status in the WHERE clause makes a concurrent second action fail instead of
     // applying twice.
-    let changed = sqlx::query("UPDATE dossiers SET status = $1, clock_json = $2, due_ms = $3, updated_ms = $4, received_ms = CASE WHEN $5 = 1 THEN $4 ELSE received_ms END, received_by = CASE WHEN $5 = 1 THEN $6 ELSE received_by END, resolved_ms = CASE WHEN $7 = 1 THEN $4 ELSE resolved_ms END, resolved_late = CASE WHEN $7 = 1 THEN $8 ELSE resolved_late END, closed_ms = CASE WHEN $9 = 1 THEN $4 ELSE closed_ms END, result_method = COALESCE($10, result_method) WHERE id = $11 AND status = $12")
+    let changed = sqlx::query("UPDATE dossiers SET status = $1, clock_json = $2, due_ms = $3, updated_ms = $4, received_ms = CASE WHEN $5 = 1 THEN $4 ELSE received_ms END, received_by = CASE WHEN $5 = 1 THEN $6 ELSE received_by END, resolved_ms = CASE WHEN $7 = 1 THEN $4 ELSE resolved_ms END, resolved_late = CASE WHEN $7 = 1 THEN $8 ELSE resolved_late END, closed_ms = CASE WHEN $9 = 1 THEN $4 ELSE closed_ms END, result_method = COALESCE($10, result_method), handling_agency_id = COALESCE($13, handling_agency_id) WHERE id = $11 AND status = $12")
         .bind(to.as_str())
         .bind(clock)
         .bind(due)
@@ -578,6 +623,7 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
         })
         .bind(row.id)
         .bind(row.status.as_str())
+        .bind(transfer_to)
         .execute(&mut *tx.tx)
         .await?
         .rows_affected();
@@ -624,10 +670,11 @@ struct DossierRow {
     status: Status,
     clock_json: Option<String>,
     due_ms: Option<i64>,
+    handling_agency_id: Option<i64>,
 }
 
 async fn dossier_row(p: &Platform, code: &str) -> Result<DossierRow> {
-    let row = sqlx::query("SELECT id, agency_id, applicant_user_id, procedure_version_id, status, clock_json, due_ms FROM dossiers WHERE code = $1")
+    let row = sqlx::query("SELECT id, agency_id, applicant_user_id, procedure_version_id, status, clock_json, due_ms, handling_agency_id FROM dossiers WHERE code = $1")
         .bind(code)
         .fetch_optional(p.db.pool())
         .await?
@@ -640,6 +687,7 @@ async fn dossier_row(p: &Platform, code: &str) -> Result<DossierRow> {
         status: Status::parse(&row.try_get::<String, _>(4)?)?,
         clock_json: row.try_get(5)?,
         due_ms: row.try_get(6)?,
+        handling_agency_id: row.try_get(7)?,
     })
 }
 
@@ -655,14 +703,21 @@ pub async fn view(p: &Platform, ctx: &Ctx, code: &str) -> Result<DossierView> {
                 .is_ok()
         });
     if !own && !matches!(ctx.caller, Caller::Local) {
-        let agency = agency_by_id(p, row.agency_id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("dossier"))?;
-        ctx.authorize(
-            AccessAction::ViewDossier,
-            &Target::Agency(&agency.agency_path()),
-        )
-        .map_err(|_| DomainError::not_found("dossier"))?;
+        // Officers of the receiving agency and of the agency processing it after a transfer.
+        let mut visible = false;
+        for id in std::iter::once(row.agency_id).chain(row.handling_agency_id) {
+            if let Some(agency) = agency_by_id(p, id).await? {
+                visible |= ctx
+                    .authorize(
+                        AccessAction::ViewDossier,
+                        &Target::Agency(&agency.agency_path()),
+                    )
+                    .is_ok();
+            }
+        }
+        if !visible {
+            return Err(DomainError::not_found("dossier").into());
+        }
     }
     load(p, code).await
 }
@@ -890,10 +945,10 @@ pub async fn inbox(p: &Platform, ctx: &Ctx) -> Result<Vec<InboxItem>> {
     // The caller's subtrees become path-prefix conditions, so the database does the filtering
     // (the inbox stays cheap with millions of dossiers).
     let conditions: Vec<String> = (1..=scopes.len())
-        .map(|i| format!("a.path LIKE ${i}"))
+        .map(|i| format!("a.path LIKE ${i} OR h.path LIKE ${i}"))
         .collect();
     let sql = format!(
-        "SELECT d.code, d.procedure_code, d.status, d.due_ms, a.path FROM dossiers d JOIN agencies a ON a.id = d.agency_id WHERE d.status IN ('submitted', 'received', 'processing', 'supplement_requested', 'awaiting_payment', 'resolved') AND ({}) ORDER BY d.due_ms IS NULL, d.due_ms, d.id LIMIT 500",
+        "SELECT d.code, d.procedure_code, d.status, d.due_ms, a.path FROM dossiers d JOIN agencies a ON a.id = d.agency_id LEFT JOIN agencies h ON h.id = d.handling_agency_id WHERE d.status IN ('submitted', 'received', 'processing', 'supplement_requested', 'awaiting_payment', 'resolved') AND ({}) ORDER BY d.due_ms IS NULL, d.due_ms, d.id LIMIT 500",
         conditions.join(" OR ")
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -904,10 +959,6 @@ pub async fn inbox(p: &Platform, ctx: &Ctx) -> Result<Vec<InboxItem>> {
     let soon = 8 * 3_600_000;
     let mut items = Vec::new();
     for row in &rows {
-        let path = tinhso_core::agency::AgencyPath(row.try_get(4)?);
-        if !scopes.iter().any(|scope| path.is_within(scope)) {
-            continue;
-        }
         let due: Option<i64> = row.try_get(3)?;
         let urgency = match due {
             Some(d) if d < ctx.now_ms => "overdue",

@@ -109,6 +109,8 @@ pub enum Action {
     Suspend,
     Withdraw,
     ReturnResult,
+    /// Hand processing to another agency (liên thông).
+    Transfer,
 }
 
 /// The transition table: the status an action leads to from a status, or why not.
@@ -130,6 +132,7 @@ pub fn next_status(from: Status, action: Action) -> Result<Status, DomainError> 
         ) => Some(S::Stopped),
         (s, A::Withdraw) if !s.is_final() && s != S::Resolved => Some(S::Withdrawn),
         (S::Resolved, A::ReturnResult) => Some(S::Returned),
+        (S::Processing, A::Transfer) => Some(S::Processing),
         _ => None,
     };
     to.ok_or_else(|| {

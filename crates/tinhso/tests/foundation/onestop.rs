@@ -636,3 +636,149 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
     app.stop().await;
 }
 both!(lifecycle_with_supplement_and_lateness);
+
+/// Transfer between agencies (liên thông): the commune receives, hands processing to the
+/// Department of Justice, whose leader decides; the commune returns the result.
+async fn transfer_between_agencies(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let client = app.client();
+    let p = &app.platform;
+    let ctx = app.ctx();
+    let stp = tinhso_platform::org::resolve_agency_code(p, "000.00.03.H32")
+        .await
+        .unwrap()
+        .unwrap();
+    let director = tinhso_platform::identity::create_user(
+        p,
+        &ctx,
+        &tinhso_platform::identity::NewUser {
+            kind: tinhso_core::identity::AccountKind::Official,
+            username: "giamdoc.stp".into(),
+            display_name: "Giám đốc Sở Tư pháp".into(),
+            personal_id: None,
+            tax_code: None,
+            email: String::new(),
+            phone: String::new(),
+            agency_id: Some(stp.id),
+            password: None,
+            must_change_password: false,
+        },
+    )
+    .await
+    .unwrap();
+    tinhso_platform::identity::grant_role(
+        p,
+        &ctx,
+        director.id,
+        tinhso_core::access::Role::Leader,
+        stp.id,
+    )
+    .await
+    .unwrap();
+    let director = token(&app, "giamdoc.stp").await;
+    let counter = token(&app, "motcua").await;
+    let specialist = token(&app, "chuyenvien").await;
+    let commune_leader = token(&app, "lanhdao").await;
+    let act = |bearer: &str, code: &str, body: Value| {
+        let (client, url, bearer) = (
+            client.clone(),
+            app.url(&format!("/api/v1/dossiers/{code}/actions")),
+            bearer.to_owned(),
+        );
+        async move { post(&client, url, &bearer, &body).await }
+    };
+
+    app.clock.set("2027-03-08T08:00:00+07:00");
+    let (_, filed) = post(&client, app.url("/api/v1/dossiers"), &counter, &json!({
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+        "applicant": {"name": "Hà Văn Nam", "id_number": "079200008888"}, "form": answers(&app, "1.001193").await,
+    })).await;
+    let code = filed["code"].as_str().unwrap().to_owned();
+    assert_eq!(
+        get(
+            &client,
+            app.url(&format!("/api/v1/dossiers/{code}")),
+            &director
+        )
+        .await
+        .0,
+        404,
+        "not yet theirs"
+    );
+    assert_eq!(
+        act(&specialist, &code, json!({"action": "start_processing"}))
+            .await
+            .0,
+        200
+    );
+    let (status, _) = act(
+        &specialist,
+        &code,
+        json!({"action": "transfer", "to_agency_code": "000.00.31.H32"}),
+    )
+    .await;
+    assert_eq!(status, 422, "already there");
+    let (status, moved) = act(&specialist, &code, json!({"action": "transfer", "to_agency_code": "000.00.03.H32", "note": "Cần ý kiến Sở Tư pháp"})).await;
+    assert_eq!(status, 200, "{moved}");
+
+    // Now the department sees it in its inbox and decides; the commune no longer decides.
+    let (_, inbox) = get(&client, app.url("/api/v1/dossiers"), &director).await;
+    assert!(
+        inbox["dossiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == code.as_str()),
+        "{inbox}"
+    );
+    assert_eq!(
+        act(&commune_leader, &code, json!({"action": "approve"}))
+            .await
+            .0,
+        403
+    );
+    let (status, decided) = act(
+        &director,
+        &code,
+        json!({"action": "approve", "note": "Đồng ý"}),
+    )
+    .await;
+    assert_eq!(
+        (status, decided["status"].as_str()),
+        (200, Some("resolved")),
+        "{decided}"
+    );
+    // The receiving commune returns the result; the department cannot.
+    assert_eq!(
+        act(
+            &director,
+            &code,
+            json!({"action": "return_result", "method": "counter"})
+        )
+        .await
+        .0,
+        403
+    );
+    let (status, returned) = act(
+        &counter,
+        &code,
+        json!({"action": "return_result", "method": "counter"}),
+    )
+    .await;
+    assert_eq!(
+        (status, returned["national_status"].as_u64()),
+        (200, Some(10))
+    );
+    let notes: Vec<&str> = returned["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["note"].as_str().unwrap())
+        .collect();
+    assert!(
+        notes.contains(&"→ 000.00.03.H32 Cần ý kiến Sở Tư pháp"),
+        "{notes:?}"
+    );
+    app.stop().await;
+}
+both!(transfer_between_agencies);
