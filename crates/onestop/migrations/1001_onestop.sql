@@ -59,6 +59,9 @@ CREATE TABLE dossiers (
     -- pays, restarted when they do.
     clock_json TEXT,
     received_by BIGINT REFERENCES users(id),
+    -- The new appointment promised in an apology letter when the dossier runs late; the legal
+    -- due date (due_ms) is kept beside it and lateness is always counted against it.
+    apology_due_ms BIGINT,
     resolved_ms BIGINT,
     resolved_late BIGINT NOT NULL DEFAULT 0,
     closed_ms BIGINT,

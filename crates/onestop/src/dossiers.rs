@@ -73,6 +73,8 @@ pub struct DossierView {
     pub submitted_at: String,
     pub received_at: Option<String>,
     pub due_at: Option<String>,
+    /// The new appointment of an apology letter, if one was issued (`due_at` stays the legal one).
+    pub apology_due_at: Option<String>,
     /// Decided after the appointment.
     pub resolved_late: bool,
     pub events: Vec<EventView>,
@@ -404,6 +406,12 @@ pub enum Command {
         #[serde(default)]
         note: String,
     },
+    /// Phiếu xin lỗi và hẹn lại ngày trả kết quả: a new appointment later than the legal
+    /// one, with the reason; both dates are kept.
+    Apologize {
+        new_due: DateTime<FixedOffset>,
+        reason: String,
+    },
 }
 
 impl Command {
@@ -420,6 +428,7 @@ impl Command {
             Self::Withdraw { .. } => Action::Withdraw,
             Self::ReturnResult { .. } => Action::ReturnResult,
             Self::Transfer { .. } => Action::Transfer,
+            Self::Apologize { .. } => Action::Apologize,
         }
     }
 
@@ -436,6 +445,7 @@ impl Command {
             Self::Withdraw { .. } => "withdraw",
             Self::ReturnResult { .. } => "return_result",
             Self::Transfer { .. } => "transfer",
+            Self::Apologize { .. } => "apologize",
         }
     }
 
@@ -450,7 +460,7 @@ impl Command {
                 }
                 format!("{} — {}", reason.trim(), items.join("; "))
             }
-            Self::Refuse { reason } | Self::Suspend { reason } => {
+            Self::Refuse { reason } | Self::Suspend { reason } | Self::Apologize { reason, .. } => {
                 if reason.trim().is_empty() {
                     return Err(DomainError::invalid("a reason is required")
                         .with_rule("dossier.reason_required")
@@ -520,7 +530,8 @@ fn authorize_command(
         Command::StartProcessing
         | Command::RequestSupplement { .. }
         | Command::RequestPayment { .. }
-        | Command::Transfer { .. } => at_handling(AccessAction::ProcessDossier),
+        | Command::Transfer { .. }
+        | Command::Apologize { .. } => at_handling(AccessAction::ProcessDossier),
         Command::Approve { .. } | Command::Refuse { .. } | Command::Suspend { .. } => {
             at_handling(AccessAction::DecideDossier)
         }
@@ -601,13 +612,27 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
     };
     let note = command.note()?;
     let to = next_status(row.status, command.action())?;
+    let apology_due = match command {
+        Command::Apologize { new_due, .. } => {
+            let new_due = new_due.timestamp_millis();
+            if row.due_ms.is_none_or(|due| new_due <= due) || new_due <= ctx.now_ms {
+                return Err(DomainError::invalid(
+                    "the new appointment must be later than the current one and in the future",
+                )
+                .with_rule("dossier.apology_date")
+                .into());
+            }
+            Some(new_due)
+        }
+        _ => None,
+    };
     let (clock, due) = clock_after(p, &agency, &row, command, ctx.now_ms).await?;
     let resolved_late =
         matches!(command, Command::Approve { .. }) && due.is_some_and(|d| ctx.now_ms > d);
     let mut tx = p.db.begin_write().await?;
     // The status in the WHERE clause makes a concurrent second action fail instead of
     // applying twice.
-    let changed = sqlx::query("UPDATE dossiers SET status = $1, clock_json = $2, due_ms = $3, updated_ms = $4, received_ms = CASE WHEN $5 = 1 THEN $4 ELSE received_ms END, received_by = CASE WHEN $5 = 1 THEN $6 ELSE received_by END, resolved_ms = CASE WHEN $7 = 1 THEN $4 ELSE resolved_ms END, resolved_late = CASE WHEN $7 = 1 THEN $8 ELSE resolved_late END, closed_ms = CASE WHEN $9 = 1 THEN $4 ELSE closed_ms END, result_method = COALESCE($10, result_method), handling_agency_id = COALESCE($13, handling_agency_id) WHERE id = $11 AND status = $12")
+    let changed = sqlx::query("UPDATE dossiers SET status = $1, clock_json = $2, due_ms = $3, updated_ms = $4, received_ms = CASE WHEN $5 = 1 THEN $4 ELSE received_ms END, received_by = CASE WHEN $5 = 1 THEN $6 ELSE received_by END, resolved_ms = CASE WHEN $7 = 1 THEN $4 ELSE resolved_ms END, resolved_late = CASE WHEN $7 = 1 THEN $8 ELSE resolved_late END, closed_ms = CASE WHEN $9 = 1 THEN $4 ELSE closed_ms END, result_method = COALESCE($10, result_method), handling_agency_id = COALESCE($13, handling_agency_id), apology_due_ms = COALESCE($14, apology_due_ms) WHERE id = $11 AND status = $12")
         .bind(to.as_str())
         .bind(clock)
         .bind(due)
@@ -624,6 +649,7 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
         .bind(row.id)
         .bind(row.status.as_str())
         .bind(transfer_to)
+        .bind(apology_due)
         .execute(&mut *tx.tx)
         .await?
         .rows_affected();
@@ -723,7 +749,7 @@ pub async fn view(p: &Platform, ctx: &Ctx, code: &str) -> Result<DossierView> {
 }
 
 async fn load(p: &Platform, code: &str) -> Result<DossierView> {
-    let row = sqlx::query("SELECT d.id, d.code, d.status, d.procedure_code, v.version, a.code, d.channel, d.applicant_name, d.submitted_ms, d.received_ms, d.due_ms, d.resolved_late FROM dossiers d JOIN procedure_versions v ON v.id = d.procedure_version_id JOIN agencies a ON a.id = d.agency_id WHERE d.code = $1")
+    let row = sqlx::query("SELECT d.id, d.code, d.status, d.procedure_code, v.version, a.code, d.channel, d.applicant_name, d.submitted_ms, d.received_ms, d.due_ms, d.resolved_late, d.apology_due_ms FROM dossiers d JOIN procedure_versions v ON v.id = d.procedure_version_id JOIN agencies a ON a.id = d.agency_id WHERE d.code = $1")
         .bind(code)
         .fetch_optional(p.db.pool())
         .await?
@@ -759,6 +785,7 @@ async fn load(p: &Platform, code: &str) -> Result<DossierView> {
         received_at: row.try_get::<Option<i64>, _>(9)?.map(vietnam_time),
         due_at: row.try_get::<Option<i64>, _>(10)?.map(vietnam_time),
         resolved_late: row.try_get::<i64, _>(11)? != 0,
+        apology_due_at: row.try_get::<Option<i64>, _>(12)?.map(vietnam_time),
         events,
     })
 }

@@ -111,6 +111,8 @@ pub enum Action {
     ReturnResult,
     /// Hand processing to another agency (liên thông).
     Transfer,
+    /// Apologise for lateness with a new appointment (the status does not change).
+    Apologize,
 }
 
 /// The transition table: the status an action leads to from a status, or why not.
@@ -133,6 +135,10 @@ pub fn next_status(from: Status, action: Action) -> Result<Status, DomainError> 
         (s, A::Withdraw) if !s.is_final() && s != S::Resolved => Some(S::Withdrawn),
         (S::Resolved, A::ReturnResult) => Some(S::Returned),
         (S::Processing, A::Transfer) => Some(S::Processing),
+        (
+            S::Received | S::Processing | S::SupplementRequested | S::AwaitingPayment,
+            A::Apologize,
+        ) => Some(from),
         _ => None,
     };
     to.ok_or_else(|| {

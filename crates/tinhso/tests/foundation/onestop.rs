@@ -373,6 +373,26 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
     );
     assert_eq!(d["due_at"], "2027-03-03T16:00:00+07:00");
 
+    // Wednesday 15:00: it will be late. An apology letter sets a new appointment; the legal
+    // one stays, and lateness is still counted against it.
+    app.clock.set("2027-03-03T15:00:00+07:00");
+    let (status, _) = act(&specialist, &code, json!({"action": "apologize", "new_due": "2027-03-03T12:00:00+07:00", "reason": "Chờ xác minh"})).await;
+    assert_eq!(status, 422, "the new date must be later");
+    let (status, d) = act(&specialist, &code, json!({"action": "apologize", "new_due": "2027-03-04T10:00:00+07:00", "reason": "Chờ xác minh thông tin nơi sinh"})).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(
+        (
+            d["status"].as_str(),
+            d["due_at"].as_str(),
+            d["apology_due_at"].as_str()
+        ),
+        (
+            Some("processing"),
+            Some("2027-03-03T16:00:00+07:00"),
+            Some("2027-03-04T10:00:00+07:00")
+        )
+    );
+
     // Only a leader decides; deciding after the appointment marks the dossier late.
     app.clock.set("2027-03-04T08:00:00+07:00");
     assert_eq!(
@@ -417,6 +437,7 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
             "start_processing",
             "request_supplement",
             "supplement",
+            "apologize",
             "approve",
             "return_result"
         ]
