@@ -148,13 +148,24 @@ async fn catalog_command(p: &Platform, ctx: &Ctx, command: CatalogCommand) -> Re
     use tinhso_onestop::catalog;
     match command {
         CatalogCommand::Export { format } => {
-            if format != "json" {
-                return Err(Error::Other(format!("unknown format `{format}` (json)")));
-            }
             let file = catalog::export(p).await?;
-            let text =
-                serde_json::to_string_pretty(&file).map_err(|e| Error::Other(e.to_string()))?;
-            println!("{text}");
+            match format.as_str() {
+                "json" => {
+                    let text = serde_json::to_string_pretty(&file)
+                        .map_err(|e| Error::Other(e.to_string()))?;
+                    println!("{text}");
+                }
+                // Binary to standard output: `tinhso catalog export --format xlsx > thu-tuc.xlsx`.
+                "xlsx" => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&tinhso_onestop::export::catalog_xlsx(&file)?)?;
+                }
+                other => {
+                    return Err(Error::Other(format!(
+                        "unknown format `{other}` (json, xlsx)"
+                    )));
+                }
+            }
         }
         CatalogCommand::Import { file } => {
             let text = std::fs::read_to_string(&file)?;

@@ -205,6 +205,12 @@ fn probes_for(
             None,
             Expect::Public,
         )),
+        ("GET", "/statistics/xlsx") => once(probe(
+            "GET",
+            "/statistics/xlsx".into(),
+            None,
+            Expect::Public,
+        )),
         ("GET", "/dossiers") => once(probe("GET", path.into(), None, Expect::Inbox)),
         ("GET", "/me/dossiers") => once(probe("GET", path.into(), None, Expect::OwnDossiers)),
         ("GET", "/units/resolve") => once(probe(

@@ -248,6 +248,57 @@ async fn intake_and_deadlines(backend: Backend) {
 }
 both!(intake_and_deadlines);
 
+/// `tinhso catalog export` prints the configured database's catalogue (JSON, or xlsx), and
+/// the KPIs come as a spreadsheet too.
+async fn catalogue_and_statistics_exports(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let run = |format: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tinhso"))
+            .arg("--data-dir")
+            .arg(app.dir.path())
+            .arg("--database")
+            .arg(&app.db.url)
+            .args(["catalog", "export", "--format", format])
+            .env("TINHSO_LOG__LEVEL", "warn")
+            .output()
+            .unwrap()
+    };
+    let json_out = run("json");
+    assert!(
+        json_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json_out.stderr)
+    );
+    let exported: Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    let procedures = exported["procedures"].as_array().unwrap();
+    assert!(procedures.len() >= 30);
+    assert!(
+        procedures
+            .iter()
+            .any(|p| p["code"] == "1.001193" && p["name"] == "Đăng ký khai sinh")
+    );
+    let xlsx_out = run("xlsx");
+    assert!(xlsx_out.status.success() && xlsx_out.stdout.starts_with(b"PK"));
+    assert!(!run("csv").status.success());
+
+    let r = app
+        .client()
+        .get(app.url("/api/v1/statistics/xlsx?agency=000.00.31.H32"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    assert!(r.bytes().await.unwrap().starts_with(b"PK"));
+    app.stop().await;
+}
+both!(catalogue_and_statistics_exports);
+
 /// 1,000 concurrent counter submissions to one agency on one day: 1,000 distinct,
 /// consecutive codes, and the day's counter ends at 1,000.
 async fn concurrent_codes_are_consecutive(backend: Backend) {

@@ -159,6 +159,11 @@ pub fn router() -> ApiRouter {
             "/public/dossiers/{code}",
             get(onestop::public_status),
         )
+        .route(
+            Method::GET,
+            "/statistics/xlsx",
+            get(onestop::statistics_xlsx),
+        )
         .route(Method::GET, "/statistics", get(onestop::statistics))
         .route(Method::GET, "/me/dossiers", get(onestop::my_dossiers))
 }

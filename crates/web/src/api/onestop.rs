@@ -159,21 +159,56 @@ fn optional_date(text: &Option<String>) -> WebResult<Option<chrono::NaiveDate>> 
         .transpose()
 }
 
+fn statistics_filter(q: StatisticsQuery) -> WebResult<tinhso_onestop::statistics::Filter> {
+    Ok(tinhso_onestop::statistics::Filter {
+        agency_code: q.agency.filter(|a| !a.is_empty()),
+        procedure_code: q.procedure.filter(|p| !p.is_empty()),
+        from: optional_date(&q.from)?,
+        to: optional_date(&q.to)?,
+    })
+}
+
 /// The public KPIs of the one-stop shop (aggregates only).
 pub async fn statistics(
     State(state): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<StatisticsQuery>,
 ) -> WebResult<Json<tinhso_onestop::statistics::Statistics>> {
-    let filter = tinhso_onestop::statistics::Filter {
-        agency_code: q.agency.filter(|a| !a.is_empty()),
-        procedure_code: q.procedure.filter(|p| !p.is_empty()),
-        from: optional_date(&q.from)?,
-        to: optional_date(&q.to)?,
-    };
+    let filter = statistics_filter(q)?;
     Ok(Json(
         tinhso_onestop::statistics::compute(&state.platform, &filter, state.platform.now_ms())
             .await?,
     ))
+}
+
+/// The same figures as a spreadsheet.
+pub async fn statistics_xlsx(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<StatisticsQuery>,
+) -> WebResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let filter = statistics_filter(q)?;
+    let stats =
+        tinhso_onestop::statistics::compute(&state.platform, &filter, state.platform.now_ms())
+            .await?;
+    let scope = filter
+        .agency_code
+        .clone()
+        .unwrap_or_else(|| "toàn tỉnh".into());
+    let bytes = tinhso_onestop::export::statistics_xlsx(&scope, &stats)?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"thong-ke-mot-cua.xlsx\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 pub async fn my_dossiers(

@@ -350,6 +350,19 @@ pub const OPERATIONS: &[Operation] = &[
             ("to", "YYYY-MM-DD")
         ]
     ),
+    op!(
+        GET,
+        "/statistics/xlsx",
+        "onestop",
+        Public,
+        "The same KPIs as an xlsx spreadsheet",
+        query = [
+            ("agency", "agency identifier"),
+            ("procedure", "procedure code"),
+            ("from", "YYYY-MM-DD"),
+            ("to", "YYYY-MM-DD")
+        ]
+    ),
 ];
 
 fn operation_object(op: &Operation) -> Value {
