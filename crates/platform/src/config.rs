@@ -20,6 +20,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub oidc: OidcConfig,
     pub log: LogConfig,
+    pub notify: NotifyConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -114,6 +115,104 @@ pub struct LogConfig {
     pub format: String,
     /// tracing filter, e.g. `info` or `tinhso=debug,info`.
     pub level: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// How e-mail leaves: `file` (one file per message in `file_dir`, the demo default) or
+    /// `smtp`.
+    pub email: String,
+    /// How SMS leave: `file` (the demo default) or `http` (POST JSON to `sms_url`).
+    pub sms: String,
+    /// Directory of the file sink; empty = `outbox-sink` inside the data directory.
+    pub file_dir: PathBuf,
+    /// SMTP relay host (required for `email = "smtp"`).
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `none` (plain SMTP: loopback relays and tests only), `starttls` or `tls` (implicit TLS).
+    pub smtp_tls: String,
+    /// SMTP login; empty = no authentication.
+    pub smtp_username: String,
+    /// Redacted whenever the configuration is printed; prefer `TINHSO_NOTIFY__SMTP_PASSWORD`.
+    pub smtp_password: String,
+    /// Sender of e-mail, e.g. `Tỉnh số <khong-tra-loi@tinhso.gov.vn>`.
+    pub from_address: String,
+    /// URL of the SMS gateway (required for `sms = "http"`).
+    pub sms_url: String,
+    /// Bearer token for the SMS gateway; redacted whenever the configuration is printed.
+    pub sms_token: String,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            email: "file".into(),
+            sms: "file".into(),
+            file_dir: PathBuf::new(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_tls: "starttls".into(),
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            from_address: "Tỉnh số <khong-tra-loi@tinhso.local>".into(),
+            sms_url: String::new(),
+            sms_token: String::new(),
+        }
+    }
+}
+
+impl NotifyConfig {
+    fn validate(&self) -> Result<()> {
+        match self.email.as_str() {
+            "file" => {}
+            "smtp" => {
+                if self.smtp_host.trim().is_empty() {
+                    return Err(Error::Config(
+                        "`notify.email = \"smtp\"` needs `notify.smtp_host`".into(),
+                    ));
+                }
+                if self.smtp_port == 0 {
+                    return Err(Error::Config("`notify.smtp_port` must not be 0".into()));
+                }
+            }
+            other => {
+                return Err(Error::Config(format!(
+                    "`notify.email` must be `file` or `smtp` (got `{other}`)"
+                )));
+            }
+        }
+        if !matches!(self.smtp_tls.as_str(), "none" | "starttls" | "tls") {
+            return Err(Error::Config(
+                "`notify.smtp_tls` must be `none`, `starttls` or `tls`".into(),
+            ));
+        }
+        if self
+            .from_address
+            .parse::<lettre::message::Mailbox>()
+            .is_err()
+        {
+            return Err(Error::Config(format!(
+                "`notify.from_address` is not an e-mail address (got `{}`)",
+                self.from_address
+            )));
+        }
+        match self.sms.as_str() {
+            "file" => Ok(()),
+            "http" => match url::Url::parse(&self.sms_url) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
+                    Ok(())
+                }
+                _ => Err(Error::Config(format!(
+                    "`notify.sms = \"http\"` needs `notify.sms_url`, an http:// or https:// URL (got `{}`)",
+                    redact_url(&self.sms_url)
+                ))),
+            },
+            other => Err(Error::Config(format!(
+                "`notify.sms` must be `file` or `http` (got `{other}`)"
+            ))),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -282,6 +381,7 @@ impl Config {
                 "`log.format` must be `text` or `json`".into(),
             ));
         }
+        self.notify.validate()?;
         if self.security.max_failed_logins < 1 || self.limits.max_body_bytes < 1024 {
             return Err(Error::Config(
                 "`security.max_failed_logins` must be ≥ 1 and `limits.max_body_bytes` ≥ 1024"
@@ -311,6 +411,15 @@ impl Config {
         }
     }
 
+    /// Directory of the notification file sink.
+    pub fn notify_file_dir(&self) -> PathBuf {
+        if self.notify.file_dir.as_os_str().is_empty() {
+            self.server.data_dir.join("outbox-sink")
+        } else {
+            self.notify.file_dir.clone()
+        }
+    }
+
     /// A copy safe to print or log: passwords in URLs and secrets replaced.
     pub fn redacted(&self) -> Self {
         let mut copy = self.clone();
@@ -319,6 +428,13 @@ impl Config {
             copy.oidc.client_secret = REDACTED.into();
         }
         copy.blobs.s3_endpoint = redact_url(&self.blobs.s3_endpoint);
+        if !copy.notify.smtp_password.is_empty() {
+            copy.notify.smtp_password = REDACTED.into();
+        }
+        if !copy.notify.sms_token.is_empty() {
+            copy.notify.sms_token = REDACTED.into();
+        }
+        copy.notify.sms_url = redact_url(&self.notify.sms_url);
         if !copy.blobs.s3_secret_key.is_empty() {
             copy.blobs.s3_secret_key = REDACTED.into();
         }
@@ -445,16 +561,60 @@ mod tests {
         c.oidc.client_secret = "s3cret".into();
         c.blobs.s3_secret_key = "wJalrXUtnFEMI/K7MDENG".into();
         c.blobs.s3_access_key = "AKIAEXAMPLE".into();
+        c.notify.smtp_password = "mailpass9".into();
+        c.notify.sms_token = "smstoken7".into();
         let printed = c.redacted().to_toml();
         assert!(
             !printed.contains("hunter2")
                 && !printed.contains("s3cret")
-                && !printed.contains("wJalrXUtnFEMI"),
+                && !printed.contains("wJalrXUtnFEMI")
+                && !printed.contains("mailpass9")
+                && !printed.contains("smstoken7"),
             "{printed}"
         );
         assert!(printed.contains("app:***@db.local"));
         assert!(printed.contains("s3_secret_key = \"***\""), "{printed}");
         assert!(printed.contains("AKIAEXAMPLE"), "{printed}");
+    }
+
+    #[test]
+    fn notify_is_validated() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(
+            (c.notify.email.as_str(), c.notify.sms.as_str()),
+            ("file", "file")
+        );
+        assert!(c.notify_file_dir().ends_with("outbox-sink"));
+        let err = Config::load(None, env(&[("TINHSO_NOTIFY__EMAIL", "smtp")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("notify.smtp_host"), "{err}");
+        let ok = Config::load(
+            None,
+            env(&[
+                ("TINHSO_NOTIFY__EMAIL", "smtp"),
+                ("TINHSO_NOTIFY__SMTP_HOST", "mail.example.vn"),
+                ("TINHSO_NOTIFY__SMTP_TLS", "tls"),
+                ("TINHSO_NOTIFY__SMTP_PORT", "465"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(ok.notify.smtp_port, 465);
+        for (key, value, named) in [
+            ("TINHSO_NOTIFY__SMTP_TLS", "ssl", "notify.smtp_tls"),
+            ("TINHSO_NOTIFY__SMS", "http", "notify.sms_url"),
+            ("TINHSO_NOTIFY__SMS", "zalo", "notify.sms"),
+            (
+                "TINHSO_NOTIFY__FROM_ADDRESS",
+                "not an address",
+                "notify.from_address",
+            ),
+        ] {
+            let err = Config::load(None, env(&[(key, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(named), "{key}={value}: {err}");
+        }
     }
 
     #[test]

@@ -59,11 +59,14 @@ impl Dialect {
 pub type Migration = (i64, &'static str, &'static str);
 
 /// The foundation's migrations, in order. A released migration is never edited; add a new one.
-pub const FOUNDATION_MIGRATIONS: &[Migration] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+pub const FOUNDATION_MIGRATIONS: &[Migration] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/0001_foundation.sql"),
+    ),
+    (2, "outbox", include_str!("../migrations/0002_outbox.sql")),
+];
 
 #[derive(Debug, Clone)]
 pub struct Db {

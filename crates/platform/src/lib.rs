@@ -17,8 +17,10 @@ pub mod demo;
 pub mod error;
 pub mod identity;
 pub mod keys;
+pub mod notifier;
 pub mod oidc;
 pub mod org;
+pub mod outbox;
 
 use serde::Serialize;
 use std::sync::Arc;

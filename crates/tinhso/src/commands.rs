@@ -476,6 +476,11 @@ async fn serve(config: Config, demo_mode: bool) -> Result<ExitCode> {
     );
     tracing::info!(%public_addr, %admin_addr, startup_ms = started.elapsed().as_millis() as u64, "listening");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let outbox_worker = tokio::spawn(tinhso_platform::outbox::run_worker(
+        platform.clone(),
+        tinhso_platform::notifier::from_config(&platform.config)?,
+        stop_rx.clone(),
+    ));
     let admin_stop = {
         let mut rx = stop_rx.clone();
         async move {
@@ -493,6 +498,7 @@ async fn serve(config: Config, demo_mode: bool) -> Result<ExitCode> {
     };
     tinhso_web::serve(listener, tinhso_web::app(state), shutdown).await?;
     let _ = admin.await;
+    let _ = outbox_worker.await;
     platform.db.close().await;
     Ok(ExitCode::SUCCESS)
 }
