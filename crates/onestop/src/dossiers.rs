@@ -341,8 +341,10 @@ struct Event<'a> {
     due_ms: Option<i64>,
 }
 
+/// Writes a history line and queues the citizen's notifications of it, in the caller's
+/// transaction.
 async fn record_event(tx: &mut WriteTx, ctx: &Ctx, e: Event<'_>) -> Result<()> {
-    sqlx::query("INSERT INTO dossier_events (dossier_id, at_ms, actor, action, from_status, to_status, note, due_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+    let event_id: i64 = sqlx::query_scalar("INSERT INTO dossier_events (dossier_id, at_ms, actor, action, from_status, to_status, note, due_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
         .bind(e.dossier_id)
         .bind(ctx.now_ms)
         .bind(&ctx.actor)
@@ -351,9 +353,19 @@ async fn record_event(tx: &mut WriteTx, ctx: &Ctx, e: Event<'_>) -> Result<()> {
         .bind(e.to.as_str())
         .bind(e.note)
         .bind(e.due_ms)
-        .execute(&mut *tx.tx)
+        .fetch_one(&mut *tx.tx)
         .await?;
-    Ok(())
+    crate::notifications::enqueue_for_event(
+        tx,
+        ctx,
+        e.dossier_id,
+        event_id,
+        e.action,
+        e.to,
+        e.note,
+        e.due_ms,
+    )
+    .await
 }
 
 /// The counter accepts a dossier filed online: receipt now, appointment from now.
@@ -668,7 +680,7 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
             from: Some(row.status),
             to,
             note: &note,
-            due_ms: due,
+            due_ms: apology_due.or(due),
         },
     )
     .await?;

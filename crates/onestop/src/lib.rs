@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod domain;
 pub mod dossiers;
 pub mod export;
+pub mod notifications;
 pub mod statistics;
 
 /// This system's schema migrations (versions 1001–1999).

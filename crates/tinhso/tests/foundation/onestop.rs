@@ -132,6 +132,41 @@ async fn intake_and_deadlines(backend: Backend) {
     assert_eq!(accepted["due_at"], "2027-02-15T09:00:00+07:00");
     assert_eq!(accepted["events"].as_array().unwrap().len(), 2);
 
+    // The citizen was told, by e-mail and SMS, through the outbox written with each change:
+    // submission and acceptance, two channels each. Delivering twice sends nothing twice.
+    let queued: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE topic = 'citizen_notification' AND payload_json LIKE $1",
+    )
+    .bind(format!("%{code}%"))
+    .fetch_one(app.platform.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(queued, 4);
+    let sink = tempfile::tempdir().unwrap();
+    let notifier = tinhso_platform::notifier::FileSink::new(sink.path().to_path_buf());
+    let options = tinhso_platform::outbox::WorkerOptions::default();
+    let delivered = tinhso_platform::outbox::tick(&app.platform, &notifier, &options)
+        .await
+        .unwrap();
+    assert!(delivered >= 4, "{delivered}");
+    assert_eq!(
+        tinhso_platform::outbox::tick(&app.platform, &notifier, &options)
+            .await
+            .unwrap(),
+        0
+    );
+    let messages: Vec<String> = std::fs::read_dir(sink.path())
+        .unwrap()
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains(&format!("Hồ sơ {code} đã được tiếp nhận"))
+                && m.contains("09:00 ngày 15/02/2027")),
+        "{messages:?}"
+    );
+
     // The applicant sees it and lists it; another citizen and another commune do not.
     let (status, mine) = get(&client, app.url("/api/v1/me/dossiers"), &citizen).await;
     assert_eq!(
