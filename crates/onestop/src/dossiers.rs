@@ -332,13 +332,13 @@ fn clock_text(clock: &DeadlineClock) -> Result<String> {
 }
 
 /// One line of a dossier's history.
-struct Event<'a> {
-    dossier_id: i64,
-    action: &'a str,
-    from: Option<Status>,
-    to: Status,
-    note: &'a str,
-    due_ms: Option<i64>,
+pub(crate) struct Event<'a> {
+    pub(crate) dossier_id: i64,
+    pub(crate) action: &'a str,
+    pub(crate) from: Option<Status>,
+    pub(crate) to: Status,
+    pub(crate) note: &'a str,
+    pub(crate) due_ms: Option<i64>,
 }
 
 /// Writes a history line and queues the citizen's notifications of it, in the caller's
@@ -355,17 +355,7 @@ async fn record_event(tx: &mut WriteTx, ctx: &Ctx, e: Event<'_>) -> Result<()> {
         .bind(e.due_ms)
         .fetch_one(&mut *tx.tx)
         .await?;
-    crate::notifications::enqueue_for_event(
-        tx,
-        ctx,
-        e.dossier_id,
-        event_id,
-        e.action,
-        e.to,
-        e.note,
-        e.due_ms,
-    )
-    .await
+    crate::notifications::enqueue_for_event(tx, ctx, event_id, &e).await
 }
 
 /// The counter accepts a dossier filed online: receipt now, appointment from now.

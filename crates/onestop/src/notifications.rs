@@ -11,6 +11,7 @@ use sqlx::Row;
 use tinhso_platform::{Ctx, Result, WriteTx};
 
 use crate::domain::dossier::Status;
+use crate::dossiers::Event;
 
 fn local(ms: i64) -> String {
     DateTime::from_timestamp_millis(ms)
@@ -90,24 +91,20 @@ pub fn message(
 }
 
 /// Queues the e-mail and the SMS of one event (each only when the applicant gave that contact).
-pub async fn enqueue_for_event(
+pub(crate) async fn enqueue_for_event(
     tx: &mut WriteTx,
     ctx: &Ctx,
-    dossier_id: i64,
     event_id: i64,
-    action: &str,
-    status: Status,
-    note: &str,
-    due_ms: Option<i64>,
+    e: &Event<'_>,
 ) -> Result<()> {
     let row =
         sqlx::query("SELECT code, applicant_email, applicant_phone FROM dossiers WHERE id = $1")
-            .bind(dossier_id)
+            .bind(e.dossier_id)
             .fetch_one(&mut *tx.tx)
             .await?;
     let (code, email, phone): (String, String, String) =
         (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-    let Some((subject, body)) = message(action, &code, status, note, due_ms) else {
+    let Some((subject, body)) = message(e.action, &code, e.to, e.note, e.due_ms) else {
         return Ok(());
     };
     for (channel, to) in [("email", email), ("sms", phone)] {
