@@ -34,6 +34,10 @@ pub struct ServerConfig {
     pub public_url: String,
     /// Directory for the SQLite database, local blobs and generated keys.
     pub data_dir: PathBuf,
+    /// Addresses of reverse proxies in front of Tỉnh số. Only a request arriving from one of
+    /// them has its `X-Forwarded-For` believed; otherwise every client behind the proxy would
+    /// share one address (one rate-limit bucket, one address in the audit trail).
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -222,6 +226,7 @@ impl Default for ServerConfig {
             admin_listen: "127.0.0.1:9180".into(),
             public_url: "http://127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -375,6 +380,16 @@ impl Config {
                     "`blobs.backend` must be `local` or `s3` (got `{other}`)"
                 )));
             }
+        }
+        if let Some(bad) = self
+            .server
+            .trusted_proxies
+            .iter()
+            .find(|a| a.parse::<std::net::IpAddr>().is_err())
+        {
+            return Err(Error::Config(format!(
+                "`server.trusted_proxies`: `{bad}` is not an IP address"
+            )));
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(Error::Config(

@@ -87,11 +87,15 @@ impl FromRequestParts<AppState> for Viewer {
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_default();
-        let source_addr = parts
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_default();
+            .map(|c| c.0.ip());
+        let source_addr = client_address(
+            peer,
+            &parts.headers,
+            &state.platform.config.server.trusted_proxies,
+        );
         let lang = cookie_value(&parts.headers, LANG_COOKIE)
             .and_then(Lang::from_code)
             .unwrap_or_default();
@@ -191,6 +195,40 @@ impl Viewer {
     }
 }
 
+/// The client's address: the TCP peer, unless the peer is a trusted reverse proxy, in which
+/// case the nearest address in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_address(
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[String],
+) -> String {
+    let Some(peer) = peer else {
+        return String::new();
+    };
+    let is_trusted = |ip: &std::net::IpAddr| {
+        trusted
+            .iter()
+            .any(|t| t.parse::<std::net::IpAddr>().is_ok_and(|t| t == *ip))
+    };
+    if !is_trusted(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .copied()
+        .unwrap_or(peer)
+        .to_string()
+}
+
 pub fn needs_totp_enrolment(session: &SessionInfo) -> bool {
     !session.user.totp_enabled
         && session
@@ -224,4 +262,28 @@ pub fn roles_of(session: &SessionInfo) -> Vec<Role> {
     roles.sort();
     roles.dedup();
     roles
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "203.0.113.9, 10.0.0.5".parse().unwrap());
+        let trusted = vec!["10.0.0.5".to_owned(), "127.0.0.1".to_owned()];
+        let proxy = "127.0.0.1".parse().ok();
+        assert_eq!(client_address(proxy, &headers, &trusted), "203.0.113.9");
+        let stranger = "198.51.100.7".parse().ok();
+        assert_eq!(
+            client_address(stranger, &headers, &trusted),
+            "198.51.100.7",
+            "a spoofed header from an untrusted peer is ignored"
+        );
+        assert_eq!(
+            client_address(proxy, &HeaderMap::new(), &trusted),
+            "127.0.0.1"
+        );
+    }
 }

@@ -49,6 +49,23 @@ async fn post(client: &reqwest::Client, url: String, bearer: &str, body: &Value)
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
+/// Posts one action to a dossier.
+async fn act(
+    app: &TestApp,
+    client: &reqwest::Client,
+    bearer: &str,
+    code: &str,
+    body: Value,
+) -> (u16, Value) {
+    post(
+        client,
+        app.url(&format!("/api/v1/dossiers/{code}/actions")),
+        bearer,
+        &body,
+    )
+    .await
+}
+
 async fn get(client: &reqwest::Client, url: String, bearer: &str) -> (u16, Value) {
     let r = client.get(url).bearer_auth(bearer).send().await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
@@ -396,14 +413,6 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
     let specialist = token(&app, "chuyenvien").await;
     let leader = token(&app, "lanhdao").await;
     let form = answers(&app, "1.001193").await;
-    let act = |bearer: &str, code: &str, body: Value| {
-        let (client, url, bearer) = (
-            client.clone(),
-            app.url(&format!("/api/v1/dossiers/{code}/actions")),
-            bearer.to_owned(),
-        );
-        async move { post(&client, url, &bearer, &body).await }
-    };
 
     app.clock.set("2027-03-01T08:00:00+07:00");
     let (_, filed) = post(&client, app.url("/api/v1/dossiers"), &citizen, &json!({
@@ -414,7 +423,7 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
 
     // Accepted Monday 09:00: 8 working hours → Tuesday 09:00.
     app.clock.set("2027-03-01T09:00:00+07:00");
-    let (status, d) = act(&counter, &code, json!({"action": "accept"})).await;
+    let (status, d) = act(&app, &client, &counter, &code, json!({"action": "accept"})).await;
     assert_eq!(
         (status, d["due_at"].as_str()),
         (200, Some("2027-03-02T09:00:00+07:00")),
@@ -422,22 +431,30 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
     );
     app.clock.set("2027-03-01T10:00:00+07:00");
     assert_eq!(
-        act(&specialist, &code, json!({"action": "start_processing"}))
-            .await
-            .0,
+        act(
+            &app,
+            &client,
+            &specialist,
+            &code,
+            json!({"action": "start_processing"})
+        )
+        .await
+        .0,
         200
     );
 
     // Supplement requested Monday 14:00 after 3.5 h of work; the clock stops.
     app.clock.set("2027-03-01T14:00:00+07:00");
     let (status, _) = act(
+        &app,
+        &client,
         &specialist,
         &code,
         json!({"action": "request_supplement", "items": [], "reason": "x"}),
     )
     .await;
     assert_eq!(status, 422, "the missing items must be listed");
-    let (status, d) = act(&specialist, &code, json!({"action": "request_supplement", "items": ["Giấy chứng sinh (bản chính)"], "reason": "Thiếu giấy chứng sinh"})).await;
+    let (status, d) = act(&app, &client, &specialist, &code, json!({"action": "request_supplement", "items": ["Giấy chứng sinh (bản chính)"], "reason": "Thiếu giấy chứng sinh"})).await;
     assert_eq!(
         (status, d["national_status"].as_u64()),
         (200, Some(5)),
@@ -447,6 +464,8 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
     // The citizen supplements on Wednesday 10:00: the remaining 4.5 h run from then → 16:00.
     app.clock.set("2027-03-03T10:00:00+07:00");
     let (status, d) = act(
+        &app,
+        &client,
         &citizen,
         &code,
         json!({"action": "supplement", "note": "Đã bổ sung giấy chứng sinh"}),
@@ -462,9 +481,9 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
     // Wednesday 15:00: it will be late. An apology letter sets a new appointment; the legal
     // one stays, and lateness is still counted against it.
     app.clock.set("2027-03-03T15:00:00+07:00");
-    let (status, _) = act(&specialist, &code, json!({"action": "apologize", "new_due": "2027-03-03T12:00:00+07:00", "reason": "Chờ xác minh"})).await;
+    let (status, _) = act(&app, &client, &specialist, &code, json!({"action": "apologize", "new_due": "2027-03-03T12:00:00+07:00", "reason": "Chờ xác minh"})).await;
     assert_eq!(status, 422, "the new date must be later");
-    let (status, d) = act(&specialist, &code, json!({"action": "apologize", "new_due": "2027-03-04T10:00:00+07:00", "reason": "Chờ xác minh thông tin nơi sinh"})).await;
+    let (status, d) = act(&app, &client, &specialist, &code, json!({"action": "apologize", "new_due": "2027-03-04T10:00:00+07:00", "reason": "Chờ xác minh thông tin nơi sinh"})).await;
     assert_eq!(status, 200, "{d}");
     assert_eq!(
         (
@@ -482,12 +501,20 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
     // Only a leader decides; deciding after the appointment marks the dossier late.
     app.clock.set("2027-03-04T08:00:00+07:00");
     assert_eq!(
-        act(&specialist, &code, json!({"action": "approve"}))
-            .await
-            .0,
+        act(
+            &app,
+            &client,
+            &specialist,
+            &code,
+            json!({"action": "approve"})
+        )
+        .await
+        .0,
         403
     );
     let (status, d) = act(
+        &app,
+        &client,
         &leader,
         &code,
         json!({"action": "approve", "note": "Đồng ý"}),
@@ -503,6 +530,8 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
         "{d}"
     );
     let (status, d) = act(
+        &app,
+        &client,
         &counter,
         &code,
         json!({"action": "return_result", "method": "online"}),
@@ -542,14 +571,22 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
     .await;
     let second = counter_filed["code"].as_str().unwrap().to_owned();
     assert_eq!(
-        act(&citizen, &second, json!({"action": "withdraw"}))
-            .await
-            .0,
+        act(
+            &app,
+            &client,
+            &citizen,
+            &second,
+            json!({"action": "withdraw"})
+        )
+        .await
+        .0,
         404,
         "not the citizen's dossier"
     );
     assert_eq!(
         act(
+            &app,
+            &client,
             &counter,
             &second,
             json!({"action": "withdraw", "reason": "Công dân xin rút"})
@@ -559,7 +596,14 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
         200
     );
     let head = app.audit_head().await;
-    let (status, error) = act(&leader, &second, json!({"action": "approve"})).await;
+    let (status, error) = act(
+        &app,
+        &client,
+        &leader,
+        &second,
+        json!({"action": "approve"}),
+    )
+    .await;
     assert_eq!(
         (status, error["error"]["rule"].as_str()),
         (409, Some("dossier.out_of_order"))
@@ -582,13 +626,21 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
         "only the third intake was written"
     );
     assert_eq!(
-        act(&leader, &third, json!({"action": "refuse", "reason": " "}))
-            .await
-            .0,
+        act(
+            &app,
+            &client,
+            &leader,
+            &third,
+            json!({"action": "refuse", "reason": " "})
+        )
+        .await
+        .0,
         422
     );
     assert_eq!(
         act(
+            &app,
+            &client,
             &specialist,
             &third,
             json!({"action": "refuse", "reason": "Không đủ điều kiện"})
@@ -598,6 +650,8 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
         403
     );
     let (status, d) = act(
+        &app,
+        &client,
         &leader,
         &third,
         json!({"action": "refuse", "reason": "Không đủ điều kiện"}),
@@ -605,7 +659,14 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
     .await;
     assert_eq!((status, d["national_status"].as_u64()), (200, Some(8)));
     assert_eq!(app.audit_head().await, head_after_third + 1);
-    let (status, _) = act(&leader, &third, json!({"action": "fly_away"})).await;
+    let (status, _) = act(
+        &app,
+        &client,
+        &leader,
+        &third,
+        json!({"action": "fly_away"}),
+    )
+    .await;
     assert_eq!(status, 422, "unknown actions are refused");
 
     // Rating: by the applicant, once, after the result.
@@ -786,14 +847,6 @@ async fn transfer_between_agencies(backend: Backend) {
     let counter = token(&app, "motcua").await;
     let specialist = token(&app, "chuyenvien").await;
     let commune_leader = token(&app, "lanhdao").await;
-    let act = |bearer: &str, code: &str, body: Value| {
-        let (client, url, bearer) = (
-            client.clone(),
-            app.url(&format!("/api/v1/dossiers/{code}/actions")),
-            bearer.to_owned(),
-        );
-        async move { post(&client, url, &bearer, &body).await }
-    };
 
     app.clock.set("2027-03-08T08:00:00+07:00");
     let (_, filed) = post(&client, app.url("/api/v1/dossiers"), &counter, &json!({
@@ -813,19 +866,27 @@ async fn transfer_between_agencies(backend: Backend) {
         "not yet theirs"
     );
     assert_eq!(
-        act(&specialist, &code, json!({"action": "start_processing"}))
-            .await
-            .0,
+        act(
+            &app,
+            &client,
+            &specialist,
+            &code,
+            json!({"action": "start_processing"})
+        )
+        .await
+        .0,
         200
     );
     let (status, _) = act(
+        &app,
+        &client,
         &specialist,
         &code,
         json!({"action": "transfer", "to_agency_code": "000.00.31.H32"}),
     )
     .await;
     assert_eq!(status, 422, "already there");
-    let (status, moved) = act(&specialist, &code, json!({"action": "transfer", "to_agency_code": "000.00.03.H32", "note": "Cần ý kiến Sở Tư pháp"})).await;
+    let (status, moved) = act(&app, &client, &specialist, &code, json!({"action": "transfer", "to_agency_code": "000.00.03.H32", "note": "Cần ý kiến Sở Tư pháp"})).await;
     assert_eq!(status, 200, "{moved}");
 
     // Now the department sees it in its inbox and decides; the commune no longer decides.
@@ -839,12 +900,20 @@ async fn transfer_between_agencies(backend: Backend) {
         "{inbox}"
     );
     assert_eq!(
-        act(&commune_leader, &code, json!({"action": "approve"}))
-            .await
-            .0,
+        act(
+            &app,
+            &client,
+            &commune_leader,
+            &code,
+            json!({"action": "approve"})
+        )
+        .await
+        .0,
         403
     );
     let (status, decided) = act(
+        &app,
+        &client,
         &director,
         &code,
         json!({"action": "approve", "note": "Đồng ý"}),
@@ -858,6 +927,8 @@ async fn transfer_between_agencies(backend: Backend) {
     // The receiving commune returns the result; the department cannot.
     assert_eq!(
         act(
+            &app,
+            &client,
             &director,
             &code,
             json!({"action": "return_result", "method": "counter"})
@@ -867,6 +938,8 @@ async fn transfer_between_agencies(backend: Backend) {
         403
     );
     let (status, returned) = act(
+        &app,
+        &client,
         &counter,
         &code,
         json!({"action": "return_result", "method": "counter"}),
