@@ -20,7 +20,7 @@ use tinhso_platform::{Caller, Ctx, Error, Platform, Result, WriteTx};
 use crate::catalog;
 use crate::domain::catalog::{Channel, Level, validate_form};
 use crate::domain::dossier::{Action, Status, dossier_code, next_status};
-use tinhso_core::calendar::DeadlineClock;
+use tinhso_core::calendar::{DeadlineClock, WorkingCalendar};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Applicant {
@@ -78,6 +78,8 @@ pub struct DossierView {
     /// Decided after the appointment.
     pub resolved_late: bool,
     pub events: Vec<EventView>,
+    /// The internal process so far, each step with its own deadline and lateness.
+    pub steps: Vec<crate::steps::StepView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -228,11 +230,12 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
     } else {
         Status::Received
     };
+    // Read before the write transaction: nothing slow happens while the write lock is held.
+    let calendar = tinhso_platform::calendar::working_calendar(p, Some(&agency)).await?;
     let (received_ms, clock_json, due_ms) = if online {
         (None, None, None)
     } else {
-        let (clock, due) =
-            start_clock(p, &agency, spec.processing_time.hours(), ctx.now_ms).await?;
+        let (clock, due) = start_clock(&calendar, spec.processing_time.hours(), ctx.now_ms)?;
         (Some(ctx.now_ms), Some(clock), Some(due))
     };
     let local_day = to_instant(ctx.now_ms).date_naive();
@@ -277,6 +280,20 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
         .bind(clock_json)
         .fetch_one(&mut *tx.tx)
         .await?;
+    if !online {
+        crate::steps::apply(
+            &mut tx,
+            ctx,
+            crate::steps::StepInput {
+                dossier_id: id,
+                process: &spec.process,
+                agency_id: agency.id,
+                calendar: &calendar,
+                action: Action::Accept,
+            },
+        )
+        .await?;
+    }
     record_event(
         &mut tx,
         ctx,
@@ -305,17 +322,11 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
 /// Starts the legal clock at receipt: the statutory working time under the receiving
 /// agency's calendar and office hours (a receipt outside office hours starts at the next
 /// period). Returns the clock to store and the appointment instant.
-async fn start_clock(
-    p: &Platform,
-    agency: &Agency,
-    hours: u64,
-    from_ms: i64,
-) -> Result<(String, i64)> {
-    let calendar = tinhso_platform::calendar::working_calendar(p, Some(agency)).await?;
+fn start_clock(calendar: &WorkingCalendar, hours: u64, from_ms: i64) -> Result<(String, i64)> {
     let mut clock = DeadlineClock::new(hours * 60);
     clock.start(to_instant(from_ms)).map_err(calendar_error)?;
     let due = clock
-        .due(&calendar)
+        .due(calendar)
         .map_err(calendar_error)?
         .ok_or_else(|| Error::Other("a running clock has a due date".into()))?;
     Ok((clock_text(&clock)?, due.timestamp_millis()))
@@ -414,6 +425,12 @@ pub enum Command {
         new_due: DateTime<FixedOffset>,
         reason: String,
     },
+    /// Complete the open step of the internal process and hand the dossier to the next
+    /// (chuyển bước); the decision and the return complete their own steps.
+    CompleteStep {
+        #[serde(default)]
+        note: String,
+    },
 }
 
 impl Command {
@@ -431,6 +448,7 @@ impl Command {
             Self::ReturnResult { .. } => Action::ReturnResult,
             Self::Transfer { .. } => Action::Transfer,
             Self::Apologize { .. } => Action::Apologize,
+            Self::CompleteStep { .. } => Action::CompleteStep,
         }
     }
 
@@ -448,6 +466,7 @@ impl Command {
             Self::ReturnResult { .. } => "return_result",
             Self::Transfer { .. } => "transfer",
             Self::Apologize { .. } => "apologize",
+            Self::CompleteStep { .. } => "complete_step",
         }
     }
 
@@ -479,6 +498,7 @@ impl Command {
                 .trim_end()
                 .to_owned(),
             Self::Supplement { note }
+            | Self::CompleteStep { note }
             | Self::Approve { note }
             | Self::Withdraw { reason: note } => note.trim().to_owned(),
             Self::Accept | Self::StartProcessing => String::new(),
@@ -533,6 +553,7 @@ fn authorize_command(
         | Command::RequestSupplement { .. }
         | Command::RequestPayment { .. }
         | Command::Transfer { .. }
+        | Command::CompleteStep { .. }
         | Command::Apologize { .. } => at_handling(AccessAction::ProcessDossier),
         Command::Approve { .. } | Command::Refuse { .. } | Command::Suspend { .. } => {
             at_handling(AccessAction::DecideDossier)
@@ -547,17 +568,15 @@ fn authorize_command(
 
 /// The legal clock after `command`: started at acceptance, stopped while the citizen owes a
 /// supplement or the fee, restarted when they deliver. Returns the clock and the due instant.
-async fn clock_after(
-    p: &Platform,
-    agency: &Agency,
+fn clock_after(
+    calendar: &WorkingCalendar,
+    spec: &crate::domain::catalog::ProcedureSpec,
     row: &DossierRow,
     command: &Command,
     now_ms: i64,
 ) -> Result<(Option<String>, Option<i64>)> {
     if let Command::Accept = command {
-        let procedure = catalog::version(p, row.procedure_version_id).await?;
-        let (clock, due) =
-            start_clock(p, agency, procedure.spec.processing_time.hours(), now_ms).await?;
+        let (clock, due) = start_clock(calendar, spec.processing_time.hours(), now_ms)?;
         return Ok((Some(clock), Some(due)));
     }
     let Some(text) = &row.clock_json else {
@@ -565,20 +584,19 @@ async fn clock_after(
     };
     let mut clock: DeadlineClock =
         serde_json::from_str(text).map_err(|e| Error::Other(format!("stored clock: {e}")))?;
-    let calendar = tinhso_platform::calendar::working_calendar(p, Some(agency)).await?;
     let now = to_instant(now_ms);
     match command {
         Command::RequestSupplement { .. } | Command::RequestPayment { .. }
             if clock.is_running() =>
         {
-            clock.pause(now, &calendar).map_err(calendar_error)?;
+            clock.pause(now, calendar).map_err(calendar_error)?;
         }
         Command::Supplement { .. } if !clock.is_running() => {
             clock.resume(now).map_err(calendar_error)?
         }
         _ => {}
     }
-    let due = match clock.due(&calendar).map_err(calendar_error)? {
+    let due = match clock.due(calendar).map_err(calendar_error)? {
         Some(due) => Some(due.timestamp_millis()),
         // While stopped the appointment is unknown; the last one stays on record.
         None => row.due_ms,
@@ -628,7 +646,25 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
         }
         _ => None,
     };
-    let (clock, due) = clock_after(p, &agency, &row, command, ctx.now_ms).await?;
+    let procedure = catalog::version(p, row.procedure_version_id).await?;
+    if let Command::CompleteStep { .. } = command {
+        crate::steps::check_complete_step(p, row.id, &procedure.spec.process).await?;
+    }
+    // The legal clock runs on the receiving agency's calendar; the step opened by this
+    // action on the calendar of the agency that handles it.
+    let calendar = tinhso_platform::calendar::working_calendar(p, Some(&agency)).await?;
+    let (clock, due) = clock_after(&calendar, &procedure.spec, &row, command, ctx.now_ms)?;
+    let step_agency = match transfer_to {
+        Some(id) => agency_by_id(p, id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("agency"))?,
+        None => handling.clone(),
+    };
+    let step_calendar = if step_agency.id == agency.id {
+        calendar
+    } else {
+        tinhso_platform::calendar::working_calendar(p, Some(&step_agency)).await?
+    };
     let resolved_late =
         matches!(command, Command::Approve { .. }) && due.is_some_and(|d| ctx.now_ms > d);
     let mut tx = p.db.begin_write().await?;
@@ -661,6 +697,18 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
             "the dossier changed meanwhile; reload it",
         ));
     }
+    crate::steps::apply(
+        &mut tx,
+        ctx,
+        crate::steps::StepInput {
+            dossier_id: row.id,
+            process: &procedure.spec.process,
+            agency_id: step_agency.id,
+            calendar: &step_calendar,
+            action: command.action(),
+        },
+    )
+    .await?;
     record_event(
         &mut tx,
         ctx,
@@ -789,6 +837,7 @@ async fn load(p: &Platform, code: &str) -> Result<DossierView> {
         resolved_late: row.try_get::<i64, _>(11)? != 0,
         apology_due_at: row.try_get::<Option<i64>, _>(12)?.map(vietnam_time),
         events,
+        steps: crate::steps::list(p, id, p.now_ms(), vietnam_time).await?,
     })
 }
 
@@ -952,6 +1001,11 @@ pub struct InboxItem {
     pub due_at: Option<String>,
     /// `on_time`, `due_soon` (due within 8 hours) or `overdue`, at the time of asking.
     pub urgency: &'static str,
+    /// The open step of the internal process and its own deadline.
+    pub step: Option<String>,
+    pub step_due_at: Option<String>,
+    /// The open step is past its deadline (the dossier may still be on time overall).
+    pub step_overdue: bool,
 }
 
 /// Open dossiers of the agencies the caller may see, most urgent first (bounded).
@@ -977,7 +1031,7 @@ pub async fn inbox(p: &Platform, ctx: &Ctx) -> Result<Vec<InboxItem>> {
         .map(|i| format!("a.path LIKE ${i} OR h.path LIKE ${i}"))
         .collect();
     let sql = format!(
-        "SELECT d.code, d.procedure_code, d.status, d.due_ms, a.path FROM dossiers d JOIN agencies a ON a.id = d.agency_id LEFT JOIN agencies h ON h.id = d.handling_agency_id WHERE d.status IN ('submitted', 'received', 'processing', 'supplement_requested', 'awaiting_payment', 'resolved') AND ({}) ORDER BY d.due_ms IS NULL, d.due_ms, d.id LIMIT 500",
+        "SELECT d.code, d.procedure_code, d.status, d.due_ms, a.path, s.name, s.due_ms FROM dossiers d JOIN agencies a ON a.id = d.agency_id LEFT JOIN agencies h ON h.id = d.handling_agency_id LEFT JOIN dossier_steps s ON s.dossier_id = d.id AND s.completed_ms IS NULL WHERE d.status IN ('submitted', 'received', 'processing', 'supplement_requested', 'awaiting_payment', 'resolved') AND ({}) ORDER BY d.due_ms IS NULL, d.due_ms, d.id LIMIT 500",
         conditions.join(" OR ")
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -989,6 +1043,8 @@ pub async fn inbox(p: &Platform, ctx: &Ctx) -> Result<Vec<InboxItem>> {
     let mut items = Vec::new();
     for row in &rows {
         let due: Option<i64> = row.try_get(3)?;
+        let step_due: Option<i64> = row.try_get(6)?;
+        let status = Status::parse(&row.try_get::<String, _>(2)?)?;
         let urgency = match due {
             Some(d) if d < ctx.now_ms => "overdue",
             Some(d) if d - ctx.now_ms < soon => "due_soon",
@@ -997,9 +1053,18 @@ pub async fn inbox(p: &Platform, ctx: &Ctx) -> Result<Vec<InboxItem>> {
         items.push(InboxItem {
             code: row.try_get(0)?,
             procedure_code: row.try_get(1)?,
-            status: Status::parse(&row.try_get::<String, _>(2)?)?,
+            status,
             due_at: due.map(vietnam_time),
             urgency,
+            step: row.try_get(5)?,
+            step_due_at: step_due.map(vietnam_time),
+            // A paused step keeps its last deadline on record; it is not overdue while the
+            // citizen owes something, like the dossier itself.
+            step_overdue: step_due.is_some_and(|d| d < ctx.now_ms)
+                && !matches!(
+                    status,
+                    Status::SupplementRequested | Status::AwaitingPayment
+                ),
         });
     }
     Ok(items)

@@ -11,10 +11,18 @@ pub mod dossiers;
 pub mod export;
 pub mod notifications;
 pub mod statistics;
+pub mod steps;
 
 /// This system's schema migrations (versions 1001–1999).
-pub const MIGRATIONS: &[tinhso_platform::Migration] = &[(
-    1001,
-    "onestop",
-    include_str!("../migrations/1001_onestop.sql"),
-)];
+pub const MIGRATIONS: &[tinhso_platform::Migration] = &[
+    (
+        1001,
+        "onestop",
+        include_str!("../migrations/1001_onestop.sql"),
+    ),
+    (
+        1006,
+        "onestop_dossier_steps",
+        include_str!("../migrations/1006_dossier_steps.sql"),
+    ),
+];

@@ -4,7 +4,8 @@
 mod foundation {
     mod access;
     mod oidc;
-    mod onestop;
+    pub mod onestop;
     mod scenarios;
+    mod steps;
     pub mod support;
 }

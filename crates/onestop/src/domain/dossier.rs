@@ -113,6 +113,8 @@ pub enum Action {
     Transfer,
     /// Apologise for lateness with a new appointment (the status does not change).
     Apologize,
+    /// Complete the open step of the internal process and open the next (chuyển bước).
+    CompleteStep,
 }
 
 /// The transition table: the status an action leads to from a status, or why not.
@@ -134,7 +136,7 @@ pub fn next_status(from: Status, action: Action) -> Result<Status, DomainError> 
         ) => Some(S::Stopped),
         (s, A::Withdraw) if !s.is_final() && s != S::Resolved => Some(S::Withdrawn),
         (S::Resolved, A::ReturnResult) => Some(S::Returned),
-        (S::Processing, A::Transfer) => Some(S::Processing),
+        (S::Processing, A::Transfer | A::CompleteStep) => Some(S::Processing),
         (
             S::Received | S::Processing | S::SupplementRequested | S::AwaitingPayment,
             A::Apologize,

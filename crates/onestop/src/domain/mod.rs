@@ -3,3 +3,4 @@
 pub mod catalog;
 pub mod dossier;
 pub mod national;
+pub mod steps;

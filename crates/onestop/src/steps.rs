@@ -1,0 +1,282 @@
+//! Stored steps of each dossier's internal process, with per-step deadlines and lateness.
+//!
+//! Runs inside the transaction of the dossier action that causes it (the rules of which
+//! step closes and opens live in [`crate::domain::steps`]), so a dossier's status, its
+//! history line and its steps never disagree. A step's deadline is its duration in working
+//! hours from the moment it opens, on the calendar of the agency handling it; its clock stops
+//! while the citizen owes a supplement or the fee, exactly like the legal clock.
+
+use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
+use sqlx::Row;
+use tinhso_core::calendar::{DeadlineClock, WorkingCalendar};
+use tinhso_platform::{Ctx, Error, Result, WriteTx};
+
+use crate::domain::catalog::ProcessStep;
+use crate::domain::dossier::Action;
+use crate::domain::steps::{StepEffect, budget_minutes, check_forward, completed_range, effect};
+
+/// What a dossier action needs to know to move the steps.
+pub(crate) struct StepInput<'a> {
+    pub dossier_id: i64,
+    pub process: &'a [ProcessStep],
+    /// The agency that handles the step opened now (after a transfer: the new one).
+    pub agency_id: i64,
+    pub calendar: &'a WorkingCalendar,
+    pub action: Action,
+}
+
+/// The open step: its index, clock and deadline.
+struct OpenStep {
+    id: i64,
+    index: usize,
+    clock: Option<DeadlineClock>,
+}
+
+fn instant(ms: i64) -> DateTime<FixedOffset> {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&tinhso_core::calendar::vietnam_offset())
+}
+
+fn calendar_error(e: tinhso_core::calendar::CalendarError) -> Error {
+    tinhso_core::DomainError::invalid(e.to_string())
+        .with_rule(e.code())
+        .into()
+}
+
+fn clock_json(clock: &DeadlineClock) -> Result<String> {
+    serde_json::to_string(clock).map_err(|e| Error::Other(e.to_string()))
+}
+
+async fn open_step(tx: &mut WriteTx, dossier_id: i64) -> Result<Option<OpenStep>> {
+    let row = sqlx::query("SELECT id, step_index, clock_json FROM dossier_steps WHERE dossier_id = $1 AND completed_ms IS NULL")
+        .bind(dossier_id)
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let clock = row
+        .try_get::<Option<String>, _>(2)?
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|e| Error::Other(format!("stored step clock: {e}")))?;
+    Ok(Some(OpenStep {
+        id: row.try_get(0)?,
+        index: usize::try_from(row.try_get::<i64, _>(1)?).unwrap_or(usize::MAX),
+        clock,
+    }))
+}
+
+/// Refuses a hand forward of the open step where the process does not allow it (before
+/// anything is written).
+pub(crate) async fn check_complete_step(
+    p: &tinhso_platform::Platform,
+    dossier_id: i64,
+    process: &[ProcessStep],
+) -> Result<()> {
+    let current: Option<i64> = sqlx::query_scalar(
+        "SELECT step_index FROM dossier_steps WHERE dossier_id = $1 AND completed_ms IS NULL",
+    )
+    .bind(dossier_id)
+    .fetch_optional(p.db.pool())
+    .await?;
+    let current = current.and_then(|i| usize::try_from(i).ok());
+    Ok(check_forward(process, current)?)
+}
+
+/// Moves the steps of a dossier for one action, in the action's transaction.
+pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> Result<()> {
+    let open = open_step(tx, input.dossier_id).await?;
+    let now = instant(ctx.now_ms);
+    match effect(input.process, open.as_ref().map(|o| o.index), input.action) {
+        StepEffect::None => Ok(()),
+        StepEffect::Pause => match open {
+            Some(step) => pause_or_resume(tx, &step, input.calendar, now, true).await,
+            None => Ok(()),
+        },
+        StepEffect::Resume => match open {
+            Some(step) => pause_or_resume(tx, &step, input.calendar, now, false).await,
+            None => Ok(()),
+        },
+        StepEffect::Stop => match open {
+            Some(step) => close(tx, ctx, &step, input.calendar, "stopped").await,
+            None => Ok(()),
+        },
+        StepEffect::Advance {
+            complete_through,
+            open: next,
+        } => {
+            let current = open.as_ref().map(|o| o.index);
+            if let Some(step) = &open {
+                close(tx, ctx, step, input.calendar, "done").await?;
+            }
+            for passed in completed_range(current, complete_through) {
+                if Some(passed) != current {
+                    insert_step(tx, ctx, &input, passed, None).await?;
+                }
+            }
+            if let Some(next) = next {
+                let mut clock = DeadlineClock::new(
+                    input
+                        .process
+                        .get(next)
+                        .map(budget_minutes)
+                        .unwrap_or_default(),
+                );
+                clock.start(now).map_err(calendar_error)?;
+                insert_step(tx, ctx, &input, next, Some(clock)).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn pause_or_resume(
+    tx: &mut WriteTx,
+    step: &OpenStep,
+    calendar: &WorkingCalendar,
+    now: DateTime<FixedOffset>,
+    pause: bool,
+) -> Result<()> {
+    let Some(mut clock) = step.clock.clone() else {
+        return Ok(());
+    };
+    match (pause, clock.is_running()) {
+        (true, true) => clock.pause(now, calendar).map_err(calendar_error)?,
+        (false, false) => clock.resume(now).map_err(calendar_error)?,
+        _ => return Ok(()),
+    }
+    // While stopped the deadline is unknown; the last one stays on record.
+    let due = clock
+        .due(calendar)
+        .map_err(calendar_error)?
+        .map(|d| d.timestamp_millis());
+    sqlx::query(
+        "UPDATE dossier_steps SET clock_json = $1, due_ms = COALESCE($2, due_ms) WHERE id = $3",
+    )
+    .bind(clock_json(&clock)?)
+    .bind(due)
+    .bind(step.id)
+    .execute(&mut *tx.tx)
+    .await?;
+    Ok(())
+}
+
+/// Closes the open step now; it is late when its working time ran out before now.
+async fn close(
+    tx: &mut WriteTx,
+    ctx: &Ctx,
+    step: &OpenStep,
+    calendar: &WorkingCalendar,
+    outcome: &str,
+) -> Result<()> {
+    let late = match &step.clock {
+        Some(clock) => {
+            clock
+                .remaining(instant(ctx.now_ms), calendar)
+                .map_err(calendar_error)?
+                < 0
+        }
+        None => false,
+    };
+    sqlx::query("UPDATE dossier_steps SET completed_ms = $1, completed_by = $2, outcome = $3, late = $4 WHERE id = $5")
+        .bind(ctx.now_ms)
+        .bind(&ctx.actor)
+        .bind(outcome)
+        .bind(i64::from(late))
+        .bind(step.id)
+        .execute(&mut *tx.tx)
+        .await?;
+    Ok(())
+}
+
+/// Inserts step `index`: open with its running clock, or (no clock) done now by the action
+/// that completed a later step (a decision completes the review before it).
+async fn insert_step(
+    tx: &mut WriteTx,
+    ctx: &Ctx,
+    input: &StepInput<'_>,
+    index: usize,
+    clock: Option<DeadlineClock>,
+) -> Result<()> {
+    let Some(step) = input.process.get(index) else {
+        return Ok(());
+    };
+    let due = match &clock {
+        Some(c) => c
+            .due(input.calendar)
+            .map_err(calendar_error)?
+            .map(|d| d.timestamp_millis()),
+        None => None,
+    };
+    let open = clock.is_some();
+    sqlx::query("INSERT INTO dossier_steps (dossier_id, step_index, name, role, agency_id, started_ms, due_ms, clock_json, completed_ms, completed_by, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+        .bind(input.dossier_id)
+        .bind(i64::try_from(index).unwrap_or(i64::MAX))
+        .bind(&step.name)
+        .bind(step.role.as_str())
+        .bind(input.agency_id)
+        .bind(ctx.now_ms)
+        .bind(due)
+        .bind(clock.as_ref().map(clock_json).transpose()?)
+        .bind((!open).then_some(ctx.now_ms))
+        .bind((!open).then_some(ctx.actor.as_str()))
+        .bind((!open).then_some("done"))
+        .execute(&mut *tx.tx)
+        .await?;
+    Ok(())
+}
+
+/// One step as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    pub index: i64,
+    pub name: String,
+    pub role: String,
+    pub agency_code: String,
+    pub started_at: String,
+    /// The step's own deadline (none for steps passed over).
+    pub due_at: Option<String>,
+    pub completed_at: Option<String>,
+    /// `done` or `stopped`; none while the step is open.
+    pub outcome: Option<String>,
+    /// Completed after its deadline, or still open past it at the time of reading.
+    pub late: bool,
+}
+
+/// The steps of a dossier in order, lateness of the open one judged at `now_ms`.
+pub(crate) async fn list(
+    p: &tinhso_platform::Platform,
+    dossier_id: i64,
+    now_ms: i64,
+    fmt: impl Fn(i64) -> String,
+) -> Result<Vec<StepView>> {
+    sqlx::query("SELECT s.step_index, s.name, s.role, a.code, s.started_ms, s.due_ms, s.completed_ms, s.outcome, s.late, s.clock_json FROM dossier_steps s JOIN agencies a ON a.id = s.agency_id WHERE s.dossier_id = $1 ORDER BY s.step_index")
+        .bind(dossier_id)
+        .fetch_all(p.db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            let due: Option<i64> = r.try_get(5)?;
+            let completed: Option<i64> = r.try_get(6)?;
+            let running = r
+                .try_get::<Option<String>, _>(9)?
+                .and_then(|c| serde_json::from_str::<DeadlineClock>(&c).ok())
+                .is_some_and(|c| c.is_running());
+            // An open, running step is late once its deadline has passed.
+            let late = r.try_get::<i64, _>(8)? != 0
+                || (completed.is_none() && running && due.is_some_and(|d| now_ms > d));
+            Ok(StepView {
+                index: r.try_get(0)?,
+                name: r.try_get(1)?,
+                role: r.try_get(2)?,
+                agency_code: r.try_get(3)?,
+                started_at: fmt(r.try_get(4)?),
+                due_at: due.map(&fmt),
+                completed_at: completed.map(&fmt),
+                outcome: r.try_get(7)?,
+                late,
+            })
+        })
+        .collect()
+}
