@@ -10,11 +10,19 @@ pub mod domain;
 pub mod dossiers;
 pub mod export;
 pub mod notifications;
+pub mod payments;
 pub mod statistics;
 
 /// This system's schema migrations (versions 1001–1999).
-pub const MIGRATIONS: &[tinhso_platform::Migration] = &[(
-    1001,
-    "onestop",
-    include_str!("../migrations/1001_onestop.sql"),
-)];
+pub const MIGRATIONS: &[tinhso_platform::Migration] = &[
+    (
+        1001,
+        "onestop",
+        include_str!("../migrations/1001_onestop.sql"),
+    ),
+    (
+        1002,
+        "payments",
+        include_str!("../migrations/1002_payments.sql"),
+    ),
+];
