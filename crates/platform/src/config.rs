@@ -255,8 +255,9 @@ impl Default for PaymentConfig {
 impl PaymentConfig {
     fn validate(&self) -> Result<()> {
         let http_url = |u: &str| {
-            url::Url::parse(u)
-                .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
+            url::Url::parse(u).is_ok_and(|url| {
+                matches!(url.scheme(), "http" | "https") && url.host_str().is_some()
+            })
         };
         match self.backend.as_str() {
             "sandbox" => {}
@@ -275,7 +276,10 @@ impl PaymentConfig {
         }
         let code_ok = !self.merchant_code.is_empty()
             && self.merchant_code.len() <= 32
-            && self.merchant_code.bytes().all(|b| b.is_ascii_alphanumeric());
+            && self
+                .merchant_code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric());
         if !code_ok {
             return Err(Error::Config(
                 "`payment.merchant_code` must be 1–32 letters or digits".into(),
@@ -741,10 +745,22 @@ mod tests {
             "http://127.0.0.1:8080/sandbox/payment"
         );
         for (vars, named) in [
-            (vec![("TINHSO_PAYMENT__BACKEND", "gateway")], "payment.gateway_url"),
-            (vec![("TINHSO_PAYMENT__BACKEND", "paypal")], "payment.backend"),
-            (vec![("TINHSO_PAYMENT__MERCHANT_CODE", "a b")], "payment.merchant_code"),
-            (vec![("TINHSO_PAYMENT__IPN_URL", "ftp://x")], "payment.ipn_url"),
+            (
+                vec![("TINHSO_PAYMENT__BACKEND", "gateway")],
+                "payment.gateway_url",
+            ),
+            (
+                vec![("TINHSO_PAYMENT__BACKEND", "paypal")],
+                "payment.backend",
+            ),
+            (
+                vec![("TINHSO_PAYMENT__MERCHANT_CODE", "a b")],
+                "payment.merchant_code",
+            ),
+            (
+                vec![("TINHSO_PAYMENT__IPN_URL", "ftp://x")],
+                "payment.ipn_url",
+            ),
         ] {
             let err = Config::load(None, env(&vars)).unwrap_err().to_string();
             assert!(err.contains(named), "{vars:?}: {err}");
@@ -753,12 +769,18 @@ mod tests {
             None,
             env(&[
                 ("TINHSO_PAYMENT__BACKEND", "gateway"),
-                ("TINHSO_PAYMENT__GATEWAY_URL", "https://pay.example.vn/vpcpay.html"),
+                (
+                    "TINHSO_PAYMENT__GATEWAY_URL",
+                    "https://pay.example.vn/vpcpay.html",
+                ),
                 ("TINHSO_PAYMENT__SECRET", "s"),
             ]),
         )
         .unwrap();
-        assert_eq!(ok.payment_gateway_url(), "https://pay.example.vn/vpcpay.html");
+        assert_eq!(
+            ok.payment_gateway_url(),
+            "https://pay.example.vn/vpcpay.html"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod foundation {
     mod access;
     mod oidc;
     mod onestop;
+    mod payments;
     mod scenarios;
     pub mod support;
 }

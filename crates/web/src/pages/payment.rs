@@ -135,7 +135,10 @@ pub async fn sandbox_submit(
             return Err(tinhso_core::DomainError::invalid("decision is pay or cancel").into());
         }
     };
-    let transaction = format!("{:08}", rand::thread_rng().gen_range(10_000_000..100_000_000));
+    let transaction = format!(
+        "{:08}",
+        rand::thread_rng().gen_range(10_000_000..100_000_000)
+    );
     let pay_date = chrono::DateTime::from_timestamp_millis(viewer.now_ms)
         .unwrap_or_default()
         .with_timezone(&crate::format::vietnam())
@@ -146,8 +149,12 @@ pub async fn sandbox_submit(
     match gateway.deliver_ipn(&ipn_url, &result).await {
         Ok(true) => {}
         // A real gateway retries later; the browser return below carries the same result.
-        Ok(false) => tracing::warn!(reference = %request.reference, "the merchant refused the sandbox IPN"),
-        Err(e) => tracing::warn!(reference = %request.reference, error = %e, "sandbox IPN not delivered"),
+        Ok(false) => {
+            tracing::warn!(reference = %request.reference, "the merchant refused the sandbox IPN")
+        }
+        Err(e) => {
+            tracing::warn!(reference = %request.reference, error = %e, "sandbox IPN not delivered")
+        }
     }
     let separator = if request.return_url.contains('?') {
         '&'
