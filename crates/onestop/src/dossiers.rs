@@ -77,6 +77,10 @@ pub struct DossierView {
     pub apology_due_at: Option<String>,
     /// Decided after the appointment.
     pub resolved_late: bool,
+    /// The fee last requested (whole đồng), if any.
+    pub fee_amount: Option<i64>,
+    /// Whether that fee was paid (through a verified gateway callback).
+    pub fee_paid: bool,
     pub events: Vec<EventView>,
     /// The internal process so far, each step with its own deadline and lateness.
     pub steps: Vec<crate::steps::StepView>,
@@ -395,6 +399,12 @@ pub enum Command {
     RequestPayment {
         amount: u64,
     },
+    /// The fee was paid: the clock restarts. Only the payments service issues it, on a
+    /// verified gateway callback; it can neither be sent through the API nor run by `act`.
+    #[serde(skip_deserializing)]
+    ConfirmPayment {
+        reference: String,
+    },
     Approve {
         #[serde(default)]
         note: String,
@@ -441,6 +451,7 @@ impl Command {
             Self::RequestSupplement { .. } => Action::RequestSupplement,
             Self::Supplement { .. } => Action::Supplement,
             Self::RequestPayment { .. } => Action::RequestPayment,
+            Self::ConfirmPayment { .. } => Action::ConfirmPayment,
             Self::Approve { .. } => Action::Approve,
             Self::Refuse { .. } => Action::Refuse,
             Self::Suspend { .. } => Action::Suspend,
@@ -459,6 +470,7 @@ impl Command {
             Self::RequestSupplement { .. } => "request_supplement",
             Self::Supplement { .. } => "supplement",
             Self::RequestPayment { .. } => "request_payment",
+            Self::ConfirmPayment { .. } => "confirm_payment",
             Self::Approve { .. } => "approve",
             Self::Refuse { .. } => "refuse",
             Self::Suspend { .. } => "suspend",
@@ -489,7 +501,15 @@ impl Command {
                 }
                 reason.trim().to_owned()
             }
-            Self::RequestPayment { amount } => format!("{amount} đ"),
+            Self::RequestPayment { amount } => {
+                if *amount == 0 || *amount > tinhso_platform::payment::MAX_AMOUNT.unsigned_abs() {
+                    return Err(DomainError::invalid("the fee is a positive amount of đồng")
+                        .with_rule("dossier.fee_amount")
+                        .into());
+                }
+                format!("{amount} đ")
+            }
+            Self::ConfirmPayment { reference } => reference.clone(),
             Self::ReturnResult { method } => method.as_str().to_owned(),
             Self::Transfer {
                 to_agency_code,
@@ -558,6 +578,8 @@ fn authorize_command(
         Command::Approve { .. } | Command::Refuse { .. } | Command::Suspend { .. } => {
             at_handling(AccessAction::DecideDossier)
         }
+        // Paid only on a verified gateway callback (see `payments`), never by a person.
+        Command::ConfirmPayment { .. } => false,
     };
     if allowed {
         Ok(())
@@ -591,7 +613,7 @@ fn clock_after(
         {
             clock.pause(now, calendar).map_err(calendar_error)?;
         }
-        Command::Supplement { .. } if !clock.is_running() => {
+        Command::Supplement { .. } | Command::ConfirmPayment { .. } if !clock.is_running() => {
             clock.resume(now).map_err(calendar_error)?
         }
         _ => {}
@@ -606,6 +628,23 @@ fn clock_after(
 
 /// Applies one command to a dossier, with its history line and audit record, atomically.
 pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Result<DossierView> {
+    if matches!(command, Command::ConfirmPayment { .. }) {
+        return Err(DomainError::forbidden().into());
+    }
+    let (row, agency, handling) = dossier_with_agencies(p, code).await?;
+    authorize_command(ctx, command, &row, &agency, &handling)?;
+    let transition = prepare(p, ctx, row, &agency, &handling, command).await?;
+    let mut tx = p.db.begin_write().await?;
+    write_transition(p, &mut tx, ctx, code, &transition).await?;
+    tx.commit().await?;
+    load(p, code).await
+}
+
+/// A dossier with its receiving agency and the agency processing it.
+pub(crate) async fn dossier_with_agencies(
+    p: &Platform,
+    code: &str,
+) -> Result<(DossierRow, Agency, Agency)> {
     let row = dossier_row(p, code).await?;
     let agency = agency_by_id(p, row.agency_id)
         .await?
@@ -616,7 +655,38 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
             .ok_or_else(|| DomainError::not_found("dossier"))?,
         None => agency.clone(),
     };
-    authorize_command(ctx, command, &row, &agency, &handling)?;
+    Ok((row, agency, handling))
+}
+
+/// A checked command, ready to be written: everything is read and validated before the
+/// write transaction starts.
+pub(crate) struct Transition {
+    row: DossierRow,
+    command: Command,
+    to: Status,
+    note: String,
+    clock: Option<String>,
+    due: Option<i64>,
+    resolved_late: bool,
+    transfer_to: Option<i64>,
+    apology_due: Option<i64>,
+    /// The internal process of the dossier's procedure version, and the agency (with its
+    /// calendar) of the step this command opens.
+    process: Vec<crate::domain::catalog::ProcessStep>,
+    step_agency_id: i64,
+    step_calendar: WorkingCalendar,
+}
+
+/// Validates `command` on the dossier (after the caller was authorised) and computes its
+/// effects.
+pub(crate) async fn prepare(
+    p: &Platform,
+    ctx: &Ctx,
+    row: DossierRow,
+    agency: &Agency,
+    handling: &Agency,
+    command: &Command,
+) -> Result<Transition> {
     let transfer_to = match command {
         Command::Transfer { to_agency_code, .. } => {
             let target = resolve_agency_code(p, to_agency_code.trim())
@@ -652,7 +722,7 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
     }
     // The legal clock runs on the receiving agency's calendar; the step opened by this
     // action on the calendar of the agency that handles it.
-    let calendar = tinhso_platform::calendar::working_calendar(p, Some(&agency)).await?;
+    let calendar = tinhso_platform::calendar::working_calendar(p, Some(agency)).await?;
     let (clock, due) = clock_after(&calendar, &procedure.spec, &row, command, ctx.now_ms)?;
     let step_agency = match transfer_to {
         Some(id) => agency_by_id(p, id)
@@ -667,18 +737,55 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
     };
     let resolved_late =
         matches!(command, Command::Approve { .. }) && due.is_some_and(|d| ctx.now_ms > d);
-    let mut tx = p.db.begin_write().await?;
+    Ok(Transition {
+        row,
+        command: command.clone(),
+        to,
+        note,
+        clock,
+        due,
+        resolved_late,
+        transfer_to,
+        apology_due,
+        process: procedure.spec.process,
+        step_agency_id: step_agency.id,
+        step_calendar,
+    })
+}
+
+/// Writes a prepared transition in the caller's transaction: the new status and clock, the
+/// history line (and the citizen's notifications) and the audit record.
+pub(crate) async fn write_transition(
+    p: &Platform,
+    tx: &mut WriteTx,
+    ctx: &Ctx,
+    code: &str,
+    t: &Transition,
+) -> Result<()> {
+    let Transition {
+        row,
+        command,
+        to,
+        note,
+        clock,
+        due,
+        resolved_late,
+        transfer_to,
+        apology_due,
+        ..
+    } = t;
+    let (to, due, apology_due) = (*to, *due, *apology_due);
     // The status in the WHERE clause makes a concurrent second action fail instead of
     // applying twice.
     let changed = sqlx::query("UPDATE dossiers SET status = $1, clock_json = $2, due_ms = $3, updated_ms = $4, received_ms = CASE WHEN $5 = 1 THEN $4 ELSE received_ms END, received_by = CASE WHEN $5 = 1 THEN $6 ELSE received_by END, resolved_ms = CASE WHEN $7 = 1 THEN $4 ELSE resolved_ms END, resolved_late = CASE WHEN $7 = 1 THEN $8 ELSE resolved_late END, closed_ms = CASE WHEN $9 = 1 THEN $4 ELSE closed_ms END, result_method = COALESCE($10, result_method), handling_agency_id = COALESCE($13, handling_agency_id), apology_due_ms = COALESCE($14, apology_due_ms) WHERE id = $11 AND status = $12")
         .bind(to.as_str())
-        .bind(clock)
+        .bind(clock.as_deref())
         .bind(due)
         .bind(ctx.now_ms)
         .bind(i64::from(matches!(command, Command::Accept)))
         .bind(ctx.principal().map(|pr| pr.user_id))
         .bind(i64::from(to == Status::Resolved))
-        .bind(i64::from(resolved_late))
+        .bind(i64::from(*resolved_late))
         .bind(i64::from(to.is_final()))
         .bind(match command {
             Command::ReturnResult { method } => Some(method.as_str()),
@@ -686,7 +793,7 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
         })
         .bind(row.id)
         .bind(row.status.as_str())
-        .bind(transfer_to)
+        .bind(*transfer_to)
         .bind(apology_due)
         .execute(&mut *tx.tx)
         .await?
@@ -697,33 +804,51 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
             "the dossier changed meanwhile; reload it",
         ));
     }
+    // The fee asked for, and whether it was paid, are kept beside the status.
+    match command {
+        Command::RequestPayment { amount } => {
+            sqlx::query("UPDATE dossiers SET fee_amount = $1, fee_paid_ms = NULL WHERE id = $2")
+                .bind(i64::try_from(*amount).unwrap_or(i64::MAX))
+                .bind(row.id)
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        Command::ConfirmPayment { .. } => {
+            sqlx::query("UPDATE dossiers SET fee_paid_ms = $1 WHERE id = $2")
+                .bind(ctx.now_ms)
+                .bind(row.id)
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        _ => {}
+    }
     crate::steps::apply(
-        &mut tx,
+        tx,
         ctx,
         crate::steps::StepInput {
             dossier_id: row.id,
-            process: &procedure.spec.process,
-            agency_id: step_agency.id,
-            calendar: &step_calendar,
+            process: &t.process,
+            agency_id: t.step_agency_id,
+            calendar: &t.step_calendar,
             action: command.action(),
         },
     )
     .await?;
     record_event(
-        &mut tx,
+        tx,
         ctx,
         Event {
             dossier_id: row.id,
             action: command.name(),
             from: Some(row.status),
             to,
-            note: &note,
+            note,
             due_ms: apology_due.or(due),
         },
     )
     .await?;
     p.audit(
-        &mut tx,
+        tx,
         ctx,
         Change {
             action: &format!("dossier.{}", command.name()),
@@ -734,22 +859,21 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
         },
     )
     .await?;
-    tx.commit().await?;
-    load(p, code).await
+    Ok(())
 }
 
-struct DossierRow {
-    id: i64,
-    agency_id: i64,
-    applicant_user_id: Option<i64>,
+pub(crate) struct DossierRow {
+    pub(crate) id: i64,
+    pub(crate) agency_id: i64,
+    pub(crate) applicant_user_id: Option<i64>,
     procedure_version_id: i64,
-    status: Status,
+    pub(crate) status: Status,
     clock_json: Option<String>,
     due_ms: Option<i64>,
     handling_agency_id: Option<i64>,
 }
 
-async fn dossier_row(p: &Platform, code: &str) -> Result<DossierRow> {
+pub(crate) async fn dossier_row(p: &Platform, code: &str) -> Result<DossierRow> {
     let row = sqlx::query("SELECT id, agency_id, applicant_user_id, procedure_version_id, status, clock_json, due_ms, handling_agency_id FROM dossiers WHERE code = $1")
         .bind(code)
         .fetch_optional(p.db.pool())
@@ -799,7 +923,7 @@ pub async fn view(p: &Platform, ctx: &Ctx, code: &str) -> Result<DossierView> {
 }
 
 async fn load(p: &Platform, code: &str) -> Result<DossierView> {
-    let row = sqlx::query("SELECT d.id, d.code, d.status, d.procedure_code, v.version, a.code, d.channel, d.applicant_name, d.submitted_ms, d.received_ms, d.due_ms, d.resolved_late, d.apology_due_ms FROM dossiers d JOIN procedure_versions v ON v.id = d.procedure_version_id JOIN agencies a ON a.id = d.agency_id WHERE d.code = $1")
+    let row = sqlx::query("SELECT d.id, d.code, d.status, d.procedure_code, v.version, a.code, d.channel, d.applicant_name, d.submitted_ms, d.received_ms, d.due_ms, d.resolved_late, d.apology_due_ms, d.fee_amount, d.fee_paid_ms FROM dossiers d JOIN procedure_versions v ON v.id = d.procedure_version_id JOIN agencies a ON a.id = d.agency_id WHERE d.code = $1")
         .bind(code)
         .fetch_optional(p.db.pool())
         .await?
@@ -836,6 +960,8 @@ async fn load(p: &Platform, code: &str) -> Result<DossierView> {
         due_at: row.try_get::<Option<i64>, _>(10)?.map(vietnam_time),
         resolved_late: row.try_get::<i64, _>(11)? != 0,
         apology_due_at: row.try_get::<Option<i64>, _>(12)?.map(vietnam_time),
+        fee_amount: row.try_get(13)?,
+        fee_paid: row.try_get::<Option<i64>, _>(14)?.is_some(),
         events,
         steps: crate::steps::list(p, id, p.now_ms(), vietnam_time).await?,
     })

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod dossiers;
 pub mod export;
 pub mod notifications;
+pub mod payments;
 pub mod statistics;
 pub mod steps;
 
@@ -19,6 +20,11 @@ pub const MIGRATIONS: &[tinhso_platform::Migration] = &[
         1001,
         "onestop",
         include_str!("../migrations/1001_onestop.sql"),
+    ),
+    (
+        1002,
+        "payments",
+        include_str!("../migrations/1002_payments.sql"),
     ),
     (
         1006,

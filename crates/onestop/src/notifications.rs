@@ -57,6 +57,12 @@ pub fn message(
             format!("Hồ sơ {code}: đề nghị nộp phí, lệ phí"),
             format!("Hồ sơ {code} cần nộp phí, lệ phí: {note}."),
         ),
+        ("confirm_payment", _) => (
+            format!("Hồ sơ {code}: đã nhận phí, lệ phí"),
+            format!(
+                "Hồ sơ {code} đã được ghi nhận nộp phí, lệ phí (mã giao dịch {note}). Ngày hẹn trả kết quả mới: {due}."
+            ),
+        ),
         ("apologize", _) => (
             format!("Thư xin lỗi về việc chậm trả kết quả hồ sơ {code}"),
             format!(

@@ -21,6 +21,7 @@ pub struct Config {
     pub oidc: OidcConfig,
     pub log: LogConfig,
     pub notify: NotifyConfig,
+    pub payment: PaymentConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -219,6 +220,80 @@ impl NotifyConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaymentConfig {
+    /// `sandbox` (the demo default: a gateway served by `tinhso serve` itself under
+    /// `/sandbox/payment`, running the full signed protocol) or `gateway` (a real
+    /// VNPay-style gateway at `gateway_url`).
+    pub backend: String,
+    /// The gateway's payment page; empty with the sandbox = `{server.public_url}/sandbox/payment`.
+    pub gateway_url: String,
+    /// The merchant (terminal) code the gateway issued.
+    pub merchant_code: String,
+    /// The shared signing secret (required for `gateway`; for the sandbox, empty = derived
+    /// from the installation keys). Redacted whenever the configuration is printed; prefer
+    /// `TINHSO_PAYMENT__SECRET`.
+    pub secret: String,
+    /// Where the gateway's server-to-server callback (IPN) arrives; empty =
+    /// `{server.public_url}/api/v1/payments/callback`. Register it with the gateway.
+    pub ipn_url: String,
+}
+
+impl Default for PaymentConfig {
+    fn default() -> Self {
+        Self {
+            backend: "sandbox".into(),
+            gateway_url: String::new(),
+            merchant_code: "TINHSO01".into(),
+            secret: String::new(),
+            ipn_url: String::new(),
+        }
+    }
+}
+
+impl PaymentConfig {
+    fn validate(&self) -> Result<()> {
+        let http_url = |u: &str| {
+            url::Url::parse(u).is_ok_and(|url| {
+                matches!(url.scheme(), "http" | "https") && url.host_str().is_some()
+            })
+        };
+        match self.backend.as_str() {
+            "sandbox" => {}
+            "gateway" => {
+                if !http_url(&self.gateway_url) || self.secret.trim().is_empty() {
+                    return Err(Error::Config(
+                        "`payment.backend = \"gateway\"` needs `payment.gateway_url` (an http:// or https:// URL) and `payment.secret`".into(),
+                    ));
+                }
+            }
+            other => {
+                return Err(Error::Config(format!(
+                    "`payment.backend` must be `sandbox` or `gateway` (got `{other}`)"
+                )));
+            }
+        }
+        let code_ok = !self.merchant_code.is_empty()
+            && self.merchant_code.len() <= 32
+            && self
+                .merchant_code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric());
+        if !code_ok {
+            return Err(Error::Config(
+                "`payment.merchant_code` must be 1–32 letters or digits".into(),
+            ));
+        }
+        if !self.ipn_url.is_empty() && !http_url(&self.ipn_url) {
+            return Err(Error::Config(
+                "`payment.ipn_url` must be an http:// or https:// URL".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -397,6 +472,7 @@ impl Config {
             ));
         }
         self.notify.validate()?;
+        self.payment.validate()?;
         if self.security.max_failed_logins < 1 || self.limits.max_body_bytes < 1024 {
             return Err(Error::Config(
                 "`security.max_failed_logins` must be ≥ 1 and `limits.max_body_bytes` ≥ 1024"
@@ -435,6 +511,29 @@ impl Config {
         }
     }
 
+    /// The payment page of the gateway in force.
+    pub fn payment_gateway_url(&self) -> String {
+        if self.payment.gateway_url.is_empty() {
+            format!("{}/sandbox/payment", self.public_base())
+        } else {
+            self.payment.gateway_url.clone()
+        }
+    }
+
+    /// Where the gateway's server-to-server callback arrives.
+    pub fn payment_ipn_url(&self) -> String {
+        if self.payment.ipn_url.is_empty() {
+            format!("{}/api/v1/payments/callback", self.public_base())
+        } else {
+            self.payment.ipn_url.clone()
+        }
+    }
+
+    /// `server.public_url` without a trailing slash.
+    pub fn public_base(&self) -> &str {
+        self.server.public_url.trim_end_matches('/')
+    }
+
     /// A copy safe to print or log: passwords in URLs and secrets replaced.
     pub fn redacted(&self) -> Self {
         let mut copy = self.clone();
@@ -452,6 +551,9 @@ impl Config {
         copy.notify.sms_url = redact_url(&self.notify.sms_url);
         if !copy.blobs.s3_secret_key.is_empty() {
             copy.blobs.s3_secret_key = REDACTED.into();
+        }
+        if !copy.payment.secret.is_empty() {
+            copy.payment.secret = REDACTED.into();
         }
         copy
     }
@@ -578,13 +680,15 @@ mod tests {
         c.blobs.s3_access_key = "AKIAEXAMPLE".into();
         c.notify.smtp_password = "mailpass9".into();
         c.notify.sms_token = "smstoken7".into();
+        c.payment.secret = "paysecret5".into();
         let printed = c.redacted().to_toml();
         assert!(
             !printed.contains("hunter2")
                 && !printed.contains("s3cret")
                 && !printed.contains("wJalrXUtnFEMI")
                 && !printed.contains("mailpass9")
-                && !printed.contains("smstoken7"),
+                && !printed.contains("smstoken7")
+                && !printed.contains("paysecret5"),
             "{printed}"
         );
         assert!(printed.contains("app:***@db.local"));
@@ -630,6 +734,53 @@ mod tests {
                 .to_string();
             assert!(err.contains(named), "{key}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn payment_is_validated() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.payment.backend, "sandbox");
+        assert_eq!(
+            c.payment_gateway_url(),
+            "http://127.0.0.1:8080/sandbox/payment"
+        );
+        for (vars, named) in [
+            (
+                vec![("TINHSO_PAYMENT__BACKEND", "gateway")],
+                "payment.gateway_url",
+            ),
+            (
+                vec![("TINHSO_PAYMENT__BACKEND", "paypal")],
+                "payment.backend",
+            ),
+            (
+                vec![("TINHSO_PAYMENT__MERCHANT_CODE", "a b")],
+                "payment.merchant_code",
+            ),
+            (
+                vec![("TINHSO_PAYMENT__IPN_URL", "ftp://x")],
+                "payment.ipn_url",
+            ),
+        ] {
+            let err = Config::load(None, env(&vars)).unwrap_err().to_string();
+            assert!(err.contains(named), "{vars:?}: {err}");
+        }
+        let ok = Config::load(
+            None,
+            env(&[
+                ("TINHSO_PAYMENT__BACKEND", "gateway"),
+                (
+                    "TINHSO_PAYMENT__GATEWAY_URL",
+                    "https://pay.example.vn/vpcpay.html",
+                ),
+                ("TINHSO_PAYMENT__SECRET", "s"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            ok.payment_gateway_url(),
+            "https://pay.example.vn/vpcpay.html"
+        );
     }
 
     #[test]

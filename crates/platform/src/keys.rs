@@ -43,3 +43,19 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     file.sync_all()?;
     Ok(())
 }
+
+/// A secret for one `purpose`, derived from an installation key (HMAC-SHA256 of the purpose):
+/// stable for the installation, different for every purpose and every installation, and never
+/// stored anywhere but where the key itself is.
+pub fn derive(key: &[u8], purpose: &str) -> Vec<u8> {
+    use hmac::Mac;
+    match hmac::Hmac::<sha2::Sha256>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(b"derive:");
+            mac.update(purpose.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        }
+        // HMAC accepts keys of any length; this arm is never taken.
+        Err(_) => key.to_vec(),
+    }
+}

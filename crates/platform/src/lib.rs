@@ -21,6 +21,7 @@ pub mod notifier;
 pub mod oidc;
 pub mod org;
 pub mod outbox;
+pub mod payment;
 
 use serde::Serialize;
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub struct Platform {
     pub session_key: Arc<Vec<u8>>,
     pub blobs: Arc<dyn blobs::BlobStore>,
     pub clock: Arc<dyn Clock>,
+    /// The payment-gateway port chosen by `payment.backend`.
+    pub payments: Arc<dyn payment::PaymentGateway>,
 }
 
 impl Platform {
@@ -58,10 +61,12 @@ impl Platform {
         .await?;
         db.migrate_with(migrations).await?;
         let data_dir = config.server.data_dir.clone();
+        let session_key = keys::load_or_create(&data_dir, keys::SESSION_KEY)?;
         let platform = Self {
             db,
             audit_key: Arc::new(keys::load_or_create(&data_dir, keys::AUDIT_KEY)?),
-            session_key: Arc::new(keys::load_or_create(&data_dir, keys::SESSION_KEY)?),
+            payments: payment::from_config(&config, &session_key),
+            session_key: Arc::new(session_key),
             blobs: blobs::blob_store(&config)?,
             config: Arc::new(config),
             clock: Arc::new(SystemClock),

@@ -4,7 +4,8 @@
 mod foundation {
     mod access;
     mod oidc;
-    pub mod onestop;
+    mod onestop;
+    mod payments;
     mod scenarios;
     mod steps;
     pub mod support;

@@ -389,6 +389,107 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "The electronic identity account did not provide a valid personal identification number (12 digits).",
     ),
     (
+        "sandbox.title",
+        "Cổng thanh toán thử nghiệm",
+        "Sandbox payment gateway",
+    ),
+    (
+        "sandbox.notice",
+        "Đây là cổng thanh toán thử nghiệm của hệ thống: không có tiền thật được chuyển.",
+        "This is the system's sandbox payment gateway: no real money is moved.",
+    ),
+    ("sandbox.merchant", "Đơn vị thụ hưởng", "Merchant"),
+    (
+        "sandbox.order_info",
+        "Nội dung thanh toán",
+        "Payment details",
+    ),
+    ("sandbox.pay", "Thanh toán", "Pay"),
+    ("sandbox.cancel", "Hủy giao dịch", "Cancel transaction"),
+    ("payment.amount", "Số tiền", "Amount"),
+    ("payment.reference", "Mã giao dịch", "Payment reference"),
+    ("payment.dossier", "Mã hồ sơ", "Dossier code"),
+    (
+        "payment.paid_title",
+        "Thanh toán thành công",
+        "Payment successful",
+    ),
+    (
+        "payment.paid_message",
+        "Phí, lệ phí của hồ sơ đã được ghi nhận; hồ sơ tiếp tục được giải quyết.",
+        "The dossier's fee has been recorded; processing continues.",
+    ),
+    (
+        "payment.cancelled_title",
+        "Giao dịch đã hủy",
+        "Transaction cancelled",
+    ),
+    (
+        "payment.cancelled_message",
+        "Giao dịch đã được hủy. Hồ sơ vẫn chờ nộp phí, lệ phí; ông/bà có thể thanh toán lại.",
+        "The transaction was cancelled. The dossier still awaits its fee; you may pay again.",
+    ),
+    (
+        "payment.failed_title",
+        "Thanh toán không thành công",
+        "Payment failed",
+    ),
+    (
+        "payment.failed_message",
+        "Giao dịch không thành công. Hồ sơ vẫn chờ nộp phí, lệ phí; ông/bà có thể thanh toán lại.",
+        "The payment did not go through. The dossier still awaits its fee; you may pay again.",
+    ),
+    (
+        "payment.bad_signature",
+        "Chữ ký của thông báo thanh toán không hợp lệ.",
+        "The payment message's signature is not valid.",
+    ),
+    (
+        "payment.malformed",
+        "Thông báo thanh toán thiếu hoặc sai thông tin.",
+        "The payment message is missing or has wrong data.",
+    ),
+    (
+        "payment.unknown_reference",
+        "Không tìm thấy giao dịch thanh toán này.",
+        "This payment is unknown.",
+    ),
+    (
+        "payment.amount_mismatch",
+        "Số tiền thanh toán không khớp với số tiền phải nộp.",
+        "The amount paid does not match the amount due.",
+    ),
+    (
+        "payment.amount_range",
+        "Số tiền phải nộp không hợp lệ.",
+        "The amount due is not valid.",
+    ),
+    (
+        "payment.not_pending",
+        "Giao dịch này đã kết thúc (đã hủy hoặc không thành công).",
+        "This payment is closed (cancelled or failed).",
+    ),
+    (
+        "payment.already_paid",
+        "Giao dịch này đã được thanh toán.",
+        "This payment has already been paid.",
+    ),
+    (
+        "payment.duplicate_transaction",
+        "Mã giao dịch của cổng thanh toán đã được dùng cho giao dịch khác.",
+        "The gateway's transaction number settled another payment.",
+    ),
+    (
+        "payment.not_awaiting",
+        "Hồ sơ không ở trạng thái chờ nộp phí, lệ phí.",
+        "The dossier is not awaiting a fee.",
+    ),
+    (
+        "dossier.fee_amount",
+        "Số tiền phí, lệ phí phải là số dương (đồng).",
+        "The fee must be a positive amount of đồng.",
+    ),
+    (
         "error.method_not_allowed",
         "Thao tác không được hỗ trợ tại địa chỉ này.",
         "This action is not supported at this address.",

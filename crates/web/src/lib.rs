@@ -106,6 +106,11 @@ pub fn app(state: AppState) -> Router {
         .route("/audit", get(pages::admin::audit))
         .route("/units", get(pages::tools::units))
         .route("/calendar", get(pages::tools::calendar))
+        .route("/payment/return", get(pages::payment::return_page))
+        .route(
+            "/sandbox/payment",
+            get(pages::payment::sandbox_page).post(pages::payment::sandbox_submit),
+        )
         .route("/lang/{code}", get(pages::switch_language))
         .route("/static/{name}", get(pages::static_asset))
         .route("/healthz", get(middleware::healthz))

@@ -188,6 +188,19 @@ fn probes_for(
             format!("/dossiers/{}/actions", out.dossier_code),
             Some(json!({"action": "refuse", "reason": "ngoài phạm vi"})),
         )],
+        ("POST", "/dossiers/{code}/payments") => vec![denied(
+            "POST",
+            format!("/dossiers/{}/payments", out.dossier_code),
+            None,
+        )],
+        ("GET", "/dossiers/{code}/payments") => vec![denied(
+            "GET",
+            format!("/dossiers/{}/payments", out.dossier_code),
+            None,
+        )],
+        // Public, authenticated by the gateway's signature: an unsigned call is refused and
+        // writes nothing (the payments scenarios cover forged and replayed callbacks).
+        ("POST", "/payments/callback") => once(probe("POST", path.into(), None, Expect::Public)),
         ("GET", "/public/dossiers/{code}") => once(probe(
             "GET",
             format!("/public/dossiers/{}?check=0000", out.dossier_code),

@@ -11,7 +11,7 @@ use super::support::{Backend, TestApp, valid_answers};
 use crate::both;
 
 /// A full-scope API token of a demo account.
-pub(crate) async fn token(app: &TestApp, username: &str) -> String {
+pub(super) async fn token(app: &TestApp, username: &str) -> String {
     let user = tinhso_platform::identity::user_by_username(&app.platform, username)
         .await
         .unwrap()
@@ -29,7 +29,7 @@ pub(crate) async fn token(app: &TestApp, username: &str) -> String {
     .1
 }
 
-pub(crate) async fn answers(app: &TestApp, procedure: &str) -> serde_json::Map<String, Value> {
+pub(super) async fn answers(app: &TestApp, procedure: &str) -> serde_json::Map<String, Value> {
     valid_answers(
         &tinhso_onestop::catalog::get(&app.platform, procedure)
             .await
@@ -38,7 +38,7 @@ pub(crate) async fn answers(app: &TestApp, procedure: &str) -> serde_json::Map<S
     )
 }
 
-pub(crate) async fn post(
+pub(super) async fn post(
     client: &reqwest::Client,
     url: String,
     bearer: &str,
@@ -55,7 +55,7 @@ pub(crate) async fn post(
 }
 
 /// Posts one action to a dossier.
-pub(crate) async fn act(
+pub(super) async fn act(
     app: &TestApp,
     client: &reqwest::Client,
     bearer: &str,
@@ -71,7 +71,7 @@ pub(crate) async fn act(
     .await
 }
 
-pub(crate) async fn get(client: &reqwest::Client, url: String, bearer: &str) -> (u16, Value) {
+pub(super) async fn get(client: &reqwest::Client, url: String, bearer: &str) -> (u16, Value) {
     let r = client.get(url).bearer_auth(bearer).send().await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }

@@ -166,6 +166,21 @@ pub fn router() -> ApiRouter {
         )
         .route(Method::GET, "/statistics", get(onestop::statistics))
         .route(Method::GET, "/me/dossiers", get(onestop::my_dossiers))
+        .route(
+            Method::POST,
+            "/dossiers/{code}/payments",
+            post(onestop::start_payment),
+        )
+        .route(
+            Method::GET,
+            "/dossiers/{code}/payments",
+            get(onestop::list_payments),
+        )
+        .route(
+            Method::POST,
+            "/payments/callback",
+            post(onestop::payment_callback),
+        )
 }
 
 /// The caller of an API request, as a service context.

@@ -220,3 +220,51 @@ pub async fn my_dossiers(
         json!({ "codes": dossiers::mine(&state.platform, &ctx).await? }),
     ))
 }
+
+/// Starts paying the fee a dossier awaits (or hands out the attempt already pending): the
+/// payer is then sent to `checkout_url`.
+pub async fn start_payment(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(code): Path<String>,
+) -> WebResult<Json<tinhso_onestop::payments::Started>> {
+    require_caller(&ctx)?;
+    Ok(Json(
+        tinhso_onestop::payments::start(&state.platform, &ctx, &code).await?,
+    ))
+}
+
+pub async fn list_payments(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(code): Path<String>,
+) -> WebResult<Json<Value>> {
+    require_caller(&ctx)?;
+    Ok(Json(
+        json!({ "payments": tinhso_onestop::payments::list(&state.platform, &ctx, &code).await? }),
+    ))
+}
+
+/// The gateway's server-to-server callback (IPN), a signed form. Public: the signature is
+/// the authentication. Success and replays answer `RspCode` `00`; refusals the usual error
+/// with a stable rule (`payment.bad_signature`, `payment.amount_mismatch`, …).
+pub async fn payment_callback(
+    State(state): State<AppState>,
+    viewer: crate::session::Viewer,
+    axum::extract::Form(params): axum::extract::Form<Vec<(String, String)>>,
+) -> WebResult<Json<Value>> {
+    let ctx = crate::pages::payment::gateway_ctx(&viewer);
+    match tinhso_onestop::payments::callback(&state.platform, &ctx, &params).await {
+        Ok(result) => Ok(Json(json!({
+            "RspCode": "00",
+            "Message": "Confirm Success",
+            "outcome": result.outcome,
+            "replayed": result.replayed,
+            "reference": result.reference,
+        }))),
+        Err(e) => {
+            tracing::warn!(error = %e, source = %viewer.source_addr, "payment callback refused");
+            Err(e.into())
+        }
+    }
+}

@@ -327,6 +327,27 @@ pub const OPERATIONS: &[Operation] = &[
         body = r#"{"level":1,"comment":"Cán bộ hướng dẫn tận tình"}"#
     ),
     op!(
+        POST,
+        "/dossiers/{code}/payments",
+        "onestop",
+        Authenticated,
+        "Start paying the fee a dossier awaits (its applicant, or a counter officer of the receiving agency): returns the payment reference and the gateway's checkout URL; while an attempt is pending the same one is returned"
+    ),
+    op!(
+        GET,
+        "/dossiers/{code}/payments",
+        "onestop",
+        Authenticated,
+        "The payment attempts of a dossier: reference, amount, status (pending, paid, failed, cancelled), gateway transaction"
+    ),
+    op!(
+        POST,
+        "/payments/callback",
+        "onestop",
+        Public,
+        "The payment gateway's server-to-server callback (IPN), a form of vnp_* parameters signed with HMAC-SHA512; idempotent. Refused with payment.bad_signature, payment.unknown_reference, payment.amount_mismatch, payment.not_pending, payment.already_paid or payment.not_awaiting"
+    ),
+    op!(
         GET,
         "/public/dossiers/{code}",
         "onestop",

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod oidc;
+pub mod payment;
 pub mod tools;
 
 use askama::Template;
