@@ -6,6 +6,7 @@
 //! transaction. Other systems use these service functions, never these tables.
 
 pub mod catalog;
+pub mod documents;
 pub mod domain;
 pub mod dossiers;
 pub mod export;
@@ -13,8 +14,15 @@ pub mod notifications;
 pub mod statistics;
 
 /// This system's schema migrations (versions 1001–1999).
-pub const MIGRATIONS: &[tinhso_platform::Migration] = &[(
-    1001,
-    "onestop",
-    include_str!("../migrations/1001_onestop.sql"),
-)];
+pub const MIGRATIONS: &[tinhso_platform::Migration] = &[
+    (
+        1001,
+        "onestop",
+        include_str!("../migrations/1001_onestop.sql"),
+    ),
+    (
+        1003,
+        "documents",
+        include_str!("../migrations/1003_documents.sql"),
+    ),
+];

@@ -21,6 +21,7 @@ pub mod notifier;
 pub mod oidc;
 pub mod org;
 pub mod outbox;
+pub mod scanner;
 
 use serde::Serialize;
 use std::sync::Arc;
@@ -37,6 +38,8 @@ pub struct Platform {
     pub audit_key: Arc<Vec<u8>>,
     pub session_key: Arc<Vec<u8>>,
     pub blobs: Arc<dyn blobs::BlobStore>,
+    /// Malware scanner for uploads, chosen by `config.scanner`.
+    pub scanner: Arc<dyn scanner::MalwareScanner>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -63,6 +66,7 @@ impl Platform {
             audit_key: Arc::new(keys::load_or_create(&data_dir, keys::AUDIT_KEY)?),
             session_key: Arc::new(keys::load_or_create(&data_dir, keys::SESSION_KEY)?),
             blobs: blobs::blob_store(&config)?,
+            scanner: scanner::scanner(&config.scanner)?,
             config: Arc::new(config),
             clock: Arc::new(SystemClock),
         };
