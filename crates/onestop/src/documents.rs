@@ -293,9 +293,7 @@ pub(crate) async fn resolve_filing(
                         row
                     }
                     _ => {
-                        return Err(
-                            DomainError::not_found(format!("store document {id}")).into()
-                        );
+                        return Err(DomainError::not_found(format!("store document {id}")).into());
                     }
                 };
                 Resolved {

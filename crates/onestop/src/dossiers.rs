@@ -19,8 +19,8 @@ use tinhso_platform::{Caller, Ctx, Error, Platform, Result, WriteTx};
 
 use crate::catalog;
 use crate::documents as docs;
-use crate::domain::documents::{DocumentInput, plan_documents};
 use crate::domain::catalog::{Channel, Level, validate_form};
+use crate::domain::documents::{DocumentInput, plan_documents};
 use crate::domain::dossier::{Action, Status, dossier_code, next_status};
 use tinhso_core::calendar::DeadlineClock;
 
@@ -636,12 +636,16 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
     let note = command.note()?;
     let to = next_status(row.status, command.action())?;
     let (role, attached) = match command {
-        Command::Supplement { documents, .. } => {
-            ("supplement", docs::resolve_uploads(p, ctx, documents).await?)
-        }
+        Command::Supplement { documents, .. } => (
+            "supplement",
+            docs::resolve_uploads(p, ctx, documents).await?,
+        ),
         Command::Approve {
             result_documents, ..
-        } => ("result", docs::resolve_uploads(p, ctx, result_documents).await?),
+        } => (
+            "result",
+            docs::resolve_uploads(p, ctx, result_documents).await?,
+        ),
         _ => ("", Vec::new()),
     };
     let apology_due = match command {

@@ -432,7 +432,8 @@ impl Config {
         self.notify.validate()?;
         match self.scanner.backend.as_str() {
             "none" => {}
-            "clamd" if !self.scanner.address.trim().is_empty() && self.scanner.timeout_seconds > 0 => {}
+            "clamd"
+                if !self.scanner.address.trim().is_empty() && self.scanner.timeout_seconds > 0 => {}
             "clamd" => {
                 return Err(Error::Config(
                     "`scanner.backend = \"clamd\"` needs `scanner.address` and `scanner.timeout_seconds` > 0"
@@ -702,7 +703,11 @@ mod tests {
         assert_eq!(c.scanner.address, "/run/clamav/clamd.ctl");
         for (key, value, named) in [
             ("TINHSO_SCANNER__BACKEND", "sophos", "scanner.backend"),
-            ("TINHSO_LIMITS__MAX_UPLOAD_BYTES", "10", "limits.max_upload_bytes"),
+            (
+                "TINHSO_LIMITS__MAX_UPLOAD_BYTES",
+                "10",
+                "limits.max_upload_bytes",
+            ),
         ] {
             let err = Config::load(None, env(&[(key, value)]))
                 .unwrap_err()

@@ -9,8 +9,8 @@
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tinhso_core::{DomainError, ErrorCode};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::config::ScannerConfig;
 use crate::error::{Error, Result};

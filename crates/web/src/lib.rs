@@ -125,11 +125,11 @@ pub fn app(state: AppState) -> Router {
         axum::http::StatusCode::REQUEST_TIMEOUT,
         timeout,
     ))
-        .layer(axum::middleware::from_fn(middleware::render_errors))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
-        .layer(axum::middleware::from_fn(middleware::metrics))
-        .layer(axum::middleware::from_fn(middleware::request_id))
-        .with_state(state)
+    .layer(axum::middleware::from_fn(middleware::render_errors))
+    .layer(axum::middleware::from_fn(middleware::security_headers))
+    .layer(axum::middleware::from_fn(middleware::metrics))
+    .layer(axum::middleware::from_fn(middleware::request_id))
+    .with_state(state)
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by every app in the

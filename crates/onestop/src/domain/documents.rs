@@ -277,10 +277,7 @@ mod tests {
     fn types_by_content() {
         assert_eq!(detect_type(b"%PDF-1.7\n..."), Some("application/pdf"));
         assert_eq!(detect_type(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
-        assert_eq!(
-            detect_type(b"\x89PNG\r\n\x1a\n\0\0"),
-            Some("image/png")
-        );
+        assert_eq!(detect_type(b"\x89PNG\r\n\x1a\n\0\0"), Some("image/png"));
         assert_eq!(detect_type(b"<html><script>alert(1)</script>"), None);
         assert_eq!(detect_type(b"PK\x03\x04"), None);
         assert_eq!(detect_type(b""), None);
@@ -307,7 +304,9 @@ mod tests {
         assert_eq!(safe.chars().count(), MAX_FILENAME_CHARS);
         assert!(safe.ends_with(".pdf"));
         assert_eq!(
-            sanitize_filename(&"x".repeat(300), "image/png").chars().count(),
+            sanitize_filename(&"x".repeat(300), "image/png")
+                .chars()
+                .count(),
             MAX_FILENAME_CHARS
         );
     }
@@ -378,10 +377,13 @@ mod tests {
         };
         let counter = plan_documents(
             &required,
-            &[paper.clone(), DocumentInput {
-                requirement: RequirementRef::Index(1),
-                ..paper
-            }],
+            &[
+                paper.clone(),
+                DocumentInput {
+                    requirement: RequirementRef::Index(1),
+                    ..paper
+                },
+            ],
             Channel::Counter,
         )
         .unwrap();

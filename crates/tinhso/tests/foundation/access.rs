@@ -246,7 +246,10 @@ fn probes_for(
         )],
         ("GET", "/dossiers/{code}/documents/{id}") => vec![denied(
             "GET",
-            format!("/dossiers/{}/documents/{}", out.dossier_code, out.document_id),
+            format!(
+                "/dossiers/{}/documents/{}",
+                out.dossier_code, out.document_id
+            ),
             None,
         )],
         ("GET", "/units/resolve") => once(probe(

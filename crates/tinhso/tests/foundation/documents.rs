@@ -211,10 +211,7 @@ async fn documents_through_clamd(backend: Backend) {
         "{error}"
     );
     assert!(
-        error["error"]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("eicar"),
+        error["error"]["detail"].as_str().unwrap().contains("eicar"),
         "the signature is named: {error}"
     );
     let (status, error) = try_upload(
@@ -273,7 +270,14 @@ async fn documents_through_clamd(backend: Backend) {
         ),
         "{first}"
     );
-    let second = upload(&app, &client, &citizen, "giay-chung-sinh.pdf", sample_pdf(2)).await;
+    let second = upload(
+        &app,
+        &client,
+        &citizen,
+        "giay-chung-sinh.pdf",
+        sample_pdf(2),
+    )
+    .await;
     let third = upload(&app, &client, &citizen, "uy-quyen.pdf", sample_pdf(3)).await;
     let form = valid_answers(
         &tinhso_onestop::catalog::get(&app.platform, "1.001193")
@@ -352,7 +356,10 @@ async fn documents_through_clamd(backend: Backend) {
         assert_eq!(r.bytes().await.unwrap().to_vec(), sample_pdf(1));
     }
     let (status, error) = get(&client, url.clone(), &stranger).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
     let (status, _) = get(
         &client,
         app.url(&format!("/api/v1/dossiers/{code}/documents")),
@@ -379,7 +386,14 @@ async fn documents_through_clamd(backend: Backend) {
         .await;
         assert_eq!(status, 200, "{action}: {d}");
     }
-    let better = upload(&app, &client, &citizen, "giay-chung-sinh-2.pdf", sample_pdf(4)).await;
+    let better = upload(
+        &app,
+        &client,
+        &citizen,
+        "giay-chung-sinh-2.pdf",
+        sample_pdf(4),
+    )
+    .await;
     let (status, d) = post(
         &client,
         app.url(&format!("/api/v1/dossiers/{code}/actions")),
@@ -390,7 +404,14 @@ async fn documents_through_clamd(backend: Backend) {
     assert_eq!(status, 200, "{d}");
     assert_eq!(d["documents"].as_array().unwrap()[3]["role"], "supplement");
     // The leader cannot attach the citizen's upload as a result, only their own.
-    let stray = upload(&app, &client, &citizen, "khong-phai-ket-qua.pdf", sample_pdf(5)).await;
+    let stray = upload(
+        &app,
+        &client,
+        &citizen,
+        "khong-phai-ket-qua.pdf",
+        sample_pdf(5),
+    )
+    .await;
     let (status, _) = post(
         &client,
         app.url(&format!("/api/v1/dossiers/{code}/actions")),
@@ -453,7 +474,14 @@ async fn documents_through_clamd(backend: Backend) {
             .unwrap()
             .spec,
     );
-    let a = upload(&app, &client, &citizen, "to-khai-cai-chinh.pdf", sample_pdf(7)).await;
+    let a = upload(
+        &app,
+        &client,
+        &citizen,
+        "to-khai-cai-chinh.pdf",
+        sample_pdf(7),
+    )
+    .await;
     let b = upload(&app, &client, &citizen, "can-cu.pdf", sample_pdf(8)).await;
     let head = app.audit_head().await;
     let (status, error) = post(&client, app.url("/api/v1/dossiers"), &citizen, &json!({
@@ -536,21 +564,33 @@ async fn scanner_down_fails_closed(backend: Backend) {
             .unwrap()
             .spec,
     );
-    let (status, error) = post(&client, app.url("/api/v1/dossiers"), &counter, &json!({
-        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
-        "applicant": {"name": "Trần Văn Bảo", "id_number": "079200004321"}, "form": form,
-        "documents": [{"requirement": 0, "paper": true}, {"requirement": 1, "paper": true}],
-    })).await;
+    let (status, error) = post(
+        &client,
+        app.url("/api/v1/dossiers"),
+        &counter,
+        &json!({
+            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+            "applicant": {"name": "Trần Văn Bảo", "id_number": "079200004321"}, "form": form,
+            "documents": [{"requirement": 0, "paper": true}, {"requirement": 1, "paper": true}],
+        }),
+    )
+    .await;
     assert_eq!(
         (status, error["error"]["rule"].as_str()),
         (422, Some("dossier.documents_missing")),
         "{error}"
     );
-    let (status, filed) = post(&client, app.url("/api/v1/dossiers"), &counter, &json!({
-        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
-        "applicant": {"name": "Trần Văn Bảo", "id_number": "079200004321"}, "form": form,
-        "documents": super::support::paper_documents(3),
-    })).await;
+    let (status, filed) = post(
+        &client,
+        app.url("/api/v1/dossiers"),
+        &counter,
+        &json!({
+            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+            "applicant": {"name": "Trần Văn Bảo", "id_number": "079200004321"}, "form": form,
+            "documents": super::support::paper_documents(3),
+        }),
+    )
+    .await;
     assert_eq!(status, 200, "{filed}");
     assert_eq!(filed["documents"][0]["source"], "paper");
     assert_eq!(filed["documents"][0]["downloadable"], false);

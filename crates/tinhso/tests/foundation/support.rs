@@ -328,7 +328,14 @@ pub async fn upload_documents(
 ) -> serde_json::Value {
     let mut documents = Vec::new();
     for i in 0..count {
-        let id = upload(app, client, bearer, &format!("giay-to-{i}.pdf"), sample_pdf(i)).await;
+        let id = upload(
+            app,
+            client,
+            bearer,
+            &format!("giay-to-{i}.pdf"),
+            sample_pdf(i),
+        )
+        .await;
         documents.push(serde_json::json!({ "requirement": i, "upload_id": id }));
     }
     serde_json::Value::Array(documents)

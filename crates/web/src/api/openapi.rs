@@ -288,7 +288,10 @@ pub const OPERATIONS: &[Operation] = &[
         "onestop",
         Authenticated,
         "Upload one file for a dossier (citizens; officers for counter scans and results). The raw file is the request body (at most limits.max_upload_bytes, 10 MiB by default; 413 `payload_too_large`, rule upload.too_large); only PDF, JPEG and PNG, detected from the content (rule upload.type_not_allowed); scanned for malware first (rule upload.infected; 503 `unavailable`, rule upload.scanner_unavailable, when the scanner cannot be reached); at most limits.max_pending_uploads unattached uploads per account (rule upload.too_many_pending). Answers 201 with the upload's id, to be given in a filing's `documents`, a supplement's `documents` or an approval's `result_documents`",
-        query = [("filename", "the file's name (UTF-8, percent-encoded); sanitised and shortened")]
+        query = [(
+            "filename",
+            "the file's name (UTF-8, percent-encoded); sanitised and shortened"
+        )]
     ),
     op!(
         GET,
