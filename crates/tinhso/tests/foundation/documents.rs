@@ -270,14 +270,11 @@ async fn documents_through_clamd(backend: Backend) {
         ),
         "{first}"
     );
-    let second = upload(
-        &app,
-        &client,
-        &citizen,
-        "giay-chung-sinh.pdf",
-        sample_pdf(2),
-    )
-    .await;
+    // Larger than the global JSON body limit of the tests (64 KiB), within the upload limit:
+    // the upload route has its own.
+    let mut scan = sample_pdf(2);
+    scan.resize(100 * 1024, b' ');
+    let second = upload(&app, &client, &citizen, "giay-chung-sinh.pdf", scan).await;
     let third = upload(&app, &client, &citizen, "uy-quyen.pdf", sample_pdf(3)).await;
     let form = valid_answers(
         &tinhso_onestop::catalog::get(&app.platform, "1.001193")
@@ -599,8 +596,8 @@ async fn scanner_down_fails_closed(backend: Backend) {
 both!(scanner_down_fails_closed);
 
 /// Without a scanner (development), uploads are stored as not scanned; the per-account
-/// quota of pending uploads holds.
-async fn pending_upload_quota(backend: Backend) {
+/// quota of pending uploads holds; a counter officer files with a scan and paper originals.
+async fn quota_and_counter_scans(backend: Backend) {
     let app = TestApp::start_with(backend, |config| {
         config.limits.max_pending_uploads = 2;
     })
@@ -628,6 +625,29 @@ async fn pending_upload_quota(backend: Backend) {
     );
     let (status, _) = try_upload(&app, &client, "tsk_garbage", "c.pdf", sample_pdf(9)).await;
     assert_eq!(status, 401);
+
+    // At the counter the officer scans one document and checks the others on paper.
+    let counter = token(&app, "motcua").await;
+    let scan = upload(&app, &client, &counter, "scan-to-khai.pdf", sample_pdf(10)).await;
+    let form = valid_answers(
+        &tinhso_onestop::catalog::get(&app.platform, "1.001193")
+            .await
+            .unwrap()
+            .spec,
+    );
+    let (status, filed) = post(&client, app.url("/api/v1/dossiers"), &counter, &json!({
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+        "applicant": {"name": "Trần Văn Bảo", "id_number": "079200004321"}, "form": form,
+        "documents": [{"requirement": 0, "upload_id": scan}, {"requirement": 1, "paper": true}, {"requirement": 2, "paper": true}],
+    })).await;
+    assert_eq!(status, 200, "{filed}");
+    assert_eq!(
+        (
+            filed["documents"][0]["source"].as_str(),
+            filed["documents"][1]["source"].as_str()
+        ),
+        (Some("upload"), Some("paper"))
+    );
     app.stop().await;
 }
-both!(pending_upload_quota);
+both!(quota_and_counter_scans);

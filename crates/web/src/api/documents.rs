@@ -25,13 +25,21 @@ pub struct UploadQuery {
     pub filename: String,
 }
 
-fn too_large(limit: usize) -> WebError {
-    DomainError::new(
-        ErrorCode::PayloadTooLarge,
-        format!("an upload has at most {limit} bytes"),
+/// 413 with the stable code, closing the connection: the rest of the body is never read, so
+/// the connection cannot carry another request.
+fn too_large(limit: usize) -> Response {
+    let mut response = WebError::from(
+        DomainError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("an upload has at most {limit} bytes"),
+        )
+        .with_rule(documents::RULE_TOO_LARGE),
     )
-    .with_rule(documents::RULE_TOO_LARGE)
-    .into()
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 pub async fn upload(
@@ -49,11 +57,11 @@ pub async fn upload(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large(limit));
+        return Ok(too_large(limit));
     }
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large(limit))?;
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return Ok(too_large(limit));
+    };
     match documents::upload(&state.platform, &ctx, &q.filename, &bytes).await {
         Ok(view) => Ok((StatusCode::CREATED, Json(view)).into_response()),
         Err(error) => {
