@@ -20,6 +20,8 @@ const EICAR: &str = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-
 struct Clamd {
     child: std::process::Child,
     address: String,
+    /// Its unix socket, served beside the TCP port.
+    socket: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -45,10 +47,12 @@ impl Clamd {
             .unwrap()
             .port();
         let config = dir.path().join("clamd.conf");
+        let socket = dir.path().join("clamd.sock");
         std::fs::write(
             &config,
             format!(
-                "Foreground yes\nTCPSocket {port}\nTCPAddr 127.0.0.1\nDatabaseDirectory {}\nLogFile {}\nStreamMaxLength 20M\nSelfCheck 0\n",
+                "Foreground yes\nTCPSocket {port}\nTCPAddr 127.0.0.1\nLocalSocket {}\nDatabaseDirectory {}\nLogFile {}\nStreamMaxLength 20M\nSelfCheck 0\n",
+                socket.display(),
                 db.display(),
                 dir.path().join("clamd.log").display()
             ),
@@ -67,6 +71,7 @@ impl Clamd {
         let mut clamd = Self {
             child,
             address,
+            socket,
             _dir: dir,
         };
         let started = std::time::Instant::now();
@@ -518,6 +523,21 @@ async fn documents_through_clamd(backend: Backend) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.bytes().await.unwrap().to_vec(), sample_pdf(6));
+
+    // The same daemon through its unix socket, the usual production set-up.
+    use tinhso_platform::scanner::{ClamdScanner, MalwareScanner, ScanVerdict};
+    let local = ClamdScanner::new(
+        &format!("unix:{}", clamd.socket.display()),
+        std::time::Duration::from_secs(30),
+    );
+    assert!(matches!(
+        local.scan(EICAR.as_bytes()).await.unwrap(),
+        ScanVerdict::Infected(_)
+    ));
+    assert_eq!(
+        local.scan(&sample_pdf(0)).await.unwrap(),
+        ScanVerdict::Clean
+    );
     drop(clamd);
     app.stop().await;
 }
