@@ -64,6 +64,8 @@ stage_system_packages() {
   local missing=()
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   pkg_installed clamav || missing+=(clamav)
+  # clamd: the upload tests scan through a real daemon they start on loopback.
+  pkg_installed clamav-daemon || missing+=(clamav-daemon)
   pkg_installed python3-aiosmtpd || missing+=(python3-aiosmtpd)
   if ! command -v psql >/dev/null 2>&1 || ! command -v pg_isready >/dev/null 2>&1; then
     missing+=(postgresql-client)
@@ -77,7 +79,7 @@ stage_system_packages() {
   fi
 
   if ((${#missing[@]} == 0)); then
-    info "all present: chromium, clamav, python3-aiosmtpd, postgresql-client, curl, PostgreSQL"
+    info "all present: chromium, clamav, clamav-daemon, python3-aiosmtpd, postgresql-client, curl, PostgreSQL"
     return 0
   fi
   info "installing: ${missing[*]}"

@@ -22,6 +22,9 @@ pub enum ErrorCode {
     CsrfRejected,
     PayloadTooLarge,
     RateLimited,
+    /// A service the request needs (e.g. the malware scanner) cannot be reached; the request
+    /// was not carried out and may be retried.
+    Unavailable,
     Internal,
 }
 
@@ -42,6 +45,7 @@ impl ErrorCode {
             Self::CsrfRejected => "csrf_rejected",
             Self::PayloadTooLarge => "payload_too_large",
             Self::RateLimited => "rate_limited",
+            Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
     }

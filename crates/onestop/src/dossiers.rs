@@ -18,7 +18,9 @@ use tinhso_platform::org::{Agency, agency_by_id, resolve_agency_code};
 use tinhso_platform::{Caller, Ctx, Error, Platform, Result, WriteTx};
 
 use crate::catalog;
+use crate::documents as docs;
 use crate::domain::catalog::{Channel, Level, validate_form};
+use crate::domain::documents::{DocumentInput, plan_documents};
 use crate::domain::dossier::{Action, Status, dossier_code, next_status};
 use tinhso_core::calendar::{DeadlineClock, WorkingCalendar};
 
@@ -56,6 +58,11 @@ pub struct NewDossier {
     pub proxy: Option<Proxy>,
     #[serde(default)]
     pub form: Map<String, Value>,
+    /// One item per required document of the procedure (at least): an upload, a document of
+    /// the citizen's store (online, where the procedure marks it reusable) or, at the counter,
+    /// the paper original the officer checked.
+    #[serde(default)]
+    pub documents: Vec<DocumentInput>,
 }
 
 /// A dossier as the API shows it.
@@ -84,6 +91,8 @@ pub struct DossierView {
     pub events: Vec<EventView>,
     /// The internal process so far, each step with its own deadline and lateness.
     pub steps: Vec<crate::steps::StepView>,
+    /// Documents filed, supplemented and (once returned, or to officers) the results.
+    pub documents: Vec<crate::documents::DocumentView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -199,6 +208,9 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
             .with_rule("form.invalid")
             .into());
     }
+    let planned = plan_documents(&spec.required_documents, &input.documents, input.channel)?;
+    let documents =
+        docs::resolve_filing(p, ctx, applicant_user, &spec.required_documents, &planned).await?;
     let applicant = match applicant_user {
         Some(user_id) => {
             let user = tinhso_platform::identity::user_by_id(p, user_id)
@@ -284,6 +296,7 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
         .bind(clock_json)
         .fetch_one(&mut *tx.tx)
         .await?;
+    docs::link(&mut tx, ctx, id, "submitted", &documents).await?;
     if !online {
         crate::steps::apply(
             &mut tx,
@@ -316,11 +329,11 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
         object_type: "dossier",
         object_id: &code,
         before: None,
-        after: Some(&serde_json::json!({ "code": code, "status": status, "procedure": spec.code, "channel": input.channel })),
+        after: Some(&serde_json::json!({ "code": code, "status": status, "procedure": spec.code, "channel": input.channel, "documents": documents.len() })),
     })
     .await?;
     tx.commit().await?;
-    load(p, &code).await
+    load(p, &code, false).await
 }
 
 /// Starts the legal clock at receipt: the statutory working time under the receiving
@@ -394,6 +407,9 @@ pub enum Command {
     Supplement {
         #[serde(default)]
         note: String,
+        /// Uploads (the caller's own) linked to the dossier as supplement documents.
+        #[serde(default)]
+        documents: Vec<i64>,
     },
     /// Ask for the fee: the clock stops until it is paid.
     RequestPayment {
@@ -405,9 +421,14 @@ pub enum Command {
     ConfirmPayment {
         reference: String,
     },
+    /// Decide favourably, attaching the result documents (the deciding officer's uploads:
+    /// the signed licence, certificate, extract…). They reach the citizen's document store
+    /// when the result is returned.
     Approve {
         #[serde(default)]
         note: String,
+        #[serde(default)]
+        result_documents: Vec<i64>,
     },
     Refuse {
         reason: String,
@@ -517,9 +538,9 @@ impl Command {
             } => format!("→ {} {}", to_agency_code.trim(), note.trim())
                 .trim_end()
                 .to_owned(),
-            Self::Supplement { note }
+            Self::Supplement { note, .. }
             | Self::CompleteStep { note }
-            | Self::Approve { note }
+            | Self::Approve { note, .. }
             | Self::Withdraw { reason: note } => note.trim().to_owned(),
             Self::Accept | Self::StartProcessing => String::new(),
         };
@@ -637,7 +658,16 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
     let mut tx = p.db.begin_write().await?;
     write_transition(p, &mut tx, ctx, code, &transition).await?;
     tx.commit().await?;
-    load(p, code).await
+    // The applicant sees result documents only once the result is handed over.
+    let applicant_acting = ctx
+        .principal()
+        .is_some_and(|pr| Some(pr.user_id) == transition.row.applicant_user_id);
+    load(
+        p,
+        code,
+        !applicant_acting || transition.to == Status::Returned,
+    )
+    .await
 }
 
 /// A dossier with its receiving agency and the agency processing it.
@@ -675,6 +705,9 @@ pub(crate) struct Transition {
     process: Vec<crate::domain::catalog::ProcessStep>,
     step_agency_id: i64,
     step_calendar: WorkingCalendar,
+    /// Documents the command attaches (supplement or result), already checked.
+    attachment_role: &'static str,
+    attached: Vec<docs::Resolved>,
 }
 
 /// Validates `command` on the dossier (after the caller was authorised) and computes its
@@ -702,6 +735,19 @@ pub(crate) async fn prepare(
     };
     let note = command.note()?;
     let to = next_status(row.status, command.action())?;
+    let (role, attached) = match command {
+        Command::Supplement { documents, .. } => (
+            "supplement",
+            docs::resolve_uploads(p, ctx, documents).await?,
+        ),
+        Command::Approve {
+            result_documents, ..
+        } => (
+            "result",
+            docs::resolve_uploads(p, ctx, result_documents).await?,
+        ),
+        _ => ("", Vec::new()),
+    };
     let apology_due = match command {
         Command::Apologize { new_due, .. } => {
             let new_due = new_due.timestamp_millis();
@@ -750,6 +796,8 @@ pub(crate) async fn prepare(
         process: procedure.spec.process,
         step_agency_id: step_agency.id,
         step_calendar,
+        attachment_role: role,
+        attached,
     })
 }
 
@@ -834,6 +882,14 @@ pub(crate) async fn write_transition(
         },
     )
     .await?;
+    docs::link(tx, ctx, row.id, t.attachment_role, &t.attached).await?;
+    // The result is the citizen's once it is handed over (not at the decision: fees may still
+    // be owed and the counter checks who collects it); only then it enters their store.
+    if to == Status::Returned
+        && let Some(owner) = row.applicant_user_id
+    {
+        docs::copy_results_to_store(tx, ctx, row.id, owner).await?;
+    }
     record_event(
         tx,
         ctx,
@@ -894,6 +950,14 @@ pub(crate) async fn dossier_row(p: &Platform, code: &str) -> Result<DossierRow> 
 /// Reads a dossier: its applicant, or an officer of the receiving agency's subtree. Anyone
 /// else is told it does not exist, so codes cannot be probed.
 pub async fn view(p: &Platform, ctx: &Ctx, code: &str) -> Result<DossierView> {
+    let (_, with_results) = document_access(p, ctx, code).await?;
+    load(p, code, with_results).await
+}
+
+/// The access check of [`view`], for the dossier's documents too: returns the dossier's id and
+/// whether result documents may be shown (to officers always; to the applicant once the
+/// result was returned).
+pub(crate) async fn document_access(p: &Platform, ctx: &Ctx, code: &str) -> Result<(i64, bool)> {
     let row = dossier_row(p, code).await?;
     let own = ctx
         .principal()
@@ -919,10 +983,10 @@ pub async fn view(p: &Platform, ctx: &Ctx, code: &str) -> Result<DossierView> {
             return Err(DomainError::not_found("dossier").into());
         }
     }
-    load(p, code).await
+    Ok((row.id, !own || row.status == Status::Returned))
 }
 
-async fn load(p: &Platform, code: &str) -> Result<DossierView> {
+async fn load(p: &Platform, code: &str, with_results: bool) -> Result<DossierView> {
     let row = sqlx::query("SELECT d.id, d.code, d.status, d.procedure_code, v.version, a.code, d.channel, d.applicant_name, d.submitted_ms, d.received_ms, d.due_ms, d.resolved_late, d.apology_due_ms, d.fee_amount, d.fee_paid_ms FROM dossiers d JOIN procedure_versions v ON v.id = d.procedure_version_id JOIN agencies a ON a.id = d.agency_id WHERE d.code = $1")
         .bind(code)
         .fetch_optional(p.db.pool())
@@ -964,6 +1028,7 @@ async fn load(p: &Platform, code: &str) -> Result<DossierView> {
         fee_paid: row.try_get::<Option<i64>, _>(14)?.is_some(),
         events,
         steps: crate::steps::list(p, id, p.now_ms(), vietnam_time).await?,
+        documents: docs::of_dossier(p, id, with_results).await?,
     })
 }
 
@@ -1028,7 +1093,7 @@ pub async fn public_status(p: &Platform, code: &str, check: &str) -> Result<Publ
         return Err(not_found());
     }
     let procedure = catalog::version(p, row.try_get(2)?).await?;
-    let full = load(p, code).await?;
+    let full = load(p, code, false).await?;
     Ok(PublicStatus {
         code: full.code,
         procedure_code: full.procedure_code,

@@ -6,6 +6,7 @@
 //! transaction. Other systems use these service functions, never these tables.
 
 pub mod catalog;
+pub mod documents;
 pub mod domain;
 pub mod dossiers;
 pub mod export;
@@ -25,6 +26,11 @@ pub const MIGRATIONS: &[tinhso_platform::Migration] = &[
         1002,
         "payments",
         include_str!("../migrations/1002_payments.sql"),
+    ),
+    (
+        1003,
+        "documents",
+        include_str!("../migrations/1003_documents.sql"),
     ),
     (
         1006,

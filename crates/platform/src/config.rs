@@ -22,6 +22,7 @@ pub struct Config {
     pub log: LogConfig,
     pub notify: NotifyConfig,
     pub payment: PaymentConfig,
+    pub scanner: ScannerConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -99,6 +100,26 @@ pub struct LimitsConfig {
     /// Largest request body accepted (bytes); larger requests get 413.
     pub max_body_bytes: usize,
     pub request_timeout_seconds: u64,
+    /// Largest file one upload may carry (bytes); the upload route has this limit instead of
+    /// `max_body_bytes`. Keep clamd's `StreamMaxLength` at least this large.
+    pub max_upload_bytes: usize,
+    /// Uploads one account may hold that are not yet attached to a dossier; more are refused
+    /// until some are used (an upload costs storage and a scan).
+    pub max_pending_uploads: u32,
+}
+
+/// The malware scanner every upload passes before it is stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScannerConfig {
+    /// `none` (no scanning: development only) or `clamd` (ClamAV's daemon, INSTREAM). With
+    /// `clamd`, an upload is refused when the daemon cannot be reached: never stored unscanned.
+    pub backend: String,
+    /// clamd's address: `host:port` (TCP, e.g. `127.0.0.1:3310`) or the path of its unix
+    /// socket (e.g. `/run/clamav/clamd.ctl`, optionally written `unix:/run/…`).
+    pub address: String,
+    /// How long one scan may take, connection included.
+    pub timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -350,6 +371,18 @@ impl Default for LimitsConfig {
         Self {
             max_body_bytes: 10 * 1024 * 1024,
             request_timeout_seconds: 30,
+            max_upload_bytes: 10 * 1024 * 1024,
+            max_pending_uploads: 50,
+        }
+    }
+}
+
+impl Default for ScannerConfig {
+    fn default() -> Self {
+        Self {
+            backend: "none".into(),
+            address: "127.0.0.1:3310".into(),
+            timeout_seconds: 30,
         }
     }
 }
@@ -473,6 +506,28 @@ impl Config {
         }
         self.notify.validate()?;
         self.payment.validate()?;
+        match self.scanner.backend.as_str() {
+            "none" => {}
+            "clamd"
+                if !self.scanner.address.trim().is_empty() && self.scanner.timeout_seconds > 0 => {}
+            "clamd" => {
+                return Err(Error::Config(
+                    "`scanner.backend = \"clamd\"` needs `scanner.address` and `scanner.timeout_seconds` > 0"
+                        .into(),
+                ));
+            }
+            other => {
+                return Err(Error::Config(format!(
+                    "`scanner.backend` must be `none` or `clamd` (got `{other}`)"
+                )));
+            }
+        }
+        if self.limits.max_upload_bytes < 1024 || self.limits.max_pending_uploads < 1 {
+            return Err(Error::Config(
+                "`limits.max_upload_bytes` must be ≥ 1024 and `limits.max_pending_uploads` ≥ 1"
+                    .into(),
+            ));
+        }
         if self.security.max_failed_logins < 1 || self.limits.max_body_bytes < 1024 {
             return Err(Error::Config(
                 "`security.max_failed_logins` must be ≥ 1 and `limits.max_body_bytes` ≥ 1024"
@@ -781,6 +836,35 @@ mod tests {
             ok.payment_gateway_url(),
             "https://pay.example.vn/vpcpay.html"
         );
+    }
+
+    #[test]
+    fn scanner_is_validated() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.scanner.backend, "none");
+        assert_eq!(c.limits.max_upload_bytes, 10 * 1024 * 1024);
+        let c = Config::load(
+            None,
+            env(&[
+                ("TINHSO_SCANNER__BACKEND", "clamd"),
+                ("TINHSO_SCANNER__ADDRESS", "/run/clamav/clamd.ctl"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.scanner.address, "/run/clamav/clamd.ctl");
+        for (key, value, named) in [
+            ("TINHSO_SCANNER__BACKEND", "sophos", "scanner.backend"),
+            (
+                "TINHSO_LIMITS__MAX_UPLOAD_BYTES",
+                "10",
+                "limits.max_upload_bytes",
+            ),
+        ] {
+            let err = Config::load(None, env(&[(key, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(named), "{key}={value}: {err}");
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod oidc;
 pub mod org;
 pub mod outbox;
 pub mod payment;
+pub mod scanner;
 
 use serde::Serialize;
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub struct Platform {
     pub audit_key: Arc<Vec<u8>>,
     pub session_key: Arc<Vec<u8>>,
     pub blobs: Arc<dyn blobs::BlobStore>,
+    /// Malware scanner for uploads, chosen by `config.scanner`.
+    pub scanner: Arc<dyn scanner::MalwareScanner>,
     pub clock: Arc<dyn Clock>,
     /// The payment-gateway port chosen by `payment.backend`.
     pub payments: Arc<dyn payment::PaymentGateway>,
@@ -68,6 +71,7 @@ impl Platform {
             payments: payment::from_config(&config, &session_key),
             session_key: Arc::new(session_key),
             blobs: blobs::blob_store(&config)?,
+            scanner: scanner::scanner(&config.scanner)?,
             config: Arc::new(config),
             clock: Arc::new(SystemClock),
         };

@@ -189,6 +189,8 @@ async fn lifecycle_rate(p: &Platform, seconds: u64, concurrency: usize) -> f64 {
     let intake = json!({
         "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
         "applicant": {"name": "Nguyễn Văn Hiệu Năng", "id_number": "079200001234"}, "form": form,
+        // The officer checked the three paper originals at the counter.
+        "documents": [{"requirement": 0, "paper": true}, {"requirement": 1, "paper": true}, {"requirement": 2, "paper": true}],
     });
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)

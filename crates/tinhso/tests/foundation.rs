@@ -3,6 +3,7 @@
 
 mod foundation {
     mod access;
+    mod documents;
     mod oidc;
     mod onestop;
     mod payments;

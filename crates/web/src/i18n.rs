@@ -369,6 +369,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "Too many attempts. Wait a moment and try again.",
     ),
     (
+        "error.unavailable",
+        "Dịch vụ cần thiết tạm thời không hoạt động; yêu cầu chưa được thực hiện. Vui lòng thử lại sau.",
+        "A service this request needs is unavailable; nothing was done. Please try again later.",
+    ),
+    (
         "error.internal",
         "Hệ thống gặp lỗi. Vui lòng thử lại sau.",
         "The system hit an error. Please try again later.",

@@ -115,20 +115,26 @@ pub fn app(state: AppState) -> Router {
         .route("/static/{name}", get(pages::static_asset))
         .route("/healthz", get(middleware::healthz))
         .route("/readyz", get(middleware::readyz));
-    Router::new()
+    let (api, own_limit) = api::router().into_parts();
+    let mut app = Router::new()
         .merge(pages)
-        .nest("/api/v1", api::router().into_router())
+        .nest("/api/v1", api)
         .fallback(middleware::not_found)
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
-        .layer(RequestBodyLimitLayer::new(body_limit))
-        .layer(axum::middleware::from_fn(middleware::render_errors))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
-        .layer(axum::middleware::from_fn(middleware::metrics))
-        .layer(axum::middleware::from_fn(middleware::request_id))
-        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(body_limit));
+    // Uploads are larger than any JSON body: their handlers read the body under
+    // `limits.max_upload_bytes` instead, so they are added after the global limit.
+    for (path, handler) in own_limit {
+        app = app.route(&format!("/api/v1{path}"), handler);
+    }
+    app.layer(TimeoutLayer::with_status_code(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        timeout,
+    ))
+    .layer(axum::middleware::from_fn(middleware::render_errors))
+    .layer(axum::middleware::from_fn(middleware::security_headers))
+    .layer(axum::middleware::from_fn(middleware::metrics))
+    .layer(axum::middleware::from_fn(middleware::request_id))
+    .with_state(state)
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by every app in the

@@ -1,6 +1,7 @@
 //! The one-stop shop's domain: pure types and rules, no I/O, no clock.
 
 pub mod catalog;
+pub mod documents;
 pub mod dossier;
 pub mod national;
 pub mod steps;

@@ -21,6 +21,19 @@ use tinhso_platform::org::{self, Agency, NewAgency, OrgPart};
 use tinhso_web::api::openapi::{Auth, OPERATIONS};
 
 use super::support::{Backend, DEMO_PASSWORD, TestApp};
+use tinhso_onestop::domain::documents::{DocumentInput, RequirementRef};
+
+/// Every required document checked on paper at the counter.
+fn paper_documents(count: usize) -> Vec<DocumentInput> {
+    (0..count)
+        .map(|i| DocumentInput {
+            requirement: RequirementRef::Index(i),
+            upload_id: None,
+            store_document_id: None,
+            paper: true,
+        })
+        .collect()
+}
 
 const STRONG_PASSWORD: &str = "a-long-initial-password";
 
@@ -39,6 +52,8 @@ struct Outside {
     token_id: i64,
     /// A dossier received by the outside agency (or filed by the outside citizen).
     dossier_code: String,
+    /// A document of that dossier.
+    document_id: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +129,8 @@ enum Expect {
     /// caller may make at all (422), never carried out.
     Refused,
     OwnDossiers,
+    /// The citizen's document store: citizens only, never another's documents.
+    OwnDocuments,
     Inbox,
 }
 
@@ -226,6 +243,28 @@ fn probes_for(
         )),
         ("GET", "/dossiers") => once(probe("GET", path.into(), None, Expect::Inbox)),
         ("GET", "/me/dossiers") => once(probe("GET", path.into(), None, Expect::OwnDossiers)),
+        // A JSON body is no PDF, JPEG or PNG: refused by type (or for lack of right), so the
+        // matrix stores nothing.
+        ("POST", "/uploads") => once(probe(
+            "POST",
+            "/uploads?filename=trang.html".into(),
+            Some(json!({"html": "<script>alert(1)</script>"})),
+            Expect::Refused,
+        )),
+        ("GET", "/me/documents") => once(probe("GET", path.into(), None, Expect::OwnDocuments)),
+        ("GET", "/dossiers/{code}/documents") => vec![denied(
+            "GET",
+            format!("/dossiers/{}/documents", out.dossier_code),
+            None,
+        )],
+        ("GET", "/dossiers/{code}/documents/{id}") => vec![denied(
+            "GET",
+            format!(
+                "/dossiers/{}/documents/{}",
+                out.dossier_code, out.document_id
+            ),
+            None,
+        )],
         ("GET", "/units/resolve") => once(probe(
             "GET",
             "/units/resolve?code=22366&date=2026-01-01".into(),
@@ -591,6 +630,23 @@ fn check(
                 expect_error(status, body, &[403])
             }
         }
+        Expect::OwnDocuments => {
+            if caller.grants.iter().any(|(role, _)| *role == Role::Citizen) {
+                let documents = body["documents"]
+                    .as_array()
+                    .ok_or_else(|| format!("/me/documents answered {status}: {body}"))?;
+                let leaked = documents
+                    .iter()
+                    .filter_map(|d| d["source_dossier"].as_str())
+                    .find(|code| caller.outside.iter().any(|o| o.dossier_code == *code));
+                match leaked {
+                    Some(code) => Err(format!("a document of another's dossier {code} listed")),
+                    None => Ok(()),
+                }
+            } else {
+                expect_error(status, body, &[403])
+            }
+        }
         Expect::InstallationWrite => {
             if caller.may(Action::ManageCalendar, &world.root_path)
                 && caller
@@ -868,7 +924,7 @@ async fn access_matrix(backend: Backend) {
                 .await
                 .unwrap()
                 .spec;
-            tinhso_onestop::dossiers::submit(
+            let dossier = tinhso_onestop::dossiers::submit(
                 &p,
                 &ctx,
                 &tinhso_onestop::dossiers::NewDossier {
@@ -882,11 +938,12 @@ async fn access_matrix(backend: Backend) {
                     },
                     proxy: None,
                     form: super::support::valid_answers(&spec),
+                    documents: paper_documents(spec.required_documents.len()),
                 },
             )
             .await
-            .unwrap()
-            .code
+            .unwrap();
+            (dossier.code, dossier.documents[0].id)
         }
     };
     let na_dossier = counter_dossier(na_stp.code.clone(), "1.013831").await;
@@ -901,6 +958,23 @@ async fn access_matrix(backend: Backend) {
         .await
         .unwrap()
         .spec;
+    let mut citizen2_documents = Vec::new();
+    for i in 0..citizen2_spec.required_documents.len() {
+        let upload = tinhso_onestop::documents::upload(
+            p,
+            &citizen2_ctx,
+            "giay-to.pdf",
+            &super::support::sample_pdf(i),
+        )
+        .await
+        .unwrap();
+        citizen2_documents.push(DocumentInput {
+            requirement: RequirementRef::Index(i),
+            upload_id: Some(upload.id),
+            store_document_id: None,
+            paper: false,
+        });
+    }
     let citizen2_dossier = tinhso_onestop::dossiers::submit(
         p,
         &citizen2_ctx,
@@ -911,11 +985,13 @@ async fn access_matrix(backend: Backend) {
             applicant: Default::default(),
             proxy: None,
             form: super::support::valid_answers(&citizen2_spec),
+            documents: citizen2_documents,
         },
     )
     .await
-    .unwrap()
-    .code;
+    .unwrap();
+    let citizen2_document = citizen2_dossier.documents[0].id;
+    let citizen2_dossier = citizen2_dossier.code;
 
     let na = Outside {
         label: "Nghệ An department and its admin",
@@ -924,7 +1000,8 @@ async fn access_matrix(backend: Backend) {
         user_id: na_official.id,
         grant: (Role::AgencyAdmin, na_stp.id),
         token_id: token_of(na_official.id),
-        dossier_code: na_dossier,
+        dossier_code: na_dossier.0,
+        document_id: na_dossier.1,
     };
     let in_stp = Outside {
         label: "Sở Tư pháp Khánh Hòa and its admin",
@@ -933,7 +1010,8 @@ async fn access_matrix(backend: Backend) {
         user_id: quantri_so.id,
         grant: (Role::AgencyAdmin, stp.id),
         token_id: token_of(quantri_so.id),
-        dossier_code: stp_dossier,
+        dossier_code: stp_dossier.0,
+        document_id: stp_dossier.1,
     };
     let in_nha_trang = Outside {
         label: "UBND phường Nha Trang and its counter officer",
@@ -942,7 +1020,8 @@ async fn access_matrix(backend: Backend) {
         user_id: motcua.id,
         grant: (Role::CounterOfficer, nha_trang.id),
         token_id: token_of(motcua.id),
-        dossier_code: nha_trang_dossier,
+        dossier_code: nha_trang_dossier.0,
+        document_id: nha_trang_dossier.1,
     };
     let other_citizen = Outside {
         label: "Nghệ An province and a second citizen",
@@ -952,6 +1031,7 @@ async fn access_matrix(backend: Backend) {
         grant: (Role::Specialist, na_root.id),
         token_id: token_of(citizen2.id),
         dossier_code: citizen2_dossier,
+        document_id: citizen2_document,
     };
 
     // Every demo account, with a full-scope token.

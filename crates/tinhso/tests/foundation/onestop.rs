@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use tinhso_core::access::Action;
 
-use super::support::{Backend, TestApp, valid_answers};
+use super::support::{Backend, TestApp, paper_documents, upload_documents, valid_answers};
 use crate::both;
 
 /// A full-scope API token of a demo account.
@@ -107,7 +107,7 @@ async fn intake_and_deadlines(backend: Backend) {
     app.clock.set("2027-02-03T16:00:00+07:00");
     let form = answers(&app, "1.001193").await;
     let (status, dossier) = post(&client, app.url("/api/v1/dossiers"), &officer, &json!({
-        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter", "documents": paper_documents(3),
         "applicant": {"name": "Trần Văn Bảo", "id_number": "079200004321", "phone": "0905111222"},
         "proxy": {"name": "Trần Thị Lan", "id_number": "079200004322", "authorization": "Giấy ủy quyền số 12/2027 ngày 01/02/2027"},
         "form": form,
@@ -128,8 +128,9 @@ async fn intake_and_deadlines(backend: Backend) {
     // on Friday 12/2 at 09:00 (the first working day after Tết and its compensatory days):
     // 6.5 h on Friday, 1.5 h on Monday 15/2 → 09:00.
     app.clock.set("2027-02-06T10:00:00+07:00");
+    let uploaded = upload_documents(&app, &client, &citizen, 3).await;
     let (status, online) = post(&client, app.url("/api/v1/dossiers"), &citizen, &json!({
-        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "online", "form": form,
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "online", "form": form, "documents": uploaded,
     })).await;
     assert_eq!(status, 200, "{online}");
     let code = online["code"].as_str().unwrap().to_owned();
@@ -264,7 +265,7 @@ async fn intake_and_deadlines(backend: Backend) {
         app.url("/api/v1/dossiers"),
         &officer,
         &json!({
-            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter", "documents": paper_documents(3),
             "applicant": {"name": "X", "id_number": "079200004321"}, "form": broken,
         }),
     )
@@ -278,7 +279,7 @@ async fn intake_and_deadlines(backend: Backend) {
         "{detail}"
     );
     let (status, _) = post(&client, app.url("/api/v1/dossiers"), &citizen, &json!({
-        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter", "form": form,
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter", "documents": paper_documents(3), "form": form,
     })).await;
     assert_eq!(status, 422, "a citizen does not file counter dossiers");
     let (status, error) = post(
@@ -367,7 +368,7 @@ async fn concurrent_codes_are_consecutive(backend: Backend) {
         .build()
         .unwrap();
     let body = json!({
-        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter", "documents": paper_documents(3),
         "applicant": {"name": "Phạm Văn Cường", "id_number": "079200005555"},
         "form": answers(&app, "1.001193").await,
     });
@@ -420,8 +421,9 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
     let form = answers(&app, "1.001193").await;
 
     app.clock.set("2027-03-01T08:00:00+07:00");
+    let uploaded = upload_documents(&app, &client, &citizen, 3).await;
     let (_, filed) = post(&client, app.url("/api/v1/dossiers"), &citizen, &json!({
-        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "online", "form": form,
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "online", "form": form, "documents": uploaded,
     })).await;
     let code = filed["code"].as_str().unwrap().to_owned();
     assert_eq!(code, "000.00.31.H32-270301-0001");
@@ -569,7 +571,7 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
         app.url("/api/v1/dossiers"),
         &counter,
         &json!({
-            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter", "documents": paper_documents(3),
             "applicant": {"name": "Đỗ Thị Hằng", "id_number": "079200006666"}, "form": form,
         }),
     )
@@ -618,7 +620,7 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
         app.url("/api/v1/dossiers"),
         &counter,
         &json!({
-            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter", "documents": paper_documents(3),
             "applicant": {"name": "Đỗ Văn Hùng", "id_number": "079200006667"}, "form": form,
         }),
     )
@@ -750,7 +752,7 @@ async fn lifecycle_with_supplement_and_lateness(backend: Backend) {
         app.url("/api/v1/dossiers"),
         &counter,
         &json!({
-            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter", "documents": paper_documents(3),
             "applicant": {"name": "Lý Thị Mai", "id_number": "079200006668"}, "form": form,
         }),
     )
@@ -855,7 +857,7 @@ async fn transfer_between_agencies(backend: Backend) {
 
     app.clock.set("2027-03-08T08:00:00+07:00");
     let (_, filed) = post(&client, app.url("/api/v1/dossiers"), &counter, &json!({
-        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter", "documents": paper_documents(3),
         "applicant": {"name": "Hà Văn Nam", "id_number": "079200008888"}, "form": answers(&app, "1.001193").await,
     })).await;
     let code = filed["code"].as_str().unwrap().to_owned();

@@ -54,6 +54,7 @@ async fn awaiting_payment(
         &t.citizen,
         &json!({
             "procedure_code": "1.001193", "agency_code": AGENCY, "channel": "online", "form": form,
+            "documents": super::support::upload_documents(app, client, &t.citizen, 3).await,
         }),
     )
     .await;

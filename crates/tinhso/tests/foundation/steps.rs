@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::onestop::{act, answers, get, post, token};
-use super::support::{Backend, TestApp};
+use super::support::{Backend, TestApp, paper_documents};
 use crate::both;
 
 /// (due_at, late, outcome) of each step, in order.
@@ -48,7 +48,7 @@ async fn step_deadlines(backend: Backend) {
         app.url("/api/v1/dossiers"),
         &counter,
         &json!({
-            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter", "documents": paper_documents(3),
             "applicant": {"name": "Lê Thị Hoa", "id_number": "079200004400"}, "form": form,
         }),
     )
@@ -202,7 +202,7 @@ async fn step_deadlines(backend: Backend) {
 
     // A withdrawal stops the open step; nothing opens after it.
     let (_, d) = post(&client, app.url("/api/v1/dossiers"), &counter, &json!({
-        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter", "documents": paper_documents(3),
         "applicant": {"name": "Lê Thị Hoa", "id_number": "079200004400"}, "form": answers(&app, "1.001193").await,
     })).await;
     let second = d["code"].as_str().unwrap().to_owned();

@@ -301,3 +301,64 @@ pub fn valid_answers(
         })
         .collect()
 }
+
+/// A small, valid PDF (distinct per `n`, so each is its own blob).
+pub fn sample_pdf(n: usize) -> Vec<u8> {
+    format!(
+        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n% tinhso test document {n}\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+    .into_bytes()
+}
+
+/// The documents of a counter filing when the officer checked every required paper original:
+/// requirements `0..count`.
+pub fn paper_documents(count: usize) -> serde_json::Value {
+    (0..count)
+        .map(|i| serde_json::json!({ "requirement": i, "paper": true }))
+        .collect()
+}
+
+/// Uploads one PDF per requirement `0..count` as `bearer` and returns the `documents` of a
+/// filing that uses them.
+pub async fn upload_documents(
+    app: &TestApp,
+    client: &reqwest::Client,
+    bearer: &str,
+    count: usize,
+) -> serde_json::Value {
+    let mut documents = Vec::new();
+    for i in 0..count {
+        let id = upload(
+            app,
+            client,
+            bearer,
+            &format!("giay-to-{i}.pdf"),
+            sample_pdf(i),
+        )
+        .await;
+        documents.push(serde_json::json!({ "requirement": i, "upload_id": id }));
+    }
+    serde_json::Value::Array(documents)
+}
+
+/// Uploads one file through the API; returns its id (the upload must succeed).
+pub async fn upload(
+    app: &TestApp,
+    client: &reqwest::Client,
+    bearer: &str,
+    filename: &str,
+    bytes: Vec<u8>,
+) -> i64 {
+    let response = client
+        .post(app.url("/api/v1/uploads"))
+        .query(&[("filename", filename)])
+        .bearer_auth(bearer)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, 201, "upload {filename}: {body}");
+    body["id"].as_i64().unwrap()
+}

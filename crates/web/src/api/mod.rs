@@ -6,6 +6,7 @@
 //! through [`ApiRouter`], which records them so a test can prove each one is in the OpenAPI
 //! document ([`openapi`]).
 
+pub mod documents;
 pub mod handlers;
 pub mod onestop;
 pub mod openapi;
@@ -28,6 +29,9 @@ use crate::session::{Viewer, is_unsafe, needs_totp_enrolment};
 pub struct ApiRouter {
     router: Router<AppState>,
     routes: Vec<(Method, String)>,
+    /// Routes that read their body under a limit of their own (uploads), so they are served
+    /// outside the global request-body limit: `(path, handler)`.
+    own_limit: Vec<(String, MethodRouter<AppState>)>,
 }
 
 impl ApiRouter {
@@ -35,7 +39,20 @@ impl ApiRouter {
         Self {
             router: Router::new(),
             routes: Vec::new(),
+            own_limit: Vec::new(),
         }
+    }
+
+    /// A route whose handler enforces its own body limit (see [`Self::own_limit`]).
+    fn route_own_limit(
+        mut self,
+        method: Method,
+        path: &str,
+        handler: MethodRouter<AppState>,
+    ) -> Self {
+        self.routes.push((method, path.to_owned()));
+        self.own_limit.push((path.to_owned(), handler));
+        self
     }
 
     fn route(mut self, method: Method, path: &str, handler: MethodRouter<AppState>) -> Self {
@@ -49,7 +66,12 @@ impl ApiRouter {
     }
 
     pub fn into_router(self) -> Router<AppState> {
-        self.router
+        self.into_parts().0
+    }
+
+    /// The routes under the global body limit, and those with their own limit.
+    pub fn into_parts(self) -> (Router<AppState>, Vec<(String, MethodRouter<AppState>)>) {
+        (self.router, self.own_limit)
     }
 }
 
@@ -180,6 +202,18 @@ pub fn router() -> ApiRouter {
             Method::POST,
             "/payments/callback",
             post(onestop::payment_callback),
+        )
+        .route_own_limit(Method::POST, "/uploads", post(documents::upload))
+        .route(Method::GET, "/me/documents", get(documents::my_documents))
+        .route(
+            Method::GET,
+            "/dossiers/{code}/documents",
+            get(documents::dossier_documents),
+        )
+        .route(
+            Method::GET,
+            "/dossiers/{code}/documents/{id}",
+            get(documents::download),
         )
 }
 

@@ -280,7 +280,39 @@ pub const OPERATIONS: &[Operation] = &[
         "onestop",
         Authenticated,
         "File a dossier: citizens online for themselves; counter officers at the counter or by post, also on someone's behalf",
-        body = r#"{"procedure_code":"1.001193","agency_code":"000.00.31.H32","channel":"counter","applicant":{"name":"Nguyễn Văn An","id_number":"001099000001","phone":"0905000001"},"form":{}}"#
+        body = r#"{"procedure_code":"1.001193","agency_code":"000.00.31.H32","channel":"counter","applicant":{"name":"Nguyễn Văn An","id_number":"001099000001","phone":"0905000001"},"form":{},"documents":[{"requirement":0,"upload_id":12},{"requirement":1,"paper":true},{"requirement":"Văn bản ủy quyền (nếu nộp thay)","paper":true}]}"#
+    ),
+    op!(
+        POST,
+        "/uploads",
+        "onestop",
+        Authenticated,
+        "Upload one file for a dossier (citizens; officers for counter scans and results). The raw file is the request body (at most limits.max_upload_bytes, 10 MiB by default; 413 `payload_too_large`, rule upload.too_large); only PDF, JPEG and PNG, detected from the content (rule upload.type_not_allowed); scanned for malware first (rule upload.infected; 503 `unavailable`, rule upload.scanner_unavailable, when the scanner cannot be reached); at most limits.max_pending_uploads unattached uploads per account (rule upload.too_many_pending). Answers 201 with the upload's id, to be given in a filing's `documents`, a supplement's `documents` or an approval's `result_documents`",
+        query = [(
+            "filename",
+            "the file's name (UTF-8, percent-encoded); sanitised and shortened"
+        )]
+    ),
+    op!(
+        GET,
+        "/me/documents",
+        "onestop",
+        Authenticated,
+        "The citizen's document store: results of returned dossiers, reusable in later filings (store_document_id) where the procedure marks a document reusable"
+    ),
+    op!(
+        GET,
+        "/dossiers/{code}/documents",
+        "onestop",
+        Authenticated,
+        "Documents of a dossier: submitted, supplements and results (results shown to the applicant once returned)"
+    ),
+    op!(
+        GET,
+        "/dossiers/{code}/documents/{id}",
+        "onestop",
+        Authenticated,
+        "Download one document (Content-Disposition: attachment, Content-Type from the detected type, nosniff)"
     ),
     op!(
         GET,
@@ -308,7 +340,7 @@ pub const OPERATIONS: &[Operation] = &[
         "/dossiers/{code}/actions",
         "onestop",
         Authenticated,
-        "Act on a dossier: start_processing, request_supplement (stops the clock), supplement (restarts it), request_payment, approve, refuse, suspend, withdraw, return_result",
+        "Act on a dossier: start_processing, request_supplement (stops the clock), supplement (restarts it; `documents`: upload ids), request_payment, approve (`result_documents`: upload ids of the result, copied into the citizen's document store when returned), refuse, suspend, withdraw, return_result",
         body = r#"{"action":"request_supplement","items":["Bản sao giấy chứng nhận kết hôn của cha mẹ"],"reason":"Thiếu giấy tờ chứng minh quan hệ cha mẹ"}"#
     ),
     op!(
