@@ -10,6 +10,7 @@ pub mod domain;
 pub mod dossiers;
 pub mod export;
 pub mod notifications;
+pub mod portal_sync;
 pub mod statistics;
 
 /// This system's schema migrations (versions 1001–1999).

@@ -21,6 +21,7 @@ pub struct Config {
     pub oidc: OidcConfig,
     pub log: LogConfig,
     pub notify: NotifyConfig,
+    pub national_portal: NationalPortalConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -219,6 +220,84 @@ impl NotifyConfig {
     }
 }
 
+/// The connector to the national public-service portal (Cổng DVCQG, vn-standards §5.5): when
+/// enabled, every dossier event is synchronised (`DongBoHoSoMC`, `CapNhatTienDoHoSoMC`)
+/// through the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NationalPortalConfig {
+    /// Off by default: nothing is queued for the portal until an installation is registered.
+    pub enabled: bool,
+    /// Base URL of the portal's integration adapter, e.g. `https://api.dichvucong.gov.vn`.
+    pub url: String,
+    /// Login endpoint, appended to `url`; it takes `{username, password}` and answers
+    /// `{session, error_code: 0}`.
+    pub auth_path: String,
+    /// Endpoint of the service calls (`{"service": …}`), appended to `url`.
+    pub service_path: String,
+    pub username: String,
+    /// Redacted whenever the configuration is printed; prefer
+    /// `TINHSO_NATIONAL_PORTAL__PASSWORD`.
+    pub password: String,
+    /// The province's agency identifier at the portal (`MaDinhDanhDV`), sent with every call.
+    pub agency_code: String,
+    /// Timeout of one HTTP call; below the outbox lease.
+    pub timeout_seconds: u64,
+}
+
+impl Default for NationalPortalConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            url: String::new(),
+            auth_path: "/auth".into(),
+            service_path: "/service".into(),
+            username: String::new(),
+            password: String::new(),
+            agency_code: String::new(),
+            timeout_seconds: 30,
+        }
+    }
+}
+
+impl NationalPortalConfig {
+    fn validate(&self) -> Result<()> {
+        if !self.enabled {
+            return Ok(());
+        }
+        match url::Url::parse(&self.url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {}
+            _ => {
+                return Err(Error::Config(format!(
+                    "`national_portal.enabled` needs `national_portal.url`, an http:// or https:// URL (got `{}`)",
+                    redact_url(&self.url)
+                )));
+            }
+        }
+        let missing: Vec<String> = [
+            ("username", &self.username),
+            ("password", &self.password),
+            ("agency_code", &self.agency_code),
+        ]
+        .into_iter()
+        .filter(|(_, value)| value.trim().is_empty())
+        .map(|(key, _)| format!("`national_portal.{key}`"))
+        .collect();
+        if !missing.is_empty() {
+            return Err(Error::Config(format!(
+                "`national_portal.enabled` needs {}",
+                missing.join(", ")
+            )));
+        }
+        if !(1..=60).contains(&self.timeout_seconds) {
+            return Err(Error::Config(
+                "`national_portal.timeout_seconds` must be between 1 and 60".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -397,6 +476,7 @@ impl Config {
             ));
         }
         self.notify.validate()?;
+        self.national_portal.validate()?;
         if self.security.max_failed_logins < 1 || self.limits.max_body_bytes < 1024 {
             return Err(Error::Config(
                 "`security.max_failed_logins` must be ≥ 1 and `limits.max_body_bytes` ≥ 1024"
@@ -450,6 +530,10 @@ impl Config {
             copy.notify.sms_token = REDACTED.into();
         }
         copy.notify.sms_url = redact_url(&self.notify.sms_url);
+        if !copy.national_portal.password.is_empty() {
+            copy.national_portal.password = REDACTED.into();
+        }
+        copy.national_portal.url = redact_url(&self.national_portal.url);
         if !copy.blobs.s3_secret_key.is_empty() {
             copy.blobs.s3_secret_key = REDACTED.into();
         }
@@ -578,9 +662,11 @@ mod tests {
         c.blobs.s3_access_key = "AKIAEXAMPLE".into();
         c.notify.smtp_password = "mailpass9".into();
         c.notify.sms_token = "smstoken7".into();
+        c.national_portal.password = "portalpass5".into();
         let printed = c.redacted().to_toml();
         assert!(
-            !printed.contains("hunter2")
+            !printed.contains("portalpass5")
+                && !printed.contains("hunter2")
                 && !printed.contains("s3cret")
                 && !printed.contains("wJalrXUtnFEMI")
                 && !printed.contains("mailpass9")
@@ -630,6 +716,40 @@ mod tests {
                 .to_string();
             assert!(err.contains(named), "{key}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn national_portal_is_validated() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert!(!c.national_portal.enabled);
+        let err = Config::load(None, env(&[("TINHSO_NATIONAL_PORTAL__ENABLED", "true")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("national_portal.url"), "{err}");
+        let err = Config::load(
+            None,
+            env(&[
+                ("TINHSO_NATIONAL_PORTAL__ENABLED", "true"),
+                ("TINHSO_NATIONAL_PORTAL__URL", "http://127.0.0.1:9"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        for key in ["username", "password", "agency_code"] {
+            assert!(err.contains(&format!("national_portal.{key}")), "{err}");
+        }
+        let ok = Config::load(
+            None,
+            env(&[
+                ("TINHSO_NATIONAL_PORTAL__ENABLED", "true"),
+                ("TINHSO_NATIONAL_PORTAL__URL", "http://127.0.0.1:9"),
+                ("TINHSO_NATIONAL_PORTAL__USERNAME", "khanhhoa"),
+                ("TINHSO_NATIONAL_PORTAL__PASSWORD", "x"),
+                ("TINHSO_NATIONAL_PORTAL__AGENCY_CODE", "000.00.00.H32"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(ok.national_portal.auth_path, "/auth");
     }
 
     #[test]

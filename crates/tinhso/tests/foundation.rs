@@ -3,6 +3,7 @@
 
 mod foundation {
     mod access;
+    mod national_portal;
     mod oidc;
     mod onestop;
     mod scenarios;
