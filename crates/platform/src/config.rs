@@ -22,6 +22,7 @@ pub struct Config {
     pub log: LogConfig,
     pub notify: NotifyConfig,
     pub national_portal: NationalPortalConfig,
+    pub outbox: OutboxConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -298,6 +299,48 @@ impl NationalPortalConfig {
     }
 }
 
+/// The outbox delivery worker started by `serve`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// How long a claimed message is reserved for the node that claimed it. A node that dies
+    /// mid-send leaves it reserved this long before another claim (and a possible repeat);
+    /// keep it above the longest send (sends time out after 30 s) when several nodes run.
+    pub lease_seconds: u64,
+    /// Pause between polls when nothing is due.
+    pub poll_ms: u64,
+    /// Delay before the first retry; doubled after each further failure (up to 6 h).
+    pub retry_base_seconds: u64,
+    /// Failed attempts before a message is dead.
+    pub max_attempts: i64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            lease_seconds: 120,
+            poll_ms: 500,
+            retry_base_seconds: 30,
+            max_attempts: 12,
+        }
+    }
+}
+
+impl OutboxConfig {
+    fn validate(&self) -> Result<()> {
+        if self.lease_seconds < 1
+            || !(10..=60_000).contains(&self.poll_ms)
+            || self.retry_base_seconds < 1
+            || !(1..=100).contains(&self.max_attempts)
+        {
+            return Err(Error::Config(
+                "`outbox`: lease_seconds ≥ 1, poll_ms 10–60000, retry_base_seconds ≥ 1, max_attempts 1–100".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -477,6 +520,7 @@ impl Config {
         }
         self.notify.validate()?;
         self.national_portal.validate()?;
+        self.outbox.validate()?;
         if self.security.max_failed_logins < 1 || self.limits.max_body_bytes < 1024 {
             return Err(Error::Config(
                 "`security.max_failed_logins` must be ≥ 1 and `limits.max_body_bytes` ≥ 1024"
@@ -750,6 +794,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.national_portal.auth_path, "/auth");
+        let err = Config::load(None, env(&[("TINHSO_OUTBOX__POLL_MS", "0")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("outbox"), "{err}");
+        let c = Config::load(None, env(&[("TINHSO_OUTBOX__LEASE_SECONDS", "2")])).unwrap();
+        assert_eq!((c.outbox.lease_seconds, c.outbox.max_attempts), (2, 12));
     }
 
     #[test]

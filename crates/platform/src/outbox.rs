@@ -189,6 +189,20 @@ impl Dispatch {
     }
 }
 
+impl WorkerOptions {
+    /// The options set by the `outbox` configuration section.
+    pub fn from_config(config: &crate::config::OutboxConfig) -> Self {
+        let seconds = |s: u64| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
+        Self {
+            poll: Duration::from_millis(config.poll_ms),
+            lease_ms: seconds(config.lease_seconds),
+            backoff_base_ms: seconds(config.retry_base_seconds),
+            max_attempts: config.max_attempts,
+            ..Self::default()
+        }
+    }
+}
+
 /// Runs the delivery worker with the default options until `shutdown` turns true; every
 /// topic is a rendered message for `notifier`.
 pub async fn run_worker(

@@ -480,7 +480,7 @@ async fn serve(config: Config, demo_mode: bool) -> Result<ExitCode> {
         platform.clone(),
         outbox_dispatch(&platform.config)?,
         stop_rx.clone(),
-        tinhso_platform::outbox::WorkerOptions::default(),
+        tinhso_platform::outbox::WorkerOptions::from_config(&platform.config.outbox),
     ));
     let admin_stop = {
         let mut rx = stop_rx.clone();

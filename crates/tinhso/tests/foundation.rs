@@ -3,6 +3,7 @@
 
 mod foundation {
     mod access;
+    mod crash;
     mod national_portal;
     mod oidc;
     mod onestop;
