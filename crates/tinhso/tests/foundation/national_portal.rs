@@ -4,7 +4,9 @@
 //! outbox worker delivers `DongBoHoSoMC` / `CapNhatTienDoHoSoMC`, and the test checks field
 //! names, `TrangThaiHoSo` codes and `yyyyMMddHHmmss` Vietnam-time dates exactly. Then the
 //! portal is down, failing, refusing our password and refusing a record: messages wait and
-//! go later, or end dead when the portal refuses the record itself. Both databases.
+//! go later, or end dead when the portal refuses the record itself. And a change committed
+//! while a call is in flight is sent again, so the portal ends on the newest state. Both
+//! databases.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -22,6 +24,7 @@ use crate::both;
 
 both!(portal_receives_each_state_with_exact_fields);
 both!(portal_down_failing_or_refusing_keeps_messages);
+both!(a_change_during_the_call_is_sent_again);
 
 const USER: &str = "khanhhoa";
 const PASSWORD: &str = "mat-khau-dung";
@@ -39,6 +42,11 @@ struct PortalState {
     fail_with_500: bool,
     /// Answer every record with a non-success `error_code`.
     refuse_records: bool,
+    /// Hold the next service call: say it arrived, wait for the release, then answer.
+    hold: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::sync::oneshot::Receiver<()>,
+    )>,
 }
 
 type Shared = Arc<Mutex<PortalState>>;
@@ -70,6 +78,11 @@ async fn service(
     headers: HeaderMap,
     axum::Json(body): axum::Json<Value>,
 ) -> (StatusCode, axum::Json<Value>) {
+    let hold = state.lock().unwrap().hold.take();
+    if let Some((arrived, release)) = hold {
+        let _ = arrived.send(());
+        let _ = release.await;
+    }
     let mut s = state.lock().unwrap();
     if s.fail_with_500 {
         return (
@@ -607,6 +620,100 @@ async fn portal_down_failing_or_refusing_keeps_messages(backend: Backend) {
         portal.with(|s| s.logins),
         logins + 1,
         "one fresh session tried"
+    );
+    app.stop().await;
+}
+
+/// A change committed while a `DongBoHoSoMC` call is in flight (as when another node is
+/// sending): the handler sees the dossier moved and sends the newer state before it is done,
+/// so the portal does not end on the older one.
+async fn a_change_during_the_call_is_sent_again(backend: Backend) {
+    let portal = FakePortal::start().await;
+    let url = portal.base.clone();
+    let app = TestApp::start_with(backend, |c| c.national_portal = portal_config(&url)).await;
+    let client = app.client();
+    let citizen = token(&app, "001099000001").await;
+    let counter = token(&app, "motcua").await;
+    let specialist = token(&app, "chuyenvien").await;
+    let dispatch = dispatch(&app);
+    let form = answers(&app, "1.001193").await;
+
+    app.clock.set("2027-03-01T08:00:00+07:00");
+    let (_, filed) = post(&client, app.url("/api/v1/dossiers"), &citizen, &json!({
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "online", "form": form,
+    })).await;
+    let code = filed["code"].as_str().unwrap().to_owned();
+    assert_eq!(deliver(&app, &dispatch).await, 1);
+    app.clock.set("2027-03-01T09:00:00+07:00");
+    assert_eq!(
+        act(&app, &client, &counter, &code, json!({"action": "accept"}))
+            .await
+            .0,
+        200
+    );
+
+    // The acceptance's sync is held at the portal while processing starts.
+    let (arrived_tx, arrived) = tokio::sync::oneshot::channel();
+    let (release, release_rx) = tokio::sync::oneshot::channel();
+    portal.with(|s| s.hold = Some((arrived_tx, release_rx)));
+    let worker = {
+        let (platform, dispatch) = (app.platform.clone(), dispatch.clone());
+        tokio::spawn(async move {
+            tick_dispatch(&platform, &dispatch, &WorkerOptions::default())
+                .await
+                .unwrap()
+        })
+    };
+    arrived.await.unwrap();
+    app.clock.set("2027-03-01T10:00:00+07:00");
+    assert_eq!(
+        act(
+            &app,
+            &client,
+            &specialist,
+            &code,
+            json!({"action": "start_processing"})
+        )
+        .await
+        .0,
+        200
+    );
+    release.send(()).unwrap();
+    assert_eq!(worker.await.unwrap(), 1);
+    let calls = portal.calls();
+    let services: Vec<(&str, &str)> = calls[2..]
+        .iter()
+        .map(|(_, b)| {
+            let record = &b["data"][0];
+            (
+                b["service"].as_str().unwrap(),
+                record["TrangThaiHoSo"]
+                    .as_str()
+                    .or(record["TrangThai"].as_str())
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        services,
+        [
+            ("DongBoHoSoMC", "2"),
+            ("DongBoHoSoMC", "4"),
+            ("CapNhatTienDoHoSoMC", "2")
+        ],
+        "the newer state follows the one that was overtaken"
+    );
+
+    // The start of processing goes as usual; the portal's last upsert is the current state.
+    assert_eq!(deliver(&app, &dispatch).await, 1);
+    let calls = portal.calls();
+    let (last, step) = pair(&calls[5..], &code);
+    assert_eq!(
+        (
+            last["data"][0]["TrangThaiHoSo"].as_str(),
+            step["TrangThai"].as_str()
+        ),
+        (Some("4"), Some("4"))
     );
     app.stop().await;
 }
