@@ -115,7 +115,7 @@ fn vietnam_time(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn to_instant(ms: i64) -> DateTime<FixedOffset> {
+pub(crate) fn to_instant(ms: i64) -> DateTime<FixedOffset> {
     DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
         .with_timezone(&tinhso_core::calendar::vietnam_offset())
@@ -312,6 +312,7 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
         .await?;
     }
     record_event(
+        p,
         &mut tx,
         ctx,
         Event {
@@ -369,9 +370,9 @@ pub(crate) struct Event<'a> {
     pub(crate) due_ms: Option<i64>,
 }
 
-/// Writes a history line and queues the citizen's notifications of it, in the caller's
-/// transaction.
-async fn record_event(tx: &mut WriteTx, ctx: &Ctx, e: Event<'_>) -> Result<()> {
+/// Writes a history line and queues what it causes — the citizen's notifications and, when
+/// the connector is enabled, the national portal's sync — in the caller's transaction.
+async fn record_event(p: &Platform, tx: &mut WriteTx, ctx: &Ctx, e: Event<'_>) -> Result<()> {
     let event_id: i64 = sqlx::query_scalar("INSERT INTO dossier_events (dossier_id, at_ms, actor, action, from_status, to_status, note, due_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
         .bind(e.dossier_id)
         .bind(ctx.now_ms)
@@ -383,7 +384,11 @@ async fn record_event(tx: &mut WriteTx, ctx: &Ctx, e: Event<'_>) -> Result<()> {
         .bind(e.due_ms)
         .fetch_one(&mut *tx.tx)
         .await?;
-    crate::notifications::enqueue_for_event(tx, ctx, event_id, &e).await
+    crate::notifications::enqueue_for_event(tx, ctx, event_id, &e).await?;
+    if p.config.national_portal.enabled {
+        crate::portal_sync::enqueue_for_event(tx, ctx, event_id, &e).await?;
+    }
+    Ok(())
 }
 
 /// The counter accepts a dossier filed online: receipt now, appointment from now.
@@ -891,6 +896,7 @@ pub(crate) async fn write_transition(
         docs::copy_results_to_store(tx, ctx, row.id, owner).await?;
     }
     record_event(
+        p,
         tx,
         ctx,
         Event {

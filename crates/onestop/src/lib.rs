@@ -12,6 +12,7 @@ pub mod dossiers;
 pub mod export;
 pub mod notifications;
 pub mod payments;
+pub mod portal_sync;
 pub mod statistics;
 pub mod steps;
 

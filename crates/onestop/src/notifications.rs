@@ -120,8 +120,14 @@ pub(crate) async fn enqueue_for_event(
         let payload =
             json!({ "channel": channel, "to": to.trim(), "subject": subject, "body": body });
         let key = format!("dossier-event-{event_id}-{channel}");
-        tinhso_platform::outbox::enqueue(tx, "citizen_notification", &key, &payload, ctx.now_ms)
-            .await?;
+        tinhso_platform::outbox::enqueue(
+            tx,
+            tinhso_platform::outbox::CITIZEN_NOTIFICATION,
+            &key,
+            &payload,
+            ctx.now_ms,
+        )
+        .await?;
     }
     Ok(())
 }

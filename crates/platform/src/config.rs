@@ -23,6 +23,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     pub payment: PaymentConfig,
     pub scanner: ScannerConfig,
+    pub national_portal: NationalPortalConfig,
+    pub outbox: OutboxConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -315,6 +317,126 @@ impl PaymentConfig {
     }
 }
 
+/// The connector to the national public-service portal (Cổng DVCQG, vn-standards §5.5): when
+/// enabled, every dossier event is synchronised (`DongBoHoSoMC`, `CapNhatTienDoHoSoMC`)
+/// through the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NationalPortalConfig {
+    /// Off by default: nothing is queued for the portal until an installation is registered.
+    pub enabled: bool,
+    /// Base URL of the portal's integration adapter, e.g. `https://api.dichvucong.gov.vn`.
+    pub url: String,
+    /// Login endpoint, appended to `url`; it takes `{username, password}` and answers
+    /// `{session, error_code: 0}`.
+    pub auth_path: String,
+    /// Endpoint of the service calls (`{"service": …}`), appended to `url`.
+    pub service_path: String,
+    pub username: String,
+    /// Redacted whenever the configuration is printed; prefer
+    /// `TINHSO_NATIONAL_PORTAL__PASSWORD`.
+    pub password: String,
+    /// The province's agency identifier at the portal (`MaDinhDanhDV`), sent with every call.
+    pub agency_code: String,
+    /// Timeout of one HTTP call; below the outbox lease.
+    pub timeout_seconds: u64,
+}
+
+impl Default for NationalPortalConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            url: String::new(),
+            auth_path: "/auth".into(),
+            service_path: "/service".into(),
+            username: String::new(),
+            password: String::new(),
+            agency_code: String::new(),
+            timeout_seconds: 30,
+        }
+    }
+}
+
+impl NationalPortalConfig {
+    fn validate(&self) -> Result<()> {
+        if !self.enabled {
+            return Ok(());
+        }
+        match url::Url::parse(&self.url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {}
+            _ => {
+                return Err(Error::Config(format!(
+                    "`national_portal.enabled` needs `national_portal.url`, an http:// or https:// URL (got `{}`)",
+                    redact_url(&self.url)
+                )));
+            }
+        }
+        let missing: Vec<String> = [
+            ("username", &self.username),
+            ("password", &self.password),
+            ("agency_code", &self.agency_code),
+        ]
+        .into_iter()
+        .filter(|(_, value)| value.trim().is_empty())
+        .map(|(key, _)| format!("`national_portal.{key}`"))
+        .collect();
+        if !missing.is_empty() {
+            return Err(Error::Config(format!(
+                "`national_portal.enabled` needs {}",
+                missing.join(", ")
+            )));
+        }
+        if !(1..=60).contains(&self.timeout_seconds) {
+            return Err(Error::Config(
+                "`national_portal.timeout_seconds` must be between 1 and 60".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The outbox delivery worker started by `serve`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// How long a claimed message is reserved for the node that claimed it. A node that dies
+    /// mid-send leaves it reserved this long before another claim (and a possible repeat);
+    /// keep it above the longest send (sends time out after 30 s) when several nodes run.
+    pub lease_seconds: u64,
+    /// Pause between polls when nothing is due.
+    pub poll_ms: u64,
+    /// Delay before the first retry; doubled after each further failure (up to 6 h).
+    pub retry_base_seconds: u64,
+    /// Failed attempts before a message is dead.
+    pub max_attempts: i64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            lease_seconds: 120,
+            poll_ms: 500,
+            retry_base_seconds: 30,
+            max_attempts: 12,
+        }
+    }
+}
+
+impl OutboxConfig {
+    fn validate(&self) -> Result<()> {
+        if self.lease_seconds < 1
+            || !(10..=60_000).contains(&self.poll_ms)
+            || self.retry_base_seconds < 1
+            || !(1..=100).contains(&self.max_attempts)
+        {
+            return Err(Error::Config(
+                "`outbox`: lease_seconds ≥ 1, poll_ms 10–60000, retry_base_seconds ≥ 1, max_attempts 1–100".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -528,6 +650,8 @@ impl Config {
                     .into(),
             ));
         }
+        self.national_portal.validate()?;
+        self.outbox.validate()?;
         if self.security.max_failed_logins < 1 || self.limits.max_body_bytes < 1024 {
             return Err(Error::Config(
                 "`security.max_failed_logins` must be ≥ 1 and `limits.max_body_bytes` ≥ 1024"
@@ -604,6 +728,10 @@ impl Config {
             copy.notify.sms_token = REDACTED.into();
         }
         copy.notify.sms_url = redact_url(&self.notify.sms_url);
+        if !copy.national_portal.password.is_empty() {
+            copy.national_portal.password = REDACTED.into();
+        }
+        copy.national_portal.url = redact_url(&self.national_portal.url);
         if !copy.blobs.s3_secret_key.is_empty() {
             copy.blobs.s3_secret_key = REDACTED.into();
         }
@@ -736,9 +864,11 @@ mod tests {
         c.notify.smtp_password = "mailpass9".into();
         c.notify.sms_token = "smstoken7".into();
         c.payment.secret = "paysecret5".into();
+        c.national_portal.password = "portalpass5".into();
         let printed = c.redacted().to_toml();
         assert!(
-            !printed.contains("hunter2")
+            !printed.contains("portalpass5")
+                && !printed.contains("hunter2")
                 && !printed.contains("s3cret")
                 && !printed.contains("wJalrXUtnFEMI")
                 && !printed.contains("mailpass9")
@@ -865,6 +995,46 @@ mod tests {
                 .to_string();
             assert!(err.contains(named), "{key}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn national_portal_is_validated() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert!(!c.national_portal.enabled);
+        let err = Config::load(None, env(&[("TINHSO_NATIONAL_PORTAL__ENABLED", "true")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("national_portal.url"), "{err}");
+        let err = Config::load(
+            None,
+            env(&[
+                ("TINHSO_NATIONAL_PORTAL__ENABLED", "true"),
+                ("TINHSO_NATIONAL_PORTAL__URL", "http://127.0.0.1:9"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        for key in ["username", "password", "agency_code"] {
+            assert!(err.contains(&format!("national_portal.{key}")), "{err}");
+        }
+        let ok = Config::load(
+            None,
+            env(&[
+                ("TINHSO_NATIONAL_PORTAL__ENABLED", "true"),
+                ("TINHSO_NATIONAL_PORTAL__URL", "http://127.0.0.1:9"),
+                ("TINHSO_NATIONAL_PORTAL__USERNAME", "khanhhoa"),
+                ("TINHSO_NATIONAL_PORTAL__PASSWORD", "x"),
+                ("TINHSO_NATIONAL_PORTAL__AGENCY_CODE", "000.00.00.H32"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(ok.national_portal.auth_path, "/auth");
+        let err = Config::load(None, env(&[("TINHSO_OUTBOX__POLL_MS", "0")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("outbox"), "{err}");
+        let c = Config::load(None, env(&[("TINHSO_OUTBOX__LEASE_SECONDS", "2")])).unwrap();
+        assert_eq!((c.outbox.lease_seconds, c.outbox.max_attempts), (2, 12));
     }
 
     #[test]

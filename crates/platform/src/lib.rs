@@ -17,6 +17,7 @@ pub mod demo;
 pub mod error;
 pub mod identity;
 pub mod keys;
+pub mod national_portal;
 pub mod notifier;
 pub mod oidc;
 pub mod org;

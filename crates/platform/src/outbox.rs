@@ -14,7 +14,13 @@
 //! - **Bounded retries.** A failure is recorded (`attempts`, `last_error`) and retried with
 //!   exponential backoff; after `max_attempts`, or at once for a malformed payload, the row
 //!   is dead (`dead_ms` set) and kept for operators.
+//! - **Dispatch by topic.** A [`Dispatch`] names the [`Handler`] of each topic; the worker
+//!   claims only rows of topics it has a handler for, so a node without, say, the national
+//!   portal connector leaves those rows pending instead of failing them. A handler says
+//!   whether a failure is worth retrying ([`DeliveryError::Retry`]) or not
+//!   ([`DeliveryError::Permanent`], dead at once).
 
+use async_trait::async_trait;
 use serde::Deserialize;
 use sqlx::Row;
 use std::sync::Arc;
@@ -77,7 +83,128 @@ impl Default for WorkerOptions {
     }
 }
 
-/// Runs the delivery worker with the default options until `shutdown` turns true.
+/// Why one delivery failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryError {
+    /// Worth trying again later (the receiver is down, busy, or refused our credentials):
+    /// backoff, then dead after `max_attempts`.
+    Retry(String),
+    /// Repeating cannot help (malformed payload, request refused as invalid): dead at once.
+    Permanent(String),
+}
+
+impl std::fmt::Display for DeliveryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Retry(e) => write!(f, "{e}"),
+            Self::Permanent(e) => write!(f, "permanent: {e}"),
+        }
+    }
+}
+
+/// One claimed message, as a handler sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    pub idempotency_key: &'a str,
+    pub payload: &'a str,
+    /// Failed attempts so far.
+    pub attempts: i64,
+}
+
+/// Delivers the messages of one topic. Called outside any transaction; must be safe to call
+/// again with the same message (delivery is at least once).
+#[async_trait]
+pub trait Handler: Send + Sync + std::fmt::Debug {
+    async fn deliver(
+        &self,
+        platform: &Platform,
+        delivery: &Delivery<'_>,
+    ) -> std::result::Result<(), DeliveryError>;
+}
+
+/// Rendered citizen messages (`{"channel", "to", "subject", "body"}`) through a notifier.
+#[derive(Debug, Clone)]
+pub struct NotifierHandler(pub Arc<dyn Notifier>);
+
+#[async_trait]
+impl Handler for NotifierHandler {
+    async fn deliver(
+        &self,
+        _platform: &Platform,
+        delivery: &Delivery<'_>,
+    ) -> std::result::Result<(), DeliveryError> {
+        notify(self.0.as_ref(), delivery).await
+    }
+}
+
+async fn notify(
+    notifier: &dyn Notifier,
+    delivery: &Delivery<'_>,
+) -> std::result::Result<(), DeliveryError> {
+    let message =
+        to_message(delivery.idempotency_key, delivery.payload).map_err(DeliveryError::Permanent)?;
+    notifier
+        .send(&message)
+        .await
+        .map_err(|e| DeliveryError::Retry(e.to_string()))
+}
+
+/// The topic of citizen notifications (e-mail, SMS).
+pub const CITIZEN_NOTIFICATION: &str = "citizen_notification";
+
+/// Which handler delivers which topic.
+#[derive(Debug, Clone, Default)]
+pub struct Dispatch {
+    routes: Vec<(String, Arc<dyn Handler>)>,
+    /// Handles every topic without a route (tests and single-purpose workers).
+    fallback: Option<Arc<dyn Handler>>,
+}
+
+impl Dispatch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every topic goes to `handler`.
+    pub fn all(handler: Arc<dyn Handler>) -> Self {
+        Self {
+            routes: Vec::new(),
+            fallback: Some(handler),
+        }
+    }
+
+    /// Messages of `topic` go to `handler` (a later route for the same topic replaces it).
+    pub fn route(mut self, topic: &str, handler: Arc<dyn Handler>) -> Self {
+        self.routes.retain(|(t, _)| t != topic);
+        self.routes.push((topic.to_owned(), handler));
+        self
+    }
+
+    fn handler(&self, topic: &str) -> Option<&Arc<dyn Handler>> {
+        self.routes
+            .iter()
+            .find(|(t, _)| t == topic)
+            .map(|(_, h)| h)
+            .or(self.fallback.as_ref())
+    }
+}
+
+impl WorkerOptions {
+    /// The options set by the `outbox` configuration section.
+    pub fn from_config(config: &crate::config::OutboxConfig) -> Self {
+        let seconds = |s: u64| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
+        Self {
+            poll: Duration::from_millis(config.poll_ms),
+            lease_ms: seconds(config.lease_seconds),
+            backoff_base_ms: seconds(config.retry_base_seconds),
+            max_attempts: config.max_attempts,
+            ..Self::default()
+        }
+    }
+}
+
+/// Runs the delivery worker with the default options until `shutdown` turns true; every
+/// topic is a rendered message for `notifier`.
 pub async fn run_worker(
     platform: Platform,
     notifier: Arc<dyn Notifier>,
@@ -86,10 +213,22 @@ pub async fn run_worker(
     run_worker_with(platform, notifier, shutdown, WorkerOptions::default()).await;
 }
 
-/// Runs the delivery worker until `shutdown` turns true (or its sender is dropped).
+/// Like [`run_worker`], with options.
 pub async fn run_worker_with(
     platform: Platform,
     notifier: Arc<dyn Notifier>,
+    shutdown: watch::Receiver<bool>,
+    options: WorkerOptions,
+) {
+    let dispatch = Dispatch::all(Arc::new(NotifierHandler(notifier)));
+    run_dispatch(platform, dispatch, shutdown, options).await;
+}
+
+/// Runs the delivery worker over `dispatch` until `shutdown` turns true (or its sender is
+/// dropped).
+pub async fn run_dispatch(
+    platform: Platform,
+    dispatch: Dispatch,
     mut shutdown: watch::Receiver<bool>,
     options: WorkerOptions,
 ) {
@@ -98,7 +237,7 @@ pub async fn run_worker_with(
         if *shutdown.borrow() {
             break;
         }
-        let full = match tick(&platform, notifier.as_ref(), &options).await {
+        let full = match tick_dispatch(&platform, &dispatch, &options).await {
             Ok(handled) => handled as i64 >= options.batch,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox tick failed");
@@ -123,42 +262,94 @@ pub async fn run_worker_with(
 /// One claimed row.
 struct Claimed {
     id: i64,
+    topic: String,
     key: String,
     payload: String,
     attempts: i64,
 }
 
-/// Claims up to `options.batch` due messages and delivers them; returns how many were
-/// handled (delivered, failed or declared dead).
+/// Claims up to `options.batch` due messages of any topic and delivers them as rendered
+/// messages through `notifier`; returns how many were handled (delivered, failed or dead).
 pub async fn tick(
     platform: &Platform,
     notifier: &dyn Notifier,
     options: &WorkerOptions,
 ) -> Result<usize> {
-    let claimed = claim(platform, options).await?;
+    let claimed = claim(platform, options, None).await?;
     let count = claimed.len();
     for row in claimed {
-        let outcome = match to_message(&row.key, &row.payload) {
-            Err(e) => Outcome::Dead(e),
-            Ok(message) => match notifier.send(&message).await {
-                Ok(()) => Outcome::Delivered,
-                Err(e) => Outcome::Failed(e.to_string()),
-            },
+        let delivery = Delivery {
+            idempotency_key: &row.key,
+            payload: &row.payload,
+            attempts: row.attempts,
+        };
+        let outcome = notify(notifier, &delivery).await;
+        record(platform, options, &row, outcome).await?;
+    }
+    Ok(count)
+}
+
+/// Claims up to `options.batch` due messages of the topics `dispatch` handles and delivers
+/// each through its topic's handler; returns how many were handled.
+pub async fn tick_dispatch(
+    platform: &Platform,
+    dispatch: &Dispatch,
+    options: &WorkerOptions,
+) -> Result<usize> {
+    let topics: Option<Vec<&str>> = match dispatch.fallback {
+        Some(_) => None,
+        None => Some(dispatch.routes.iter().map(|(t, _)| t.as_str()).collect()),
+    };
+    if topics.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(0);
+    }
+    let claimed = claim(platform, options, topics.as_deref()).await?;
+    let count = claimed.len();
+    for row in claimed {
+        let delivery = Delivery {
+            idempotency_key: &row.key,
+            payload: &row.payload,
+            attempts: row.attempts,
+        };
+        let outcome = match dispatch.handler(&row.topic) {
+            Some(handler) => handler.deliver(platform, &delivery).await,
+            None => Err(DeliveryError::Retry(format!(
+                "no handler for topic `{}`",
+                row.topic
+            ))),
         };
         record(platform, options, &row, outcome).await?;
     }
     Ok(count)
 }
 
-async fn claim(platform: &Platform, options: &WorkerOptions) -> Result<Vec<Claimed>> {
+async fn claim(
+    platform: &Platform,
+    options: &WorkerOptions,
+    topics: Option<&[&str]>,
+) -> Result<Vec<Claimed>> {
     let now = platform.now_ms();
-    let candidates: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM outbox WHERE delivered_ms IS NULL AND dead_ms IS NULL AND next_attempt_ms <= $1 AND claimed_until_ms < $1 ORDER BY next_attempt_ms, id LIMIT $2",
-    )
-    .bind(now)
-    .bind(options.batch)
-    .fetch_all(platform.db.pool())
-    .await?;
+    // Topics become `$3, $4, …` placeholders: the values are bound, never spliced.
+    let topic_filter = match topics {
+        None => String::new(),
+        Some(list) => format!(
+            " AND topic IN ({})",
+            (0..list.len())
+                .map(|i| format!("${}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let sql = format!(
+        "SELECT id FROM outbox WHERE delivered_ms IS NULL AND dead_ms IS NULL AND next_attempt_ms <= $1 AND claimed_until_ms < $1{topic_filter} ORDER BY next_attempt_ms, id LIMIT $2"
+    );
+    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .bind(options.batch);
+    for topic in topics.unwrap_or_default() {
+        query = query.bind(*topic);
+    }
+    let candidates: Vec<i64> = query.fetch_all(platform.db.pool()).await?;
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
@@ -168,7 +359,7 @@ async fn claim(platform: &Platform, options: &WorkerOptions) -> Result<Vec<Claim
         // The condition is re-checked under the row lock: of several nodes racing for a row,
         // exactly one gets it back.
         let row = sqlx::query(
-            "UPDATE outbox SET claimed_until_ms = $2 WHERE id = $1 AND claimed_until_ms < $3 AND delivered_ms IS NULL AND dead_ms IS NULL RETURNING idempotency_key, payload_json, attempts",
+            "UPDATE outbox SET claimed_until_ms = $2 WHERE id = $1 AND claimed_until_ms < $3 AND delivered_ms IS NULL AND dead_ms IS NULL RETURNING idempotency_key, payload_json, attempts, topic",
         )
         .bind(id)
         .bind(now + options.lease_ms)
@@ -181,6 +372,7 @@ async fn claim(platform: &Platform, options: &WorkerOptions) -> Result<Vec<Claim
                 key: row.try_get(0)?,
                 payload: row.try_get(1)?,
                 attempts: row.try_get(2)?,
+                topic: row.try_get(3)?,
             });
         }
     }
@@ -188,23 +380,17 @@ async fn claim(platform: &Platform, options: &WorkerOptions) -> Result<Vec<Claim
     Ok(claimed)
 }
 
-enum Outcome {
-    Delivered,
-    Failed(String),
-    Dead(String),
-}
-
 async fn record(
     platform: &Platform,
     options: &WorkerOptions,
     row: &Claimed,
-    outcome: Outcome,
+    outcome: std::result::Result<(), DeliveryError>,
 ) -> Result<()> {
     let now = platform.now_ms();
     let attempts = row.attempts + 1;
     let mut tx = platform.db.begin_write().await?;
     match outcome {
-        Outcome::Delivered => {
+        Ok(()) => {
             sqlx::query(
                 "UPDATE outbox SET delivered_ms = $2, attempts = $3, last_error = NULL, claimed_until_ms = 0 WHERE id = $1 AND delivered_ms IS NULL",
             )
@@ -214,7 +400,7 @@ async fn record(
             .execute(&mut *tx.tx)
             .await?;
         }
-        Outcome::Failed(error) if attempts < options.max_attempts => {
+        Err(DeliveryError::Retry(error)) if attempts < options.max_attempts => {
             let delay = backoff_ms(options, attempts);
             tracing::warn!(id = row.id, attempts, delay_ms = delay, %error, "outbox delivery failed; will retry");
             sqlx::query(
@@ -227,7 +413,7 @@ async fn record(
             .execute(&mut *tx.tx)
             .await?;
         }
-        Outcome::Failed(error) | Outcome::Dead(error) => {
+        Err(DeliveryError::Retry(error) | DeliveryError::Permanent(error)) => {
             tracing::error!(id = row.id, attempts, %error, "outbox message is dead");
             sqlx::query(
                 "UPDATE outbox SET attempts = $2, last_error = $3, dead_ms = $4, claimed_until_ms = 0 WHERE id = $1 AND delivered_ms IS NULL",

@@ -476,10 +476,11 @@ async fn serve(config: Config, demo_mode: bool) -> Result<ExitCode> {
     );
     tracing::info!(%public_addr, %admin_addr, startup_ms = started.elapsed().as_millis() as u64, "listening");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let outbox_worker = tokio::spawn(tinhso_platform::outbox::run_worker(
+    let outbox_worker = tokio::spawn(tinhso_platform::outbox::run_dispatch(
         platform.clone(),
-        tinhso_platform::notifier::from_config(&platform.config)?,
+        outbox_dispatch(&platform.config)?,
         stop_rx.clone(),
+        tinhso_platform::outbox::WorkerOptions::from_config(&platform.config.outbox),
     ));
     let admin_stop = {
         let mut rx = stop_rx.clone();
@@ -501,6 +502,25 @@ async fn serve(config: Config, demo_mode: bool) -> Result<ExitCode> {
     let _ = outbox_worker.await;
     platform.db.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who delivers what the outbox holds: citizen notifications always; the national portal's
+/// sync only when its connector is enabled (otherwise its rows wait, untouched).
+pub fn outbox_dispatch(config: &Config) -> Result<tinhso_platform::outbox::Dispatch> {
+    use tinhso_platform::outbox::{CITIZEN_NOTIFICATION, Dispatch, NotifierHandler};
+    let mut dispatch = Dispatch::new().route(
+        CITIZEN_NOTIFICATION,
+        std::sync::Arc::new(NotifierHandler(tinhso_platform::notifier::from_config(
+            config,
+        )?)),
+    );
+    if let Some(portal) = tinhso_platform::national_portal::from_config(config)? {
+        dispatch = dispatch.route(
+            tinhso_onestop::portal_sync::TOPIC,
+            std::sync::Arc::new(tinhso_onestop::portal_sync::PortalSync::new(portal)),
+        );
+    }
+    Ok(dispatch)
 }
 
 async fn shutdown_signal() {

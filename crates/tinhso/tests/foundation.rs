@@ -3,7 +3,9 @@
 
 mod foundation {
     mod access;
+    mod crash;
     mod documents;
+    mod national_portal;
     mod oidc;
     mod onestop;
     mod payments;

@@ -152,6 +152,32 @@ pub fn cap_nhat_tien_do(code: &str, s: &StepFacts) -> CapNhatTienDo {
     }
 }
 
+/// `NoiDungXuLy` of a history line: what was done, in Vietnamese, with the note if any.
+pub fn step_content(action: &str, note: &str) -> String {
+    let label = match action {
+        "submit" => "Nộp hồ sơ",
+        "accept" => "Tiếp nhận hồ sơ",
+        "start_processing" => "Bắt đầu xử lý",
+        "request_supplement" => "Yêu cầu bổ sung hồ sơ",
+        "supplement" => "Bổ sung hồ sơ",
+        "request_payment" => "Yêu cầu thực hiện nghĩa vụ tài chính",
+        "approve" => "Đã xử lý xong",
+        "refuse" => "Từ chối giải quyết",
+        "suspend" => "Dừng xử lý",
+        "withdraw" => "Rút hồ sơ",
+        "return_result" => "Trả kết quả",
+        "transfer" => "Chuyển xử lý liên thông",
+        "apologize" => "Xin lỗi và hẹn lại ngày trả kết quả",
+        other => other,
+    };
+    let note = note.trim();
+    if note.is_empty() {
+        label.to_owned()
+    } else {
+        format!("{label}: {note}")
+    }
+}
+
 pub fn cap_nhat_request(records: &[CapNhatTienDo]) -> serde_json::Value {
     serde_json::json!({ "service": "CapNhatTienDoHoSoMC", "data": records })
 }
