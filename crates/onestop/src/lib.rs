@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod domain;
 pub mod dossiers;
 pub mod export;
+pub mod forms;
 pub mod notifications;
 pub mod statistics;
 

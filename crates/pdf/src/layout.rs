@@ -116,14 +116,14 @@ impl Layouter<'_> {
             Block::Table(t) => self.table(t, x, width),
             Block::Qr(q) => self.qr(q, x, width)?,
             Block::Rule { length, align } => {
-                self.ensure(6.0);
+                self.ensure(8.0);
                 let start = aligned(x, width, *length, *align);
-                let y = self.y - 2.0;
+                let y = self.y - 3.0;
                 self.ops().push(Op::Line {
                     from: (start, y),
                     to: (start + length, y),
                 });
-                self.y -= 6.0;
+                self.y -= 8.0;
             }
             Block::Space(h) => {
                 if self.breaks && self.y - h < MARGIN_BOTTOM {

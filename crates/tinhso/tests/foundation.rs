@@ -3,6 +3,7 @@
 
 mod foundation {
     mod access;
+    mod forms;
     mod oidc;
     mod onestop;
     mod scenarios;

@@ -11,7 +11,7 @@ use super::support::{Backend, TestApp, valid_answers};
 use crate::both;
 
 /// A full-scope API token of a demo account.
-async fn token(app: &TestApp, username: &str) -> String {
+pub(super) async fn token(app: &TestApp, username: &str) -> String {
     let user = tinhso_platform::identity::user_by_username(&app.platform, username)
         .await
         .unwrap()
@@ -29,7 +29,7 @@ async fn token(app: &TestApp, username: &str) -> String {
     .1
 }
 
-async fn answers(app: &TestApp, procedure: &str) -> serde_json::Map<String, Value> {
+pub(super) async fn answers(app: &TestApp, procedure: &str) -> serde_json::Map<String, Value> {
     valid_answers(
         &tinhso_onestop::catalog::get(&app.platform, procedure)
             .await
@@ -38,7 +38,12 @@ async fn answers(app: &TestApp, procedure: &str) -> serde_json::Map<String, Valu
     )
 }
 
-async fn post(client: &reqwest::Client, url: String, bearer: &str, body: &Value) -> (u16, Value) {
+pub(super) async fn post(
+    client: &reqwest::Client,
+    url: String,
+    bearer: &str,
+    body: &Value,
+) -> (u16, Value) {
     let r = client
         .post(url)
         .bearer_auth(bearer)
@@ -50,7 +55,7 @@ async fn post(client: &reqwest::Client, url: String, bearer: &str, body: &Value)
 }
 
 /// Posts one action to a dossier.
-async fn act(
+pub(super) async fn act(
     app: &TestApp,
     client: &reqwest::Client,
     bearer: &str,

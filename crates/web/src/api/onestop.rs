@@ -77,6 +77,38 @@ pub async fn dossier_action(
     ))
 }
 
+/// A form of the dossier as PDF (receipt, supplement request, refusal, apology), readable by
+/// whoever may read the dossier.
+pub async fn dossier_form(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path((code, kind)): Path<(String, String)>,
+) -> WebResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    require_caller(&ctx)?;
+    let kind = tinhso_onestop::forms::FormKind::parse(&kind)?;
+    let pdf = tinhso_onestop::forms::render(&state.platform, &ctx, &code, kind).await?;
+    // Codes are `{agency}-{yyMMdd}-{NNNN}`: digits, dots, dashes and letters only.
+    let safe: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        .collect();
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{}-{safe}.pdf\"", kind.as_str()),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
 #[derive(Debug, serde::Deserialize)]
 pub struct CheckQuery {
     #[serde(default)]
