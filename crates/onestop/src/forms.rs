@@ -122,11 +122,11 @@ fn local(ms: i64) -> DateTime<chrono::FixedOffset> {
         .with_timezone(&tinhso_core::calendar::vietnam_offset())
 }
 
-/// Where the QR code leads: the public status lookup of the dossier. There is no HTML
-/// lookup page yet, so this is the public API address (it asks for the last four digits).
+/// Where the QR code leads: the public status page with the code filled in (the applicant
+/// adds the last four digits of their ID number or phone; the code alone shows nothing).
 pub fn status_url(p: &Platform, code: &str) -> String {
     format!(
-        "{}/api/v1/public/dossiers/{code}",
+        "{}/tra-cuu?ma={code}",
         p.config.server.public_url.trim_end_matches('/')
     )
 }
@@ -411,11 +411,9 @@ fn footer(p: &Platform, doc: &mut Document, f: &Facts, signers: &[(&str, Option<
                     .size(11.0)
                     .into(),
                 Paragraph::new(&url).size(11.0).into(),
-                Paragraph::new(
-                    "(nhập mã hồ sơ và 4 số cuối số định danh cá nhân hoặc số điện thoại)",
-                )
-                .size(11.0)
-                .into(),
+                Paragraph::new("(nhập 4 số cuối số định danh cá nhân hoặc số điện thoại)")
+                    .size(11.0)
+                    .into(),
             ],
         ),
     ]));

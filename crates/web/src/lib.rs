@@ -105,6 +105,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/audit", get(pages::admin::audit))
         .route("/units", get(pages::tools::units))
+        .route("/tra-cuu", get(pages::tools::dossier_lookup))
         .route("/calendar", get(pages::tools::calendar))
         .route("/lang/{code}", get(pages::switch_language))
         .route("/static/{name}", get(pages::static_asset))

@@ -194,10 +194,41 @@ async fn forms_as_pdf(backend: Backend) {
         ],
     );
     let status_url = format!(
-        "{}/api/v1/public/dossiers/{code}",
+        "{}/tra-cuu?ma={code}",
         app.platform.config.server.public_url.trim_end_matches('/')
     );
     assert_eq!(qr_of(&receipt_pdf), status_url);
+
+    // The page behind the QR code: the code alone shows the form; with the last four digits
+    // of the ID number, the status in Vietnamese; with wrong digits, "not found".
+    let page = |query: String| {
+        let client = client.clone();
+        let url = app.url(&format!("/tra-cuu?{query}"));
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, html) = page(format!("ma={code}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("value=\"{code}\"")), "{html}");
+    let (status, html) = page(format!("ma={code}&check=4321")).await;
+    assert_eq!(status, 200, "{html}");
+    for expected in [
+        "Đăng ký khai sinh",
+        "Đã tiếp nhận",
+        "04/02/2027 16:00",
+        "Nộp hồ sơ",
+    ] {
+        assert!(html.contains(expected), "{expected} not in {html}");
+    }
+    assert!(
+        !html.contains("Trần Văn Bảo"),
+        "no personal data on the public page"
+    );
+    let (status, html) = page(format!("ma={code}&check=0000")).await;
+    assert_eq!(status, 404);
+    assert!(!html.contains("Đăng ký khai sinh"));
 
     // A new appointment with an apology, then a supplement request, then a refusal.
     app.clock.set("2027-02-04T10:00:00+07:00");

@@ -115,14 +115,9 @@ pub struct CheckQuery {
     pub check: String,
 }
 
-/// Public status lookup: code plus the last four digits of the applicant's ID number or
-/// phone. Limited per address like the login form, so codes cannot be swept.
-pub async fn public_status(
-    State(state): State<AppState>,
-    viewer: crate::session::Viewer,
-    Path(code): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<CheckQuery>,
-) -> WebResult<Json<dossiers::PublicStatus>> {
+/// Public lookups share one per-address budget (API and the `/tra-cuu` page), the rate of
+/// the login form, so codes cannot be swept through either.
+pub(crate) fn allow_lookup(state: &AppState, viewer: &crate::session::Viewer) -> WebResult<()> {
     let ip = viewer
         .source_addr
         .parse()
@@ -138,6 +133,18 @@ pub async fn public_status(
         )
         .into());
     }
+    Ok(())
+}
+
+/// Public status lookup: code plus the last four digits of the applicant's ID number or
+/// phone. Limited per address like the login form, so codes cannot be swept.
+pub async fn public_status(
+    State(state): State<AppState>,
+    viewer: crate::session::Viewer,
+    Path(code): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<CheckQuery>,
+) -> WebResult<Json<dossiers::PublicStatus>> {
+    allow_lookup(&state, &viewer)?;
     Ok(Json(
         dossiers::public_status(&state.platform, &code, &q.check).await?,
     ))
