@@ -377,6 +377,10 @@ fn footer(p: &Platform, doc: &mut Document, f: &Facts, signers: &[(&str, Option<
     let columns = signers
         .iter()
         .map(|(title, name)| {
+            // An empty title keeps the place (the signer stands at the right) without a label.
+            if title.is_empty() {
+                return (1.0, Vec::new());
+            }
             let mut col: Vec<Block> = vec![
                 Paragraph::new(title).bold().center().size(BODY).into(),
                 Paragraph::new("(Ký và ghi rõ họ tên)")
@@ -674,11 +678,17 @@ fn apology(p: &Platform, f: &Facts) -> Result<Document> {
         due
     )));
     doc.push(body(&format!(
-        "Tuy nhiên đến nay, {} chưa trả kết quả giải quyết hồ sơ cho ông/bà. Lý do: {}",
-        f.agency.name, reason
+        "Tuy nhiên đến nay, {} chưa trả kết quả giải quyết hồ sơ cho ông/bà. Lý do: {}{}",
+        f.agency.name,
+        reason,
+        if reason.ends_with(['.', '!', '?']) {
+            ""
+        } else {
+            "."
+        }
     )));
     doc.push(body(&format!(
-        "Sự chậm trễ này đã gây phiền hà, tốn kém chi phí, công sức của ông/bà. {} xin lỗi ông/bà và sự bất tiện này.",
+        "Sự chậm trễ này đã gây phiền hà, tốn kém chi phí, công sức của ông/bà. {} xin lỗi ông/bà về sự bất tiện này.",
         f.agency.name
     )));
     doc.push(body(&format!(

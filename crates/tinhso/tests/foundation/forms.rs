@@ -69,6 +69,10 @@ async fn pdf_text(
     println!("form {kind}: {} bytes", bytes.len());
     let path = app.dir.path().join(format!("{kind}.pdf"));
     std::fs::write(&path, &bytes).unwrap();
+    // `TINHSO_FORMS_KEEP=/some/dir` keeps the PDFs for a look.
+    if let Ok(dir) = std::env::var("TINHSO_FORMS_KEEP") {
+        std::fs::copy(&path, Path::new(&dir).join(format!("{kind}.pdf"))).unwrap();
+    }
     let file = path.to_str().unwrap();
     let fonts = run("pdffonts", &[file]);
     let rows: Vec<&str> = fonts.lines().skip(2).collect();
@@ -167,9 +171,6 @@ async fn forms_as_pdf(backend: Backend) {
     assert_eq!(status, 401);
 
     let (receipt, receipt_pdf) = pdf_text(&app, &client, &counter, &code, "receipt").await;
-    if let Ok(dir) = std::env::var("TINHSO_FORMS_KEEP") {
-        std::fs::copy(&receipt_pdf, Path::new(&dir).join("receipt.pdf")).unwrap();
-    }
     // The agency's name may take two lines under its parent, as Nghị định 30 allows.
     let flat = receipt.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
