@@ -71,6 +71,9 @@ stage_system_packages() {
     missing+=(postgresql-client)
   fi
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # The PDF forms are checked with real readers: text and fonts (poppler), the QR code (zbar).
+  command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+  command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
   if [[ -z ${TINHSO_TEST_POSTGRES_URL:-} ]] && ! pg_server_answers "$PG_PROBE_PORT" && ! pg_bindir >/dev/null; then
     missing+=(postgresql)
   fi

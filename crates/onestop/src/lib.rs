@@ -10,6 +10,7 @@ pub mod documents;
 pub mod domain;
 pub mod dossiers;
 pub mod export;
+pub mod forms;
 pub mod notifications;
 pub mod payments;
 pub mod portal_sync;

@@ -5,6 +5,7 @@ mod foundation {
     mod access;
     mod crash;
     mod documents;
+    mod forms;
     mod national_portal;
     mod oidc;
     mod onestop;

@@ -105,6 +105,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/audit", get(pages::admin::audit))
         .route("/units", get(pages::tools::units))
+        .route("/tra-cuu", get(pages::tools::dossier_lookup))
         .route("/calendar", get(pages::tools::calendar))
         .route("/payment/return", get(pages::payment::return_page))
         .route(

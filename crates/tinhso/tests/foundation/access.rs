@@ -195,6 +195,11 @@ fn probes_for(
             format!("/dossiers/{}", out.dossier_code),
             None,
         )],
+        ("GET", "/dossiers/{code}/forms/{kind}") => vec![denied(
+            "GET",
+            format!("/dossiers/{}/forms/receipt", out.dossier_code),
+            None,
+        )],
         ("POST", "/dossiers/{code}/accept") => vec![denied(
             "POST",
             format!("/dossiers/{}/accept", out.dossier_code),

@@ -170,6 +170,11 @@ pub fn router() -> ApiRouter {
             "/dossiers/{code}/actions",
             post(onestop::dossier_action),
         )
+        .route(
+            Method::GET,
+            "/dossiers/{code}/forms/{kind}",
+            get(onestop::dossier_form),
+        )
         .route(Method::GET, "/dossiers", get(onestop::inbox))
         .route(
             Method::POST,

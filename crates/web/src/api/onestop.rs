@@ -77,20 +77,47 @@ pub async fn dossier_action(
     ))
 }
 
+/// A form of the dossier as PDF (receipt, supplement request, refusal, apology), readable by
+/// whoever may read the dossier.
+pub async fn dossier_form(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path((code, kind)): Path<(String, String)>,
+) -> WebResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    require_caller(&ctx)?;
+    let kind = tinhso_onestop::forms::FormKind::parse(&kind)?;
+    let pdf = tinhso_onestop::forms::render(&state.platform, &ctx, &code, kind).await?;
+    // Codes are `{agency}-{yyMMdd}-{NNNN}`: digits, dots, dashes and letters only.
+    let safe: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        .collect();
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{}-{safe}.pdf\"", kind.as_str()),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
 #[derive(Debug, serde::Deserialize)]
 pub struct CheckQuery {
     #[serde(default)]
     pub check: String,
 }
 
-/// Public status lookup: code plus the last four digits of the applicant's ID number or
-/// phone. Limited per address like the login form, so codes cannot be swept.
-pub async fn public_status(
-    State(state): State<AppState>,
-    viewer: crate::session::Viewer,
-    Path(code): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<CheckQuery>,
-) -> WebResult<Json<dossiers::PublicStatus>> {
+/// Public lookups share one per-address budget (API and the `/tra-cuu` page), the rate of
+/// the login form, so codes cannot be swept through either.
+pub(crate) fn allow_lookup(state: &AppState, viewer: &crate::session::Viewer) -> WebResult<()> {
     let ip = viewer
         .source_addr
         .parse()
@@ -106,6 +133,18 @@ pub async fn public_status(
         )
         .into());
     }
+    Ok(())
+}
+
+/// Public status lookup: code plus the last four digits of the applicant's ID number or
+/// phone. Limited per address like the login form, so codes cannot be swept.
+pub async fn public_status(
+    State(state): State<AppState>,
+    viewer: crate::session::Viewer,
+    Path(code): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<CheckQuery>,
+) -> WebResult<Json<dossiers::PublicStatus>> {
+    allow_lookup(&state, &viewer)?;
     Ok(Json(
         dossiers::public_status(&state.platform, &code, &q.check).await?,
     ))

@@ -345,6 +345,13 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op!(
         GET,
+        "/dossiers/{code}/forms/{kind}",
+        "onestop",
+        Authenticated,
+        "A form of the dossier as PDF (application/pdf), TT 01/2018 layout: kind = receipt (Mẫu 01), supplement_request (Mẫu 02), refusal (Mẫu 03), apology (Mẫu 04); 409 form.not_applicable when the form does not apply yet; readable by whoever may read the dossier"
+    ),
+    op!(
+        GET,
         "/dossiers",
         "onestop",
         Authenticated,

@@ -153,3 +153,100 @@ pub async fn calendar(
         render(&template)
     }
 }
+
+/// A dossier's public status, formatted for the page.
+struct LookupResult {
+    code: String,
+    procedure: String,
+    agency: String,
+    status: String,
+    submitted: String,
+    received: String,
+    due: String,
+    steps: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "lookup.html")]
+struct LookupPage<'a> {
+    page: &'a PageCtx,
+    code: String,
+    result: Option<LookupResult>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LookupQuery {
+    #[serde(default)]
+    ma: String,
+    #[serde(default)]
+    check: String,
+}
+
+/// `2027-02-04T16:00:00+07:00` → `04/02/2027 16:00`.
+fn shown(instant: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(instant)
+        .map(|t| crate::format::vn_datetime(t.timestamp_millis()))
+        .unwrap_or_default()
+}
+
+/// The public status page the forms' QR codes lead to (`/tra-cuu?ma={code}`): the code is
+/// filled in, the applicant adds the last four digits of their ID number or phone. Shows the
+/// same data as the public API (no personal data), under the same rate limit.
+pub async fn dossier_lookup(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(query): Query<LookupQuery>,
+) -> WebResult<Response> {
+    let page = PageCtx::new(&state, &viewer, "/tra-cuu");
+    let code: String = query.ma.trim().chars().take(40).collect();
+    let check: String = query.check.trim().chars().take(4).collect();
+    let mut result = None;
+    let mut error = None;
+    if !code.is_empty() && !check.is_empty() {
+        let found = match crate::api::onestop::allow_lookup(&state, &viewer) {
+            Ok(()) => tinhso_onestop::dossiers::public_status(&state.platform, &code, &check)
+                .await
+                .map_err(WebError::from),
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(s) => {
+                let t = |key: String| crate::i18n::t(viewer.lang, &key).to_owned();
+                result = Some(LookupResult {
+                    code: s.code,
+                    procedure: format!("{} ({})", s.procedure_name, s.procedure_code),
+                    agency: s.agency_name,
+                    status: t(format!("dossier_status.{}", s.status.as_str())),
+                    submitted: shown(&s.submitted_at),
+                    received: s.received_at.as_deref().map(shown).unwrap_or_default(),
+                    due: s.due_at.as_deref().map(shown).unwrap_or_default(),
+                    steps: s
+                        .steps
+                        .iter()
+                        .map(|step| {
+                            (
+                                shown(&step.at),
+                                t(format!("dossier_action.{}", step.action)),
+                            )
+                        })
+                        .collect(),
+                });
+            }
+            Err(e) => error = error_message(viewer.lang, &e),
+        }
+    }
+    let status = match &error {
+        Some(_) => StatusCode::NOT_FOUND,
+        None => StatusCode::OK,
+    };
+    render_with_status(
+        status,
+        &LookupPage {
+            page: &page,
+            code,
+            result,
+            error,
+        },
+    )
+}
