@@ -632,3 +632,268 @@ fn sandbox_secret_is_per_installation() {
     assert!(b.verify_callback(&result).is_err());
     assert!(SignedRedirectGateway::query(&result).contains("vnp_SecureHash="));
 }
+
+/// GETs a generated form and checks it is a PDF.
+async fn form_pdf(app: &TestApp, client: &reqwest::Client, bearer: &str, code: &str, kind: &str) {
+    let r = client
+        .get(app.url(&format!("/api/v1/dossiers/{code}/forms/{kind}")))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{kind}");
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF-"));
+}
+
+/// The whole online journey of issue 3, exact to the minute: filing with uploads →
+/// acceptance (receipt) → review step → supplement request (clocks stop) → resubmission with
+/// a document → fee through the sandbox (clocks stop and restart) → review forwarded →
+/// approval with the result document → online return (result in the citizen's store) →
+/// rating → public lookup.
+async fn full_online_journey(backend: Backend) {
+    let (app, t) = start_app(backend).await;
+    let client = app.client();
+    let form = answers(&app, "1.001193").await;
+
+    // Monday 1/3/2027 08:00: filed online with the three required documents.
+    app.clock.set("2027-03-01T08:00:00+07:00");
+    let documents = super::support::upload_documents(&app, &client, &t.citizen, 3).await;
+    let (status, d) = post(
+        &client,
+        app.url("/api/v1/dossiers"),
+        &t.citizen,
+        &json!({
+            "procedure_code": "1.001193", "agency_code": AGENCY, "channel": "online", "form": form,
+            "documents": documents,
+        }),
+    )
+    .await;
+    assert_eq!(
+        (status, d["national_status"].as_u64()),
+        (200, Some(1)),
+        "{d}"
+    );
+    let code = d["code"].as_str().unwrap().to_owned();
+    assert_eq!(d["documents"].as_array().unwrap().len(), 3);
+
+    // Accepted 09:00: 8 working hours → Tuesday 09:00; the review step (4 h) → 14:30.
+    app.clock.set("2027-03-01T09:00:00+07:00");
+    let (status, d) = act(
+        &app,
+        &client,
+        &t.counter,
+        &code,
+        json!({"action": "accept"}),
+    )
+    .await;
+    assert_eq!(
+        (status, d["due_at"].as_str()),
+        (200, Some("2027-03-02T09:00:00+07:00")),
+        "{d}"
+    );
+    assert_eq!(d["steps"][1]["due_at"], "2027-03-01T14:30:00+07:00");
+    form_pdf(&app, &client, &t.citizen, &code, "receipt").await;
+    app.clock.set("2027-03-01T10:00:00+07:00");
+    assert_eq!(
+        act(
+            &app,
+            &client,
+            &t.specialist,
+            &code,
+            json!({"action": "start_processing"})
+        )
+        .await
+        .0,
+        200
+    );
+
+    // 11:00 a supplement is asked for after 2 h: both clocks stop.
+    app.clock.set("2027-03-01T11:00:00+07:00");
+    let (status, d) = act(&app, &client, &t.specialist, &code, json!({"action": "request_supplement", "items": ["Giấy chứng sinh (bản chính)"], "reason": "Bản chụp không rõ"})).await;
+    assert_eq!(
+        (status, d["national_status"].as_u64()),
+        (200, Some(5)),
+        "{d}"
+    );
+    form_pdf(&app, &client, &t.citizen, &code, "supplement_request").await;
+
+    // Tuesday 09:00 the citizen resubmits with a new scan: 6 h left → Tuesday 16:30; the
+    // review's 2 h left → 11:00.
+    app.clock.set("2027-03-02T09:00:00+07:00");
+    let scan = super::support::upload(
+        &app,
+        &client,
+        &t.citizen,
+        "Giấy chứng sinh.pdf",
+        super::support::sample_pdf(9),
+    )
+    .await;
+    let (status, d) = act(
+        &app,
+        &client,
+        &t.citizen,
+        &code,
+        json!({"action": "supplement", "note": "Đã bổ sung", "documents": [scan]}),
+    )
+    .await;
+    assert_eq!(
+        (status, d["due_at"].as_str()),
+        (200, Some("2027-03-02T16:30:00+07:00")),
+        "{d}"
+    );
+    assert_eq!(d["steps"][1]["due_at"], "2027-03-02T11:00:00+07:00");
+
+    // 10:00 the fee is asked for (1 h used, 5 h left) and paid in the sandbox at 10:30:
+    // 10:30–11:30 and 13:00–17:00 → Tuesday 17:00; the review's 1 h left → 11:30.
+    app.clock.set("2027-03-02T10:00:00+07:00");
+    let (status, d) = act(
+        &app,
+        &client,
+        &t.specialist,
+        &code,
+        json!({"action": "request_payment", "amount": FEE}),
+    )
+    .await;
+    assert_eq!(
+        (status, d["national_status"].as_u64()),
+        (200, Some(6)),
+        "{d}"
+    );
+    app.clock.set("2027-03-02T10:30:00+07:00");
+    let (status, started) = start_payment(&app, &client, &t.citizen, &code).await;
+    assert_eq!(status, 200, "{started}");
+    pay_in_sandbox(started["checkout_url"].as_str().unwrap(), "pay").await;
+    let d = dossier(&app, &client, &t, &code).await;
+    assert_eq!(
+        (
+            d["status"].as_str(),
+            d["fee_paid"].as_bool(),
+            d["due_at"].as_str()
+        ),
+        (
+            Some("processing"),
+            Some(true),
+            Some("2027-03-02T17:00:00+07:00")
+        ),
+        "{d}"
+    );
+    assert_eq!(d["steps"][1]["due_at"], "2027-03-02T11:30:00+07:00");
+
+    // 11:00 the review is forwarded on time; 13:30 the leader approves with the result.
+    app.clock.set("2027-03-02T11:00:00+07:00");
+    assert_eq!(
+        act(
+            &app,
+            &client,
+            &t.specialist,
+            &code,
+            json!({"action": "complete_step"})
+        )
+        .await
+        .0,
+        200
+    );
+    app.clock.set("2027-03-02T13:30:00+07:00");
+    let result = super::support::upload(
+        &app,
+        &client,
+        &t.leader,
+        "Trích lục khai sinh.pdf",
+        super::support::sample_pdf(10),
+    )
+    .await;
+    let (status, d) = act(
+        &app,
+        &client,
+        &t.leader,
+        &code,
+        json!({"action": "approve", "note": "Đồng ý", "result_documents": [result]}),
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            d["national_status"].as_u64(),
+            d["resolved_late"].as_bool()
+        ),
+        (200, Some(9), Some(false)),
+        "{d}"
+    );
+
+    // 14:00 returned online: the result enters the citizen's store; then the rating.
+    app.clock.set("2027-03-02T14:00:00+07:00");
+    let (status, d) = act(
+        &app,
+        &client,
+        &t.counter,
+        &code,
+        json!({"action": "return_result", "method": "online"}),
+    )
+    .await;
+    assert_eq!(
+        (status, d["national_status"].as_u64()),
+        (200, Some(10)),
+        "{d}"
+    );
+    assert!(
+        d["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["outcome"] == "done"),
+        "{d}"
+    );
+    let (_, store) = get(&client, app.url("/api/v1/me/documents"), &t.citizen).await;
+    assert!(
+        store["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "Trích lục khai sinh.pdf"),
+        "{store}"
+    );
+    let (status, _) = post(
+        &client,
+        app.url(&format!("/api/v1/dossiers/{code}/rating")),
+        &t.citizen,
+        &json!({"level": 1, "comment": "Nhanh, chu đáo"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, again) = post(
+        &client,
+        app.url(&format!("/api/v1/dossiers/{code}/rating")),
+        &t.citizen,
+        &json!({"level": 3}),
+    )
+    .await;
+    assert_eq!(
+        (status, again["error"]["rule"].as_str()),
+        (409, Some("rating.already")),
+        "{again}"
+    );
+
+    // Anyone with the code and the last four digits of the ID number sees the status only.
+    let public: Value = client
+        .get(app.url(&format!("/api/v1/public/dossiers/{code}?check=0001")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(public["national_status"], 10, "{public}");
+    assert!(!public.to_string().contains("Nhanh, chu đáo"));
+
+    // Every citizen-visible event queued its messages.
+    let queued: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE idempotency_key LIKE 'dossier-event-%'",
+    )
+    .fetch_one(app.platform.db.pool())
+    .await
+    .unwrap();
+    assert!(queued >= 8, "{queued} messages queued");
+    app.stop().await;
+}
+both!(full_online_journey);
