@@ -477,15 +477,9 @@ pub async fn download(p: &Platform, ctx: &Ctx, code: &str, id: i64) -> Result<Do
 
 /// The caller's document store (citizens), newest first, bounded.
 pub async fn my_store(p: &Platform, ctx: &Ctx) -> Result<Vec<StoreDocumentView>> {
-    let principal = ctx
-        .principal()
-        .ok_or_else(|| Error::domain(ErrorCode::Unauthenticated, "log in first"))?;
-    ctx.authorize(
-        AccessAction::ViewOwnRecords,
-        &Target::OwnedBy(principal.user_id),
-    )?;
+    let user_id = crate::dossiers::own_records_owner(ctx)?;
     sqlx::query("SELECT c.id, c.name, c.content_type, c.size_bytes, d.code, c.created_ms FROM citizen_documents c LEFT JOIN dossiers d ON d.id = c.source_dossier_id WHERE c.owner_user_id = $1 ORDER BY c.id DESC LIMIT 500")
-        .bind(principal.user_id)
+        .bind(user_id)
         .fetch_all(p.db.pool())
         .await?
         .iter()

@@ -1038,8 +1038,8 @@ async fn load(p: &Platform, code: &str, with_results: bool) -> Result<DossierVie
     })
 }
 
-/// The caller's own dossiers (citizens), newest first.
-pub async fn mine(p: &Platform, ctx: &Ctx) -> Result<Vec<String>> {
+/// The logged-in caller allowed to read their own records (dossiers, documents): their id.
+pub(crate) fn own_records_owner(ctx: &Ctx) -> Result<i64> {
     let principal = ctx
         .principal()
         .ok_or_else(|| Error::domain(ErrorCode::Unauthenticated, "log in first"))?;
@@ -1047,10 +1047,16 @@ pub async fn mine(p: &Platform, ctx: &Ctx) -> Result<Vec<String>> {
         AccessAction::ViewOwnRecords,
         &Target::OwnedBy(principal.user_id),
     )?;
+    Ok(principal.user_id)
+}
+
+/// The caller's own dossiers (citizens), newest first.
+pub async fn mine(p: &Platform, ctx: &Ctx) -> Result<Vec<String>> {
+    let user_id = own_records_owner(ctx)?;
     Ok(sqlx::query_scalar(
         "SELECT code FROM dossiers WHERE applicant_user_id = $1 ORDER BY id DESC LIMIT 200",
     )
-    .bind(principal.user_id)
+    .bind(user_id)
     .fetch_all(p.db.pool())
     .await?)
 }
