@@ -873,6 +873,30 @@ pub(crate) async fn write_transition(
                 .execute(&mut *tx.tx)
                 .await?;
         }
+        // Leaving `awaiting_payment` otherwise (withdrawn, refused, suspended) voids the open
+        // attempt: money the gateway still takes for it is kept as `paid_unapplied`.
+        _ if row.status == Status::AwaitingPayment => {
+            let voided = sqlx::query("UPDATE payments SET status = 'void', updated_ms = $1 WHERE dossier_id = $2 AND status = 'pending'")
+                .bind(ctx.now_ms)
+                .bind(row.id)
+                .execute(&mut *tx.tx)
+                .await?
+                .rows_affected();
+            if voided > 0 {
+                p.audit(
+                    tx,
+                    ctx,
+                    Change {
+                        action: "payment.void",
+                        object_type: "dossier",
+                        object_id: code,
+                        before: Some(&"pending"),
+                        after: Some(&"void"),
+                    },
+                )
+                .await?;
+            }
+        }
         _ => {}
     }
     crate::steps::apply(

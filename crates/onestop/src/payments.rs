@@ -58,6 +58,10 @@ pub struct Started {
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Paid,
+    /// The gateway took the money for an attempt that can no longer settle the fee (the
+    /// dossier was withdrawn, refused or suspended, or the attempt was superseded, while
+    /// the payer was on the gateway): recorded as `paid_unapplied` for a refund, never lost.
+    PaidUnapplied,
     Cancelled,
     Failed,
 }
@@ -184,8 +188,9 @@ pub async fn start(p: &Platform, ctx: &Ctx, code: &str) -> Result<Started> {
                 reused: true,
             });
         }
-        // The fee asked for changed: the old attempt can no longer settle it.
-        sqlx::query("UPDATE payments SET status = 'cancelled', updated_ms = $1 WHERE id = $2")
+        // The fee asked for changed: the old attempt can no longer settle it (a payment that
+        // still arrives for it is kept as `paid_unapplied`).
+        sqlx::query("UPDATE payments SET status = 'void', updated_ms = $1 WHERE id = $2")
             .bind(ctx.now_ms)
             .bind(pending.try_get::<i64, _>("id")?)
             .execute(&mut *tx.tx)
@@ -198,7 +203,7 @@ pub async fn start(p: &Platform, ctx: &Ctx, code: &str) -> Result<Started> {
                 object_type: "payment",
                 object_id: &payment.reference,
                 before: Some(&"pending"),
-                after: Some(&"cancelled"),
+                after: Some(&"void"),
             },
         )
         .await?;
@@ -317,6 +322,7 @@ fn outcome_of(v: &VerifiedPayment) -> Outcome {
 fn status_of(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Paid => "paid",
+        Outcome::PaidUnapplied => "paid_unapplied",
         Outcome::Cancelled => "cancelled",
         Outcome::Failed => "failed",
     }
@@ -330,10 +336,19 @@ pub async fn callback(
     params: &[(String, String)],
 ) -> Result<CallbackResult> {
     let verified = p.payments.verify_callback(params)?;
-    let outcome = outcome_of(&verified);
     // A second pass only after a racing delivery of the same result won the update.
     for _ in 0..2 {
         let a = attempt(p, &verified.reference).await?;
+        let mut outcome = outcome_of(&verified);
+        // Money taken for an attempt the platform voided, or for a dossier that left
+        // `awaiting_payment` meanwhile, is recorded (and acknowledged) for a refund.
+        if outcome == Outcome::Paid
+            && (a.status == "void"
+                || a.status == "paid_unapplied"
+                || (a.status == "pending" && a.dossier_status != Status::AwaitingPayment.as_str()))
+        {
+            outcome = Outcome::PaidUnapplied;
+        }
         let result = |replayed| CallbackResult {
             outcome,
             replayed,
@@ -344,7 +359,7 @@ pub async fn callback(
         if verified.amount != a.amount {
             return Err(amount_mismatch());
         }
-        if a.status != "pending" {
+        if a.status != "pending" && !(a.status == "void" && outcome == Outcome::PaidUnapplied) {
             if a.status == status_of(outcome)
                 && a.gateway_transaction.as_deref() == Some(&verified.gateway_transaction)
             {
@@ -362,11 +377,16 @@ pub async fn callback(
             .with_rule(rule)
             .into());
         }
-        let reused: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM payments WHERE gateway_transaction = $1")
-                .bind(&verified.gateway_transaction)
-                .fetch_optional(p.db.pool())
-                .await?;
+        // Gateways number cancelled and failed results 0; only money taken is unique.
+        let reused: Option<i64> = match outcome {
+            Outcome::Paid | Outcome::PaidUnapplied => sqlx::query_scalar(
+                "SELECT id FROM payments WHERE gateway_transaction = $1 AND status IN ('paid', 'paid_unapplied')",
+            )
+            .bind(&verified.gateway_transaction)
+            .fetch_optional(p.db.pool())
+            .await?,
+            Outcome::Cancelled | Outcome::Failed => None,
+        };
         if reused.is_some() {
             return Err(DomainError::new(
                 ErrorCode::Conflict,
@@ -398,12 +418,13 @@ pub async fn callback(
             None
         };
         let mut tx = p.db.begin_write().await?;
-        let changed = sqlx::query("UPDATE payments SET status = $1, gateway_transaction = $2, response_code = $3, paid_ms = CASE WHEN $1 = 'paid' THEN $4 ELSE NULL END, updated_ms = $4 WHERE id = $5 AND status = 'pending'")
+        let changed = sqlx::query("UPDATE payments SET status = $1, gateway_transaction = $2, response_code = $3, paid_ms = CASE WHEN $1 IN ('paid', 'paid_unapplied') THEN $4 ELSE NULL END, updated_ms = $4 WHERE id = $5 AND status = $6")
             .bind(status_of(outcome))
             .bind(&verified.gateway_transaction)
             .bind(&verified.response_code)
             .bind(ctx.now_ms)
             .bind(a.id)
+            .bind(&a.status)
             .execute(&mut *tx.tx)
             .await?
             .rows_affected();
@@ -417,7 +438,7 @@ pub async fn callback(
                 action: &format!("payment.{}", status_of(outcome)),
                 object_type: "payment",
                 object_id: &verified.reference,
-                before: Some(&"pending"),
+                before: Some(&a.status),
                 after: Some(&serde_json::json!({
                     "status": status_of(outcome),
                     "amount": a.amount,

@@ -512,6 +512,16 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "The dossier's fee has been recorded; processing continues.",
     ),
     (
+        "payment.unapplied_title",
+        "Đã nhận tiền, chờ hoàn trả",
+        "Payment received, to be refunded",
+    ),
+    (
+        "payment.unapplied_message",
+        "Hồ sơ không còn chờ nộp phí nên khoản tiền này sẽ được cơ quan hoàn trả; giao dịch đã được ghi nhận.",
+        "The dossier no longer awaits this fee, so the agency will refund it; the transaction is on record.",
+    ),
+    (
         "payment.cancelled_title",
         "Giao dịch đã hủy",
         "Transaction cancelled",

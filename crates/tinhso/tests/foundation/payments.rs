@@ -573,8 +573,9 @@ async fn cancelled_and_refused_payments(backend: Backend) {
     )
     .await;
 
-    // A new attempt gets a new reference; if the dossier stops meanwhile, its payment is
-    // refused and nothing changes.
+    // A new attempt gets a new reference. If the dossier stops while the payer is on the
+    // gateway, the attempt is voided; the money the gateway still takes is recorded for a
+    // refund (acknowledged, audited), never lost, and the dossier stays stopped.
     app.clock.set("2027-03-03T11:00:00+07:00");
     let (status, second) = start_payment(&app, &client, &t.citizen, &code).await;
     assert_eq!(status, 200, "{second}");
@@ -589,22 +590,44 @@ async fn cancelled_and_refused_payments(backend: Backend) {
     )
     .await;
     assert_eq!(status, 200);
-    refused(
-        &app,
-        &client,
-        &t,
-        &code,
-        &signed_result(&app, &second_ref, FEE, "77777777"),
-        (409, "payment.not_awaiting"),
-    )
-    .await;
     let (_, listed) = get(
         &client,
         app.url(&format!("/api/v1/dossiers/{code}/payments")),
         &t.citizen,
     )
     .await;
-    assert_eq!(listed["payments"][1]["status"], "pending", "{listed}");
+    assert_eq!(listed["payments"][1]["status"], "void", "{listed}");
+    let head = app.audit_head().await;
+    let late = signed_result(&app, &second_ref, FEE, "77777777");
+    let (status, body) = ipn(&app, &late).await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("paid_unapplied")),
+        "{body}"
+    );
+    assert_eq!(app.audit_head().await, head + 1);
+    let (status, body) = ipn(&app, &late).await;
+    assert_eq!(
+        (status, body["replayed"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    assert_eq!(app.audit_head().await, head + 1, "a replay writes nothing");
+    let d = dossier(&app, &client, &t, &code).await;
+    assert_eq!(
+        (d["status"].as_str(), d["fee_paid"].as_bool()),
+        (Some("stopped"), Some(false))
+    );
+    let (_, listed) = get(
+        &client,
+        app.url(&format!("/api/v1/dossiers/{code}/payments")),
+        &t.citizen,
+    )
+    .await;
+    assert_eq!(
+        listed["payments"][1]["status"], "paid_unapplied",
+        "{listed}"
+    );
     app.stop().await;
 }
 both!(cancelled_and_refused_payments);

@@ -56,6 +56,7 @@ pub async fn return_page(
     let page = PageCtx::new(&state, &viewer, "/payment/return");
     let (title_key, message_key) = match result.outcome {
         Outcome::Paid => ("payment.paid_title", "payment.paid_message"),
+        Outcome::PaidUnapplied => ("payment.unapplied_title", "payment.unapplied_message"),
         Outcome::Cancelled => ("payment.cancelled_title", "payment.cancelled_message"),
         Outcome::Failed => ("payment.failed_title", "payment.failed_message"),
     };
