@@ -306,6 +306,7 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
                 process: &spec.process,
                 agency_id: agency.id,
                 calendar: &calendar,
+                closing_calendar: &calendar,
                 action: Action::Accept,
             },
         )
@@ -710,6 +711,9 @@ pub(crate) struct Transition {
     process: Vec<crate::domain::catalog::ProcessStep>,
     step_agency_id: i64,
     step_calendar: WorkingCalendar,
+    /// The calendar of the agency that ran the step this command closes (after a transfer
+    /// the step opened next runs elsewhere).
+    closing_calendar: Option<WorkingCalendar>,
     /// Documents the command attaches (supplement or result), already checked.
     attachment_role: &'static str,
     attached: Vec<docs::Resolved>,
@@ -768,7 +772,10 @@ pub(crate) async fn prepare(
         _ => None,
     };
     let procedure = catalog::version(p, row.procedure_version_id).await?;
-    if let Command::CompleteStep { .. } = command {
+    if matches!(
+        command,
+        Command::CompleteStep { .. } | Command::Transfer { .. }
+    ) {
         crate::steps::check_complete_step(p, row.id, &procedure.spec.process).await?;
     }
     // The legal clock runs on the receiving agency's calendar; the step opened by this
@@ -780,6 +787,11 @@ pub(crate) async fn prepare(
             .await?
             .ok_or_else(|| DomainError::not_found("agency"))?,
         None => handling.clone(),
+    };
+    let closing_calendar = match transfer_to {
+        Some(_) if handling.id == agency.id => Some(calendar.clone()),
+        Some(_) => Some(tinhso_platform::calendar::working_calendar(p, Some(handling)).await?),
+        None => None,
     };
     let step_calendar = if step_agency.id == agency.id {
         calendar
@@ -801,6 +813,7 @@ pub(crate) async fn prepare(
         process: procedure.spec.process,
         step_agency_id: step_agency.id,
         step_calendar,
+        closing_calendar,
         attachment_role: role,
         attached,
     })
@@ -907,6 +920,7 @@ pub(crate) async fn write_transition(
             process: &t.process,
             agency_id: t.step_agency_id,
             calendar: &t.step_calendar,
+            closing_calendar: t.closing_calendar.as_ref().unwrap_or(&t.step_calendar),
             action: command.action(),
         },
     )

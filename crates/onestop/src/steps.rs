@@ -23,6 +23,9 @@ pub(crate) struct StepInput<'a> {
     /// The agency that handles the step opened now (after a transfer: the new one).
     pub agency_id: i64,
     pub calendar: &'a WorkingCalendar,
+    /// The calendar of the agency that ran the open step (differs from `calendar` only
+    /// when the action transfers the dossier).
+    pub closing_calendar: &'a WorkingCalendar,
     pub action: Action,
 }
 
@@ -81,6 +84,9 @@ pub(crate) async fn check_complete_step(
     .fetch_optional(p.db.pool())
     .await?;
     let current = current.and_then(|i| usize::try_from(i).ok());
+    if process.is_empty() {
+        return Ok(());
+    }
     Ok(check_forward(process, current)?)
 }
 
@@ -88,6 +94,12 @@ pub(crate) async fn check_complete_step(
 pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> Result<()> {
     let open = open_step(tx, input.dossier_id).await?;
     let now = instant(ctx.now_ms);
+    // Checked again on the step read inside the transaction: two forwards racing from the
+    // same step cannot pass over the leader's decision or the return.
+    if matches!(input.action, Action::CompleteStep | Action::Transfer) && !input.process.is_empty()
+    {
+        check_forward(input.process, open.as_ref().map(|o| o.index))?;
+    }
     match effect(input.process, open.as_ref().map(|o| o.index), input.action) {
         StepEffect::None => Ok(()),
         StepEffect::Pause => match open {
@@ -99,7 +111,7 @@ pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> 
             None => Ok(()),
         },
         StepEffect::Stop => match open {
-            Some(step) => close(tx, ctx, &step, input.calendar, "stopped").await,
+            Some(step) => close(tx, ctx, &step, input.closing_calendar, "stopped").await,
             None => Ok(()),
         },
         StepEffect::Advance {
@@ -108,7 +120,7 @@ pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> 
         } => {
             let current = open.as_ref().map(|o| o.index);
             if let Some(step) = &open {
-                close(tx, ctx, step, input.calendar, "done").await?;
+                close(tx, ctx, step, input.closing_calendar, "done").await?;
             }
             for passed in completed_range(current, complete_through) {
                 if Some(passed) != current {

@@ -132,15 +132,22 @@ async fn step_deadlines(backend: Backend) {
 
     // Forwarded at 9:00: the review is closed late and the leader's step opens (2 h → 11:00).
     app.clock.set("2027-03-03T09:00:00+07:00");
-    let (status, d) = act(
-        &app,
+    // A double click sends two forwards at once: one moves the dossier on, the other is
+    // refused, and the leader's step is not passed over.
+    let forward = json!({"action": "complete_step", "note": "Đủ điều kiện"});
+    let (first, second) = tokio::join!(
+        act(&app, &client, &specialist, &code, forward.clone()),
+        act(&app, &client, &specialist, &code, forward.clone()),
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{} / {}", first.1, second.1);
+    let (_, d) = get(
         &client,
+        app.url(&format!("/api/v1/dossiers/{code}")),
         &specialist,
-        &code,
-        json!({"action": "complete_step", "note": "Đủ điều kiện"}),
     )
     .await;
-    assert_eq!(status, 200, "{d}");
     assert_eq!(
         steps_of(&d)[1..],
         [
