@@ -442,6 +442,21 @@ async fn open_existing(global: &Global) -> Result<Option<Platform>> {
     Ok(Some(Platform::open_with(config, &MIGRATIONS).await?))
 }
 
+/// The defaults suit the demo; a real installation must not run on them unnoticed: the
+/// sandbox lets anyone "pay" a fee, and without a scanner uploads are stored unscanned.
+fn warn_about_test_adapters(config: &Config) {
+    if config.payment.backend == "sandbox" {
+        tracing::warn!(
+            "payment.backend is `sandbox`: fees are confirmed by the built-in test gateway and no money is collected; configure the province's payment gateway before going live"
+        );
+    }
+    if config.scanner.backend == "none" {
+        tracing::warn!(
+            "scanner.backend is `none`: uploads are stored without a malware scan; configure clamd before going live"
+        );
+    }
+}
+
 async fn serve(config: Config, demo_mode: bool) -> Result<ExitCode> {
     let started = Instant::now();
     init_logging(&config);
@@ -453,6 +468,9 @@ async fn serve(config: Config, demo_mode: bool) -> Result<ExitCode> {
         if tinhso_onestop::catalog::seed_demo(&platform).await? {
             tracing::info!("demo procedure catalogue loaded");
         }
+    }
+    if !demo_mode {
+        warn_about_test_adapters(&platform.config);
     }
     let state = tinhso_web::AppState::new(platform.clone(), demo_mode).await?;
     tinhso_web::metrics_handle();
