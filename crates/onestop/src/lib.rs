@@ -11,6 +11,7 @@ pub mod dossiers;
 pub mod export;
 pub mod notifications;
 pub mod statistics;
+pub mod workbook;
 
 /// This system's schema migrations (versions 1001–1999).
 pub const MIGRATIONS: &[tinhso_platform::Migration] = &[(
