@@ -165,6 +165,30 @@ pub async fn version(p: &Platform, version_id: i64) -> Result<StoredProcedure> {
         .ok_or_else(|| DomainError::not_found("procedure version").into())
 }
 
+/// Largest catalogue file accepted for import, JSON or xlsx.
+pub const MAX_IMPORT_BYTES: usize = crate::workbook::MAX_BYTES;
+
+/// A catalogue file in either import format, told apart by content: an xlsx workbook is a
+/// zip archive (`PK\x03\x04`), anything else must be the JSON format. Nothing is stored.
+pub fn parse_file(bytes: &[u8]) -> Result<CatalogFile> {
+    if bytes.len() > MAX_IMPORT_BYTES {
+        return Err(DomainError::invalid(format!(
+            "the catalogue file has {} bytes, more than the limit of {MAX_IMPORT_BYTES}",
+            bytes.len()
+        ))
+        .with_rule("catalog.too_large")
+        .into());
+    }
+    if crate::workbook::is_xlsx(bytes) {
+        return crate::workbook::read(bytes);
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        DomainError::invalid(format!("the catalogue file is not valid JSON: {e}"))
+            .with_rule("catalog.json")
+            .into()
+    })
+}
+
 /// The whole current catalogue in the import format.
 pub async fn export(p: &Platform) -> Result<CatalogFile> {
     Ok(CatalogFile {

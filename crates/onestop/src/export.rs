@@ -1,82 +1,16 @@
 //! Spreadsheet exports (xlsx) of the catalogue and of the statistics: the format officials
 //! file and forward. Headers are Vietnamese; figures stay numbers so they can be summed.
 
-use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::Workbook;
 use tinhso_platform::{Error, Result};
 
-use crate::domain::catalog::{CatalogFile, TimeUnit};
+use crate::domain::catalog::CatalogFile;
 use crate::statistics::Statistics;
+use crate::workbook::{header, xlsx_error};
 
-fn xlsx_error(e: XlsxError) -> Error {
-    Error::Other(format!("xlsx: {e}"))
-}
-
-fn header(sheet: &mut Worksheet, titles: &[&str]) -> Result<()> {
-    let bold = Format::new().set_bold();
-    for (col, title) in titles.iter().enumerate() {
-        let col = u16::try_from(col).map_err(|_| Error::Other("too many columns".into()))?;
-        sheet
-            .write_string_with_format(0, col, *title, &bold)
-            .map_err(xlsx_error)?;
-    }
-    Ok(())
-}
-
-/// One row per procedure: code, name, field, levels, time limit, fees, online level, channels.
+/// The catalogue workbook; [`crate::workbook`] owns its layout and reads it back.
 pub fn catalog_xlsx(file: &CatalogFile) -> Result<Vec<u8>> {
-    let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    sheet.set_name("Thủ tục").map_err(xlsx_error)?;
-    header(
-        sheet,
-        &[
-            "Mã thủ tục",
-            "Tên thủ tục",
-            "Lĩnh vực",
-            "Cấp thực hiện",
-            "Thời hạn giải quyết",
-            "Đơn vị",
-            "Phí, lệ phí (đ)",
-            "Mức độ trực tuyến",
-            "Kênh nộp",
-            "Cơ quan thực hiện",
-        ],
-    )?;
-    for (i, p) in file.procedures.iter().enumerate() {
-        let row = u32::try_from(i + 1).map_err(|_| Error::Other("too many rows".into()))?;
-        let levels: Vec<String> = p
-            .levels
-            .iter()
-            .map(|l| format!("{l:?}").to_lowercase())
-            .collect();
-        let channels: Vec<&str> = p.channels.iter().map(|c| c.as_str()).collect();
-        let fees: u64 = p.fees.iter().map(|f| f.amount).sum();
-        let unit = match p.processing_time.unit {
-            TimeUnit::WorkingDays => "ngày làm việc",
-            TimeUnit::WorkingHours => "giờ làm việc",
-        };
-        let cells = [
-            (0, p.code.clone()),
-            (1, p.name.clone()),
-            (2, p.field.name.clone()),
-            (3, levels.join(", ")),
-            (5, unit.to_owned()),
-            (7, format!("{:?}", p.online_level).to_lowercase()),
-            (8, channels.join(", ")),
-            (9, p.implementing_agency.clone()),
-        ];
-        for (col, text) in cells {
-            sheet.write_string(row, col, text).map_err(xlsx_error)?;
-        }
-        sheet
-            .write_number(row, 4, f64::from(p.processing_time.amount))
-            .map_err(xlsx_error)?;
-        sheet
-            .write_number(row, 6, fees as f64)
-            .map_err(xlsx_error)?;
-    }
-    sheet.autofit();
-    workbook.save_to_buffer().map_err(xlsx_error)
+    crate::workbook::write(file)
 }
 
 /// The KPI table of a period, one indicator per row.

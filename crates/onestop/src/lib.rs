@@ -16,6 +16,7 @@ pub mod payments;
 pub mod portal_sync;
 pub mod statistics;
 pub mod steps;
+pub mod workbook;
 
 /// This system's schema migrations (versions 1001–1999).
 pub const MIGRATIONS: &[tinhso_platform::Migration] = &[

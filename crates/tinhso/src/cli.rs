@@ -89,7 +89,9 @@ pub enum CatalogCommand {
         #[arg(long, default_value = "json")]
         format: String,
     },
-    /// Import a catalogue file (JSON); changed procedures get a new version.
+    /// Import a catalogue file, JSON or xlsx (told apart by content; the xlsx layout is the
+    /// one `export --format xlsx` writes). All procedures or none; changed ones get a new
+    /// version.
     Import { file: PathBuf },
 }
 

@@ -168,8 +168,14 @@ async fn catalog_command(p: &Platform, ctx: &Ctx, command: CatalogCommand) -> Re
             }
         }
         CatalogCommand::Import { file } => {
-            let text = std::fs::read_to_string(&file)?;
-            let parsed = serde_json::from_str(&text)
+            // Read at most one byte past the limit, so an oversized file is refused without
+            // being read whole.
+            use std::io::Read;
+            let mut bytes = Vec::new();
+            std::fs::File::open(&file)?
+                .take(catalog::MAX_IMPORT_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)?;
+            let parsed = catalog::parse_file(&bytes)
                 .map_err(|e| Error::Other(format!("{}: {e}", file.display())))?;
             let report = catalog::import(p, ctx, &parsed).await?;
             println!(

@@ -233,57 +233,105 @@ pub fn check_procedure_code(code: &str) -> Result<(), DomainError> {
     }
 }
 
+/// Which part of a specification a validation problem is about, so an importer can point
+/// at the cell that holds it (the spreadsheet import names sheet, row and column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecPart {
+    Code,
+    Name,
+    Levels,
+    Channels,
+    ProcessingTime,
+    /// The step at this index of `process`.
+    Step(usize),
+    /// The key of the form field at this index.
+    FormFieldKey(usize),
+    /// The options of the form field at this index.
+    FormFieldOptions(usize),
+}
+
 impl ProcedureSpec {
     /// Checks everything an import or an edit must satisfy; names the first problem.
     pub fn validate(&self) -> Result<(), DomainError> {
-        check_procedure_code(&self.code)?;
-        let problem = |what: String| {
-            Err(DomainError::invalid(format!(
-                "procedure {}: {what}",
-                self.code
-            )))
+        self.first_problem().map_or(Ok(()), |(_, e)| Err(e))
+    }
+
+    /// The first problem [`validate`](Self::validate) reports, with the part it is about.
+    pub fn first_problem(&self) -> Option<(SpecPart, DomainError)> {
+        if let Err(e) = check_procedure_code(&self.code) {
+            return Some((SpecPart::Code, e));
+        }
+        let problem = |part: SpecPart, what: String| {
+            Some((
+                part,
+                DomainError::invalid(format!("procedure {}: {what}", self.code)),
+            ))
         };
         if self.name.trim().is_empty() || self.name.chars().count() > 500 {
-            return problem("name is required (at most 500 characters)".into());
+            return problem(
+                SpecPart::Name,
+                "name is required (at most 500 characters)".into(),
+            );
         }
-        if self.levels.is_empty() || self.channels.is_empty() {
-            return problem("at least one level and one channel".into());
+        if self.levels.is_empty() {
+            return problem(
+                SpecPart::Levels,
+                "at least one level and one channel".into(),
+            );
+        }
+        if self.channels.is_empty() {
+            return problem(
+                SpecPart::Channels,
+                "at least one level and one channel".into(),
+            );
         }
         if self.processing_time.amount == 0 {
-            return problem("processing time must be positive".into());
+            return problem(
+                SpecPart::ProcessingTime,
+                "processing time must be positive".into(),
+            );
         }
-        if self
+        if let Some(i) = self
             .process
             .iter()
-            .any(|s| !(s.duration_hours.is_finite() && s.duration_hours >= 0.0))
+            .position(|s| !(s.duration_hours.is_finite() && s.duration_hours >= 0.0))
         {
-            return problem("step durations must be non-negative numbers of hours".into());
+            return problem(
+                SpecPart::Step(i),
+                "step durations must be non-negative numbers of hours".into(),
+            );
         }
         let step_hours: f64 = self.process.iter().map(|s| s.duration_hours).sum();
         if step_hours > self.processing_time.hours() as f64 {
-            return problem(format!(
-                "process steps take {step_hours} working hours, more than the statutory {}",
-                self.processing_time.hours()
-            ));
+            return problem(
+                SpecPart::ProcessingTime,
+                format!(
+                    "process steps take {step_hours} working hours, more than the statutory {}",
+                    self.processing_time.hours()
+                ),
+            );
         }
         let mut keys = std::collections::BTreeSet::new();
-        for field in &self.form.fields {
+        for (i, field) in self.form.fields.iter().enumerate() {
             let key_ok = !field.key.is_empty()
                 && field
                     .key
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !key_ok || !keys.insert(field.key.as_str()) {
-                return problem(format!(
-                    "form field key `{}` must be unique snake_case",
-                    field.key
-                ));
+                return problem(
+                    SpecPart::FormFieldKey(i),
+                    format!("form field key `{}` must be unique snake_case", field.key),
+                );
             }
             if field.field_type == FieldType::Select && field.options.is_empty() {
-                return problem(format!("select field `{}` needs options", field.key));
+                return problem(
+                    SpecPart::FormFieldOptions(i),
+                    format!("select field `{}` needs options", field.key),
+                );
             }
         }
-        Ok(())
+        None
     }
 
     pub fn accepts(&self, channel: Channel) -> bool {

@@ -306,20 +306,29 @@ async fn intake_and_deadlines(backend: Backend) {
 }
 both!(intake_and_deadlines);
 
+/// Runs the binary against a data directory and database.
+fn tinhso(dir: &std::path::Path, url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tinhso"))
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("--database")
+        .arg(url)
+        .args(args)
+        .env("TINHSO_LOG__LEVEL", "warn")
+        .output()
+        .unwrap()
+}
+
 /// `tinhso catalog export` prints the configured database's catalogue (JSON, or xlsx), and
 /// the KPIs come as a spreadsheet too.
 async fn catalogue_and_statistics_exports(backend: Backend) {
     let app = TestApp::start(backend).await;
     let run = |format: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tinhso"))
-            .arg("--data-dir")
-            .arg(app.dir.path())
-            .arg("--database")
-            .arg(&app.db.url)
-            .args(["catalog", "export", "--format", format])
-            .env("TINHSO_LOG__LEVEL", "warn")
-            .output()
-            .unwrap()
+        tinhso(
+            app.dir.path(),
+            &app.db.url,
+            &["catalog", "export", "--format", format],
+        )
     };
     let json_out = run("json");
     assert!(
@@ -356,6 +365,82 @@ async fn catalogue_and_statistics_exports(backend: Backend) {
     app.stop().await;
 }
 both!(catalogue_and_statistics_exports);
+
+/// The xlsx round trip an administrator makes: export the catalogue, import the workbook into
+/// a fresh database with `tinhso catalog import FILE` (format told by content), export again:
+/// the same catalogue. A workbook with an invalid procedure is refused naming sheet, row and
+/// column, and nothing of it is stored.
+async fn catalogue_xlsx_round_trip(backend: Backend) {
+    use tinhso_onestop::workbook;
+    let app = TestApp::start(backend).await;
+    let exported = tinhso(
+        app.dir.path(),
+        &app.db.url,
+        &["catalog", "export", "--format", "xlsx"],
+    );
+    assert!(exported.status.success());
+    let original = workbook::read(&exported.stdout).unwrap();
+    assert!(original.procedures.len() >= 30);
+
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = super::support::TestDb::new(backend, fresh_dir.path()).await;
+    let (dir, url) = (fresh_dir.path(), fresh.url.as_str());
+
+    let mut broken = original.clone();
+    let spec = broken
+        .procedures
+        .iter_mut()
+        .rfind(|p| !p.process.is_empty())
+        .unwrap();
+    spec.process[0].duration_hours = -1.0;
+    let file = dir.join("broken.xlsx");
+    std::fs::write(&file, workbook::write(&broken).unwrap()).unwrap();
+    let refused = tinhso(dir, url, &["catalog", "import", file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("sheet `Quy trình`, row ")
+            && stderr.contains("column D (Thời gian (giờ làm việc))")
+            && stderr.contains("non-negative"),
+        "{stderr}"
+    );
+    let empty = tinhso(dir, url, &["catalog", "export", "--format", "json"]);
+    let empty: Value = serde_json::from_slice(&empty.stdout).unwrap();
+    assert_eq!(empty["procedures"], json!([]), "all or nothing");
+
+    let file = dir.join("thu-tuc.xlsx");
+    std::fs::write(&file, &exported.stdout).unwrap();
+    let imported = tinhso(dir, url, &["catalog", "import", file.to_str().unwrap()]);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&imported.stdout).trim(),
+        format!(
+            "created {}, new versions 0, unchanged 0",
+            original.procedures.len()
+        )
+    );
+    let again = tinhso(dir, url, &["catalog", "export", "--format", "xlsx"]);
+    assert_eq!(workbook::read(&again.stdout).unwrap(), original);
+    let json_of = |dir: &std::path::Path, url: &str| {
+        tinhso(dir, url, &["catalog", "export", "--format", "json"]).stdout
+    };
+    assert_eq!(json_of(dir, url), json_of(app.dir.path(), &app.db.url));
+    let repeated = tinhso(dir, url, &["catalog", "import", file.to_str().unwrap()]);
+    assert_eq!(
+        String::from_utf8_lossy(&repeated.stdout).trim(),
+        format!(
+            "created 0, new versions 0, unchanged {}",
+            original.procedures.len()
+        )
+    );
+    fresh.drop_database().await;
+    app.stop().await;
+}
+both!(catalogue_xlsx_round_trip);
 
 /// 1,000 concurrent counter submissions to one agency on one day: 1,000 distinct,
 /// consecutive codes, and the day's counter ends at 1,000.
