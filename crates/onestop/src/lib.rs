@@ -40,4 +40,9 @@ pub const MIGRATIONS: &[tinhso_platform::Migration] = &[
         "onestop_dossier_steps",
         include_str!("../migrations/1006_dossier_steps.sql"),
     ),
+    (
+        1007,
+        "onestop_inbox_indexes",
+        include_str!("../migrations/1007_inbox_indexes.sql"),
+    ),
 ];

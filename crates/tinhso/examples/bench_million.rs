@@ -684,7 +684,7 @@ async fn explain(p: &Platform, postgres: bool) {
         ),
         (
             "inbox (one commune)",
-            "SELECT d.code, d.procedure_code, d.status, d.due_ms, a.path FROM dossiers d JOIN agencies a ON a.id = d.agency_id LEFT JOIN agencies h ON h.id = d.handling_agency_id WHERE d.status IN ('submitted', 'received', 'processing', 'supplement_requested', 'awaiting_payment', 'resolved') AND (a.path LIKE $1 OR h.path LIKE $1) ORDER BY d.due_ms IS NULL, d.due_ms, d.id LIMIT 500",
+            "SELECT d.code, d.procedure_code, d.status, d.due_ms, s.name, s.due_ms FROM dossiers d LEFT JOIN dossier_steps s ON s.dossier_id = d.id AND s.completed_ms IS NULL WHERE d.status IN ('submitted', 'received', 'processing', 'supplement_requested', 'awaiting_payment', 'resolved') AND (d.agency_id IN (SELECT id FROM agencies WHERE path LIKE $1) OR d.handling_agency_id IN (SELECT id FROM agencies WHERE path LIKE $1)) ORDER BY d.due_ms IS NULL, d.due_ms, d.id LIMIT 500",
             vec![Bind::Text(format!("{path}%"))],
         ),
         (
