@@ -97,6 +97,7 @@ pub async fn compute(p: &Platform, filter: &Filter, now_ms: i64) -> Result<Stati
     };
     let as_of = now_ms.min(end);
     let calendar = tinhso_platform::calendar::working_calendar(p, None).await?;
+    let mut spans = calendar.span_counter();
     let mut processing_minutes: i64 = 0;
     let mut decided: u64 = 0;
     // One pass over the scope's dossiers touched by the period, streamed.
@@ -130,7 +131,7 @@ pub async fn compute(p: &Platform, filter: &Filter, now_ms: i64) -> Result<Stati
                     stats.resolved.on_time += 1
                 }
                 if let Some(received) = received {
-                    let minutes = calendar
+                    let minutes = spans
                         .working_minutes_between(instant(received), instant(at))
                         .unwrap_or_default();
                     processing_minutes += minutes;

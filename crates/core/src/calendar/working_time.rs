@@ -218,11 +218,29 @@ impl WorkingCalendar {
         a: DateTime<FixedOffset>,
         b: DateTime<FixedOffset>,
     ) -> Result<i64, CalendarError> {
+        self.span_seconds(&mut DayBook::new(self), a, b)
+    }
+
+    fn span_seconds(
+        &self,
+        book: &mut DayBook<'_>,
+        a: DateTime<FixedOffset>,
+        b: DateTime<FixedOffset>,
+    ) -> Result<i64, CalendarError> {
         let (a, b) = (to_local(a), to_local(b));
         if b < a {
-            return self.seconds_within(b, a).map(|seconds| -seconds);
+            return self.seconds_within(book, b, a).map(|seconds| -seconds);
         }
-        self.seconds_within(a, b)
+        self.seconds_within(book, a, b)
+    }
+
+    /// For many spans on one calendar (statistics over a million dossiers): each year's days
+    /// off are computed once for all of them instead of once per span.
+    pub fn span_counter(&self) -> SpanCounter<'_> {
+        SpanCounter {
+            calendar: self,
+            book: DayBook::new(self),
+        }
     }
 
     /// Walks forward from `start` until `remaining` seconds of office time are used up.
@@ -261,13 +279,17 @@ impl WorkingCalendar {
     }
 
     /// Office seconds inside `[a, b]`, `a <= b`.
-    fn seconds_within(&self, a: NaiveDateTime, b: NaiveDateTime) -> Result<i64, CalendarError> {
+    fn seconds_within(
+        &self,
+        book: &mut DayBook<'_>,
+        a: NaiveDateTime,
+        b: NaiveDateTime,
+    ) -> Result<i64, CalendarError> {
         if (b.date() - a.date()).num_days() > i64::from(SEARCH_DAYS) {
             return Err(CalendarError::out_of_range(format!(
                 "a span of more than {SEARCH_YEARS} years"
             )));
         }
-        let mut book = DayBook::new(self);
         let mut total = 0;
         let mut day = a.date();
         while day <= b.date() {
@@ -281,6 +303,29 @@ impl WorkingCalendar {
             day = next_day(day)?;
         }
         Ok(total)
+    }
+}
+
+/// Working time between many pairs of instants on one calendar, sharing the days off.
+pub struct SpanCounter<'a> {
+    calendar: &'a WorkingCalendar,
+    book: DayBook<'a>,
+}
+
+impl std::fmt::Debug for SpanCounter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpanCounter").finish_non_exhaustive()
+    }
+}
+
+impl SpanCounter<'_> {
+    /// Whole working minutes from `a` to `b`, as [`WorkingCalendar::working_minutes_between`].
+    pub fn working_minutes_between(
+        &mut self,
+        a: DateTime<FixedOffset>,
+        b: DateTime<FixedOffset>,
+    ) -> Result<i64, CalendarError> {
+        Ok(self.calendar.span_seconds(&mut self.book, a, b)? / 60)
     }
 }
 

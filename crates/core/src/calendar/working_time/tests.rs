@@ -297,3 +297,31 @@ fn a_calendar_without_working_days_errors_instead_of_looping() {
         .expect_err("too long");
     assert_eq!(err.code(), "calendar.out_of_range");
 }
+
+#[test]
+fn span_counter_agrees_with_single_spans() {
+    let calendar = WorkingCalendar::default();
+    let mut spans = calendar.span_counter();
+    // Across Tết 2027 and backwards, each as the one-off computation gives it.
+    for (a, b) in [
+        ("2027-02-03T16:00:00+07:00", "2027-02-15T10:00:00+07:00"),
+        ("2027-03-01T09:00:00+07:00", "2027-03-01T14:00:00+07:00"),
+        ("2026-12-31T16:00:00+07:00", "2027-01-04T08:00:00+07:00"),
+        ("2027-03-02T09:00:00+07:00", "2027-03-01T09:00:00+07:00"),
+    ] {
+        assert_eq!(
+            spans.working_minutes_between(at(a), at(b)).unwrap(),
+            calendar.working_minutes_between(at(a), at(b)).unwrap(),
+            "{a} → {b}"
+        );
+    }
+    assert_eq!(
+        spans
+            .working_minutes_between(
+                at("2027-03-01T09:00:00+07:00"),
+                at("2027-03-01T14:00:00+07:00")
+            )
+            .unwrap(),
+        210
+    );
+}
