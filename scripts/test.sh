@@ -82,7 +82,7 @@ stage_system_packages() {
   fi
 
   if ((${#missing[@]} == 0)); then
-    info "all present: chromium, clamav, clamav-daemon, python3-aiosmtpd, postgresql-client, curl, PostgreSQL"
+    info "all present: chromium, clamav, clamav-daemon, python3-aiosmtpd, postgresql-client, curl, poppler-utils, zbar-tools, PostgreSQL"
     return 0
   fi
   info "installing: ${missing[*]}"

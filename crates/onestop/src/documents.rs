@@ -65,6 +65,12 @@ pub const RULE_PENDING: &str = "upload.too_many_pending";
 
 /// Who may upload: citizens for their own filings, and officers who handle dossiers (scans at
 /// the counter, result documents). Returns the owner account (none for the platform itself).
+/// Refuses a caller who may not upload, before the body is read (the HTTP handler calls it
+/// first, so nobody else can make the server buffer 10 MiB).
+pub fn check_may_upload(ctx: &Ctx) -> Result<()> {
+    check_uploader(ctx).map(|_| ())
+}
+
 fn check_uploader(ctx: &Ctx) -> Result<Option<i64>> {
     match &ctx.caller {
         Caller::Local => Ok(None),

@@ -50,6 +50,7 @@ pub async fn upload(
     body: Body,
 ) -> WebResult<Response> {
     require_caller(&ctx)?;
+    documents::check_may_upload(&ctx)?;
     let limit = state.platform.config.limits.max_upload_bytes;
     // A declared length over the limit is refused before a byte is read.
     let declared = headers
