@@ -107,18 +107,7 @@ pub struct EventView {
 }
 
 fn vietnam_time(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms)
-        .map(|t| {
-            t.with_timezone(&tinhso_core::calendar::vietnam_offset())
-                .to_rfc3339()
-        })
-        .unwrap_or_default()
-}
-
-pub(crate) fn to_instant(ms: i64) -> DateTime<FixedOffset> {
-    DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&tinhso_core::calendar::vietnam_offset())
+    tinhso_core::calendar::vietnam_instant(ms).to_rfc3339()
 }
 
 /// Who files: a citizen for themself online, or a counter officer of the receiving agency.
@@ -254,7 +243,7 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
         let (clock, due) = start_clock(&calendar, spec.processing_time.hours(), ctx.now_ms)?;
         (Some(ctx.now_ms), Some(clock), Some(due))
     };
-    let local_day = to_instant(ctx.now_ms).date_naive();
+    let local_day = tinhso_core::calendar::vietnam_instant(ctx.now_ms).date_naive();
     let form_json = serde_json::to_string(&input.form).map_err(|e| Error::Other(e.to_string()))?;
     let proxy_json = input
         .proxy
@@ -343,7 +332,9 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
 /// period). Returns the clock to store and the appointment instant.
 fn start_clock(calendar: &WorkingCalendar, hours: u64, from_ms: i64) -> Result<(String, i64)> {
     let mut clock = DeadlineClock::new(hours * 60);
-    clock.start(to_instant(from_ms)).map_err(calendar_error)?;
+    clock
+        .start(tinhso_core::calendar::vietnam_instant(from_ms))
+        .map_err(calendar_error)?;
     let due = clock
         .due(calendar)
         .map_err(calendar_error)?
@@ -351,13 +342,13 @@ fn start_clock(calendar: &WorkingCalendar, hours: u64, from_ms: i64) -> Result<(
     Ok((clock_text(&clock)?, due.timestamp_millis()))
 }
 
-fn calendar_error(e: tinhso_core::calendar::CalendarError) -> Error {
+pub(crate) fn calendar_error(e: tinhso_core::calendar::CalendarError) -> Error {
     DomainError::invalid(e.to_string())
         .with_rule(e.code())
         .into()
 }
 
-fn clock_text(clock: &DeadlineClock) -> Result<String> {
+pub(crate) fn clock_text(clock: &DeadlineClock) -> Result<String> {
     serde_json::to_string(clock).map_err(|e| Error::Other(e.to_string()))
 }
 
@@ -633,7 +624,7 @@ fn clock_after(
     };
     let mut clock: DeadlineClock =
         serde_json::from_str(text).map_err(|e| Error::Other(format!("stored clock: {e}")))?;
-    let now = to_instant(now_ms);
+    let now = tinhso_core::calendar::vietnam_instant(now_ms);
     match command {
         Command::RequestSupplement { .. } | Command::RequestPayment { .. }
             if clock.is_running() =>
@@ -772,12 +763,6 @@ pub(crate) async fn prepare(
         _ => None,
     };
     let procedure = catalog::version(p, row.procedure_version_id).await?;
-    if matches!(
-        command,
-        Command::CompleteStep { .. } | Command::Transfer { .. }
-    ) {
-        crate::steps::check_complete_step(p, row.id, &procedure.spec.process).await?;
-    }
     // The legal clock runs on the receiving agency's calendar; the step opened by this
     // action on the calendar of the agency that handles it.
     let calendar = tinhso_platform::calendar::working_calendar(p, Some(agency)).await?;

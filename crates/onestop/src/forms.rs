@@ -10,7 +10,7 @@
 //! exactly like reading the dossier (`dossiers::view`); a form that does not apply yet is a
 //! conflict with the stable rule `form.not_applicable`. Nothing is stored or changed.
 
-use chrono::{DateTime, Datelike, Timelike};
+use chrono::{Datelike, Timelike};
 use sqlx::Row;
 use tinhso_core::{DomainError, ErrorCode};
 use tinhso_pdf::{Align, Block, Document, Paragraph, Qr, Span, Table};
@@ -83,7 +83,7 @@ impl FormKind {
 
 /// `16 giờ 00 phút, ngày 04 tháng 02 năm 2027` in Vietnam time.
 pub fn vn_instant(ms: i64) -> String {
-    let t = local(ms);
+    let t = tinhso_core::calendar::vietnam_instant(ms);
     format!(
         "{:02} giờ {:02} phút, {}",
         t.hour(),
@@ -94,7 +94,7 @@ pub fn vn_instant(ms: i64) -> String {
 
 /// `ngày 03 tháng 02 năm 2027` (day and month with two digits, as Nghị định 30 writes them).
 pub fn vn_date(ms: i64) -> String {
-    let t = local(ms);
+    let t = tinhso_core::calendar::vietnam_instant(ms);
     format!(
         "ngày {:02} tháng {:02} năm {}",
         t.day(),
@@ -114,12 +114,6 @@ pub fn vn_money(amount: u64) -> String {
         out.push(c);
     }
     format!("{out} đồng")
-}
-
-fn local(ms: i64) -> DateTime<chrono::FixedOffset> {
-    DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&tinhso_core::calendar::vietnam_offset())
 }
 
 /// Where the QR code leads: the public status page with the code filled in (the applicant

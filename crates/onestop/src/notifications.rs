@@ -5,7 +5,6 @@
 //! Templates are Vietnamese (citizens read Vietnamese); SMS bodies are short and unaccented-
 //! safe in length (one segment of Unicode text is 70 characters, so they stay brief).
 
-use chrono::DateTime;
 use serde_json::json;
 use sqlx::Row;
 use tinhso_platform::{Ctx, Result, WriteTx};
@@ -14,13 +13,9 @@ use crate::domain::dossier::Status;
 use crate::dossiers::Event;
 
 fn local(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms)
-        .map(|t| {
-            t.with_timezone(&tinhso_core::calendar::vietnam_offset())
-                .format("%H:%M ngày %d/%m/%Y")
-                .to_string()
-        })
-        .unwrap_or_default()
+    tinhso_core::calendar::vietnam_instant(ms)
+        .format("%H:%M ngày %d/%m/%Y")
+        .to_string()
 }
 
 /// Subject and body of the message for an event, or `None` when the event is internal.

@@ -15,7 +15,6 @@
 //! - Refused callbacks write nothing (they are logged): they come from outside, unauthenticated,
 //!   and must not let anyone grow the audit trail at will.
 
-use chrono::DateTime;
 use serde::Serialize;
 use sqlx::Row;
 use tinhso_core::access::{Action as AccessAction, Target};
@@ -76,12 +75,6 @@ pub struct CallbackResult {
     pub amount: i64,
 }
 
-fn vietnam(ms: i64) -> DateTime<chrono::FixedOffset> {
-    DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&tinhso_core::calendar::vietnam_offset())
-}
-
 fn not_awaiting() -> Error {
     DomainError::new(ErrorCode::Conflict, "the dossier is not awaiting a payment")
         .with_rule("payment.not_awaiting")
@@ -127,10 +120,10 @@ fn view_of(row: &sqlx::any::AnyRow) -> Result<PaymentView> {
         amount: row.try_get("amount")?,
         status: row.try_get("status")?,
         gateway_transaction: row.try_get("gateway_transaction")?,
-        created_at: vietnam(row.try_get("created_ms")?).to_rfc3339(),
+        created_at: tinhso_core::calendar::vietnam_instant(row.try_get("created_ms")?).to_rfc3339(),
         paid_at: row
             .try_get::<Option<i64>, _>("paid_ms")?
-            .map(|ms| vietnam(ms).to_rfc3339()),
+            .map(|ms| tinhso_core::calendar::vietnam_instant(ms).to_rfc3339()),
     })
 }
 
@@ -143,7 +136,9 @@ fn checkout_url(p: &Platform, ctx: &Ctx, payment: &PaymentView, created_ms: i64)
         amount: payment.amount,
         order_info: format!("Nop phi, le phi ho so {}", payment.dossier_code),
         return_url: format!("{}/payment/return", p.config.public_base()),
-        created_at: vietnam(created_ms).format("%Y%m%d%H%M%S").to_string(),
+        created_at: tinhso_core::calendar::vietnam_instant(created_ms)
+            .format("%Y%m%d%H%M%S")
+            .to_string(),
         client_addr: ctx.source_addr.clone(),
     })
 }
@@ -214,7 +209,7 @@ pub async fn start(p: &Platform, ctx: &Ctx, code: &str) -> Result<Started> {
         .await?;
     // `{dossier code}-{yyyyMMddHHmmss}` as the national payment platform names requests; a
     // later attempt in the same second stays unique by its number.
-    let stamp = vietnam(ctx.now_ms).format("%Y%m%d%H%M%S");
+    let stamp = tinhso_core::calendar::vietnam_instant(ctx.now_ms).format("%Y%m%d%H%M%S");
     let reference = if attempts == 0 {
         format!("{code}-{stamp}")
     } else {
@@ -246,7 +241,7 @@ pub async fn start(p: &Platform, ctx: &Ctx, code: &str) -> Result<Started> {
         amount: fee,
         status: "pending".into(),
         gateway_transaction: None,
-        created_at: vietnam(ctx.now_ms).to_rfc3339(),
+        created_at: tinhso_core::calendar::vietnam_instant(ctx.now_ms).to_rfc3339(),
         paid_at: None,
     };
     let url = checkout_url(p, ctx, &payment, ctx.now_ms)?;

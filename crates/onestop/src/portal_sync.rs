@@ -34,7 +34,8 @@ use crate::domain::national::{
     DossierFacts, StepFacts, cap_nhat_request, cap_nhat_tien_do, dong_bo_ho_so, dong_bo_request,
     step_content,
 };
-use crate::dossiers::{Event, to_instant};
+use crate::dossiers::Event;
+use tinhso_core::calendar::vietnam_instant;
 
 /// The outbox topic of national portal sync.
 pub const TOPIC: &str = "national_portal";
@@ -166,7 +167,8 @@ async fn facts(p: &Platform, dossier_id: i64) -> Result<DossierFacts> {
         .map(|a| a.name)
         .unwrap_or_default();
     let id_number: String = row.try_get(3)?;
-    let instant = |i: usize| -> Result<_> { Ok(row.try_get::<Option<i64>, _>(i)?.map(to_instant)) };
+    let instant =
+        |i: usize| -> Result<_> { Ok(row.try_get::<Option<i64>, _>(i)?.map(vietnam_instant)) };
     let closed = instant(11)?;
     let result_method: Option<String> = row.try_get(12)?;
     Ok(DossierFacts {
@@ -242,9 +244,9 @@ async fn step(p: &Platform, sync: &SyncRef) -> Result<(String, StepFacts)> {
             title: String::new(),
             department,
             content: step_content(&action, &note),
-            at: to_instant(at_ms),
-            started_at: to_instant(started_ms.unwrap_or(at_ms)),
-            due_at: row.try_get::<Option<i64>, _>(4)?.map(to_instant),
+            at: vietnam_instant(at_ms),
+            started_at: vietnam_instant(started_ms.unwrap_or(at_ms)),
+            due_at: row.try_get::<Option<i64>, _>(4)?.map(vietnam_instant),
             status: Status::parse(&row.try_get::<String, _>(2)?)?,
         },
     ))

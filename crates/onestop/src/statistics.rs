@@ -132,7 +132,10 @@ pub async fn compute(p: &Platform, filter: &Filter, now_ms: i64) -> Result<Stati
                 }
                 if let Some(received) = received {
                     let minutes = spans
-                        .working_minutes_between(instant(received), instant(at))
+                        .working_minutes_between(
+                            tinhso_core::calendar::vietnam_instant(received),
+                            tinhso_core::calendar::vietnam_instant(at),
+                        )
                         .unwrap_or_default();
                     processing_minutes += minutes;
                     decided += 1;
@@ -165,12 +168,6 @@ fn is_open(status: &str) -> bool {
         status,
         "submitted" | "received" | "processing" | "supplement_requested" | "awaiting_payment"
     )
-}
-
-fn instant(ms: i64) -> chrono::DateTime<chrono::FixedOffset> {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&tinhso_core::calendar::vietnam_offset())
 }
 
 async fn satisfaction(

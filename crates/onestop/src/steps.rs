@@ -36,22 +36,6 @@ struct OpenStep {
     clock: Option<DeadlineClock>,
 }
 
-fn instant(ms: i64) -> DateTime<FixedOffset> {
-    DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&tinhso_core::calendar::vietnam_offset())
-}
-
-fn calendar_error(e: tinhso_core::calendar::CalendarError) -> Error {
-    tinhso_core::DomainError::invalid(e.to_string())
-        .with_rule(e.code())
-        .into()
-}
-
-fn clock_json(clock: &DeadlineClock) -> Result<String> {
-    serde_json::to_string(clock).map_err(|e| Error::Other(e.to_string()))
-}
-
 async fn open_step(tx: &mut WriteTx, dossier_id: i64) -> Result<Option<OpenStep>> {
     let row = sqlx::query("SELECT id, step_index, clock_json FROM dossier_steps WHERE dossier_id = $1 AND completed_ms IS NULL")
         .bind(dossier_id)
@@ -70,30 +54,10 @@ async fn open_step(tx: &mut WriteTx, dossier_id: i64) -> Result<Option<OpenStep>
     }))
 }
 
-/// Refuses a hand forward of the open step where the process does not allow it (before
-/// anything is written).
-pub(crate) async fn check_complete_step(
-    p: &tinhso_platform::Platform,
-    dossier_id: i64,
-    process: &[ProcessStep],
-) -> Result<()> {
-    let current: Option<i64> = sqlx::query_scalar(
-        "SELECT step_index FROM dossier_steps WHERE dossier_id = $1 AND completed_ms IS NULL",
-    )
-    .bind(dossier_id)
-    .fetch_optional(p.db.pool())
-    .await?;
-    let current = current.and_then(|i| usize::try_from(i).ok());
-    if process.is_empty() {
-        return Ok(());
-    }
-    Ok(check_forward(process, current)?)
-}
-
 /// Moves the steps of a dossier for one action, in the action's transaction.
 pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> Result<()> {
     let open = open_step(tx, input.dossier_id).await?;
-    let now = instant(ctx.now_ms);
+    let now = tinhso_core::calendar::vietnam_instant(ctx.now_ms);
     // Checked again on the step read inside the transaction: two forwards racing from the
     // same step cannot pass over the leader's decision or the return.
     if matches!(input.action, Action::CompleteStep | Action::Transfer) && !input.process.is_empty()
@@ -135,7 +99,7 @@ pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> 
                         .map(budget_minutes)
                         .unwrap_or_default(),
                 );
-                clock.start(now).map_err(calendar_error)?;
+                clock.start(now).map_err(crate::dossiers::calendar_error)?;
                 insert_step(tx, ctx, &input, next, Some(clock)).await?;
             }
             Ok(())
@@ -154,19 +118,21 @@ async fn pause_or_resume(
         return Ok(());
     };
     match (pause, clock.is_running()) {
-        (true, true) => clock.pause(now, calendar).map_err(calendar_error)?,
-        (false, false) => clock.resume(now).map_err(calendar_error)?,
+        (true, true) => clock
+            .pause(now, calendar)
+            .map_err(crate::dossiers::calendar_error)?,
+        (false, false) => clock.resume(now).map_err(crate::dossiers::calendar_error)?,
         _ => return Ok(()),
     }
     // While stopped the deadline is unknown; the last one stays on record.
     let due = clock
         .due(calendar)
-        .map_err(calendar_error)?
+        .map_err(crate::dossiers::calendar_error)?
         .map(|d| d.timestamp_millis());
     sqlx::query(
         "UPDATE dossier_steps SET clock_json = $1, due_ms = COALESCE($2, due_ms) WHERE id = $3",
     )
-    .bind(clock_json(&clock)?)
+    .bind(crate::dossiers::clock_text(&clock)?)
     .bind(due)
     .bind(step.id)
     .execute(&mut *tx.tx)
@@ -185,8 +151,8 @@ async fn close(
     let late = match &step.clock {
         Some(clock) => {
             clock
-                .remaining(instant(ctx.now_ms), calendar)
-                .map_err(calendar_error)?
+                .remaining(tinhso_core::calendar::vietnam_instant(ctx.now_ms), calendar)
+                .map_err(crate::dossiers::calendar_error)?
                 < 0
         }
         None => false,
@@ -217,7 +183,7 @@ async fn insert_step(
     let due = match &clock {
         Some(c) => c
             .due(input.calendar)
-            .map_err(calendar_error)?
+            .map_err(crate::dossiers::calendar_error)?
             .map(|d| d.timestamp_millis()),
         None => None,
     };
@@ -230,7 +196,7 @@ async fn insert_step(
         .bind(input.agency_id)
         .bind(ctx.now_ms)
         .bind(due)
-        .bind(clock.as_ref().map(clock_json).transpose()?)
+        .bind(clock.as_ref().map(crate::dossiers::clock_text).transpose()?)
         .bind((!open).then_some(ctx.now_ms))
         .bind((!open).then_some(ctx.actor.as_str()))
         .bind((!open).then_some("done"))

@@ -25,4 +25,6 @@ pub use holidays::{
     YearSchedule, default_schedules, holidays_in_year,
 };
 pub use lunar::{LunarDate, lunar_to_solar, solar_to_lunar, tet};
-pub use working_time::{OfficeHours, SpanCounter, WorkingCalendar, vietnam_offset};
+pub use working_time::{
+    OfficeHours, SpanCounter, WorkingCalendar, vietnam_instant, vietnam_offset,
+};

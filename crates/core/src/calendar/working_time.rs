@@ -37,6 +37,14 @@ pub fn vietnam_offset() -> FixedOffset {
     FixedOffset::east_opt(7 * 3600).unwrap_or_else(|| Utc.fix())
 }
 
+/// A stored instant (milliseconds since the epoch, UTC) in Vietnam time; out-of-range values
+/// (never stored) fall back to the epoch.
+pub fn vietnam_instant(ms: i64) -> DateTime<FixedOffset> {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&vietnam_offset())
+}
+
 /// The daily office periods of an agency, e.g. 07:30–11:30 and 13:00–17:00.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "OfficeHoursData", into = "OfficeHoursData")]
