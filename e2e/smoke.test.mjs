@@ -3,125 +3,29 @@
 //
 // Runs against an already started server:
 //   TINHSO_BASE_URL=http://127.0.0.1:PORT node --test e2e/
-// scripts/test.sh starts `tinhso serve --demo` once per database and runs this file.
-//
-// Invariants of the harness:
-// - Debian's Chromium (/usr/bin/chromium, or TINHSO_CHROMIUM) is launched once per file,
-//   headless, with a fresh --user-data-dir in a temp dir that is removed afterwards;
-//   nothing is downloaded (playwright-core has no browser of its own).
-// - Traffic goes only to TINHSO_BASE_URL (expected to be on 127.0.0.1); every other
-//   request the page makes is aborted and fails the header test.
-// - Every test and every browser operation is bounded by a timeout.
-// - TINHSO_SCREENSHOTS_DIR, when set, receives login-desktop.png, login-phone.png and
-//   home-desktop.png.
+// scripts/test.sh starts `tinhso serve --demo` once per database and runs every
+// e2e/*.test.mjs file; the harness (lib/harness.mjs) states the invariants.
+// TINHSO_SCREENSHOTS_DIR, when set, receives login-desktop.png, login-phone.png and
+// home-desktop.png.
 
-import { after, afterEach, before, beforeEach, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  ACTION_TIMEOUT_MS, DEMO, DEMO_PASSWORD, DESKTOP, PHONE, TEST_TIMEOUT_MS, appResponses,
+  assertAccessible as checkAccessible, foreignRequests, login, logoutButton as logoutOf, nfc,
+  screenshot as shoot, url, useBrowser,
+} from './lib/harness.mjs';
 
-const require = createRequire(import.meta.url);
-
-const BASE_URL = (process.env.TINHSO_BASE_URL ?? '').replace(/\/+$/, '');
-const CHROMIUM = process.env.TINHSO_CHROMIUM || '/usr/bin/chromium';
-const SCREENSHOTS_DIR = process.env.TINHSO_SCREENSHOTS_DIR || '';
-const AXE_PATH = require.resolve('axe-core/axe.min.js');
-
-const DEMO_PASSWORD = 'demo-Tinhso-2026';
-const SPECIALIST = 'chuyenvien';
-
-const TEST_TIMEOUT_MS = 60_000;
-const ACTION_TIMEOUT_MS = 15_000;
-const NAVIGATION_TIMEOUT_MS = 20_000;
-const LAUNCH_TIMEOUT_MS = 60_000;
-
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 360, height: 740 };
-
-const BLOCKING_IMPACTS = new Set(['serious', 'critical']);
-
-/** @type {import('playwright-core').BrowserContext} */
-let context;
-let userDataDir = '';
-/** Responses from the app, for the header test: { url, status, headers }. */
-const appResponses = [];
-/** Requests to anything other than the app, which are aborted. */
-const foreignRequests = [];
-
-const nfc = (s) => (s ?? '').normalize('NFC');
-
-before(async () => {
-  assert.ok(
-    /^https?:\/\//.test(BASE_URL),
-    'TINHSO_BASE_URL must point at a running server, e.g. http://127.0.0.1:8080 ' +
-      '(scripts/test.sh starts one and sets it)',
-  );
-  const origin = new URL(BASE_URL).origin;
-
-  userDataDir = await mkdtemp(path.join(tmpdir(), 'tinhso-e2e-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: LAUNCH_TIMEOUT_MS,
-    viewport: DESKTOP,
-    locale: 'vi-VN',
-    timezoneId: 'Asia/Ho_Chi_Minh',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  context.setDefaultTimeout(ACTION_TIMEOUT_MS);
-  context.setDefaultNavigationTimeout(NAVIGATION_TIMEOUT_MS);
-
-  // Keep every request on the app's own origin; anything else is recorded and aborted.
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith('data:') || url.startsWith('blob:') || new URL(url).origin === origin) {
-      return route.continue();
-    }
-    foreignRequests.push(url);
-    return route.abort('blockedbyclient');
-  });
-  context.on('response', (response) => {
-    if (new URL(response.url()).origin === origin) {
-      appResponses.push({
-        url: response.url(),
-        status: response.status(),
-        headers: response.headers(),
-      });
-    }
-  });
-
-  if (SCREENSHOTS_DIR) await mkdir(SCREENSHOTS_DIR, { recursive: true });
-});
-
-after(async () => {
-  // Closing is bounded too: a hung browser must not hold the run.
-  if (context) {
-    await Promise.race([
-      context.close().catch(() => {}),
-      new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
-    ]);
-  }
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
-});
+const SPECIALIST = DEMO.specialist;
+const browser = useBrowser();
 
 /** @type {import('playwright-core').Page | undefined} */
 let page;
 
 beforeEach(async () => {
   // Each test starts logged out, on a fresh tab.
-  await context.clearCookies();
-  page = await context.newPage();
+  await browser.context.clearCookies();
+  page = await browser.context.newPage();
 });
 
 afterEach(async () => {
@@ -129,14 +33,9 @@ afterEach(async () => {
   page = undefined;
 });
 
-const url = (p) => `${BASE_URL}${p}`;
-
-async function screenshot(name, viewport) {
-  if (!SCREENSHOTS_DIR) return;
-  await page.setViewportSize(viewport);
-  await page.screenshot({ path: path.join(SCREENSHOTS_DIR, name), fullPage: true });
-  await page.setViewportSize(DESKTOP);
-}
+const screenshot = (name, viewport) => shoot(page, name, viewport);
+const logoutButton = () => logoutOf(page);
+const assertAccessible = (t, what) => checkAccessible(t, page, what);
 
 function assertSecurityHeaders(response, what) {
   assert.ok(response, `${what}: no response`);
@@ -163,52 +62,11 @@ async function submitLogin(username, password) {
 }
 
 async function loginAsSpecialist() {
-  await gotoLogin();
-  await submitLogin(SPECIALIST, DEMO_PASSWORD);
+  await login(page, SPECIALIST, DEMO_PASSWORD);
   assert.equal(
     new URL(page.url()).pathname,
     '/',
     `after logging in as ${SPECIALIST} the browser should land on /, got ${page.url()}`,
-  );
-}
-
-function logoutButton() {
-  return page
-    .locator('form[action$="/logout"]')
-    .getByRole('button', { name: 'Đăng xuất' });
-}
-
-/** Injects axe-core and fails on serious or critical violations. */
-async function assertAccessible(t, what) {
-  try {
-    await page.addScriptTag({ path: AXE_PATH });
-  } catch (err) {
-    // A strict CSP (script-src 'self') rightly refuses an inline <script>; evaluate the
-    // same file through the DevTools protocol instead, which the page's CSP does not govern.
-    const reason = /Content Security Policy/i.test(String(err?.message)) ? "the page's CSP" : String(err);
-    t.diagnostic(`${what}: addScriptTag refused by ${reason}; evaluating axe-core directly`);
-    const source = await readFile(AXE_PATH, 'utf8');
-    await page.evaluate(`${source}\n;void 0;`);
-  }
-  const results = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      helpUrl: v.helpUrl,
-      targets: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
-    }));
-  });
-  for (const v of results.filter((v) => !BLOCKING_IMPACTS.has(v.impact))) {
-    t.diagnostic(`${what}: axe ${v.impact} ${v.id}: ${v.help} [${v.targets.join(', ')}]`);
-  }
-  const blocking = results.filter((v) => BLOCKING_IMPACTS.has(v.impact));
-  assert.deepEqual(
-    blocking.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.targets.join(', ')} (${v.helpUrl})`),
-    [],
-    `${what}: axe-core found serious or critical violations`,
   );
 }
 
@@ -292,7 +150,7 @@ test('no serious or critical axe-core violations (login, home)', { timeout: TEST
 test('every response carries x-request-id and content-security-policy', { timeout: TEST_TIMEOUT_MS }, async () => {
   // Ask for a couple of responses the browser tests did not necessarily see.
   for (const p of ['/healthz', '/login', '/khong-ton-tai']) {
-    const r = await context.request.get(url(p), { maxRedirects: 0, timeout: ACTION_TIMEOUT_MS });
+    const r = await browser.context.request.get(url(p), { maxRedirects: 0, timeout: ACTION_TIMEOUT_MS });
     appResponses.push({ url: url(p), status: r.status(), headers: r.headers() });
   }
   assert.ok(appResponses.length > 0, 'some responses were recorded');

@@ -45,7 +45,7 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 CARGO_TIMEOUT=${TINHSO_TEST_TIMEOUT:-2700}
 TINHSO_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/tinhso"
 SERVER_START_TIMEOUT=60
-E2E_TIMEOUT=600
+E2E_TIMEOUT=1200
 LOCKED=()
 [[ -f Cargo.lock ]] && LOCKED=(--locked)
 
@@ -219,7 +219,7 @@ stage_e2e() {
   if wait_http "$base/healthz" "$SERVER_START_TIMEOUT" "$E2E_PID"; then
     info "server up at $base (pid $E2E_PID)"
     TINHSO_BASE_URL=$base timeout --kill-after=10 "$E2E_TIMEOUT" \
-      node --test --test-reporter=spec e2e/*.test.mjs || rc=$?
+      node --test --test-concurrency=1 --test-reporter=spec e2e/*.test.mjs || rc=$?
   else
     rc=1
   fi

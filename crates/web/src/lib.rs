@@ -119,6 +119,10 @@ pub fn app(state: AppState) -> Router {
     let (api, own_limit) = api::router().into_parts();
     let mut app = Router::new()
         .merge(pages)
+        .merge(pages::portal::routes())
+        .merge(pages::citizen::routes())
+        .merge(pages::officer::routes())
+        .merge(pages::catalog_editor::routes())
         .nest("/api/v1", api)
         .fallback(middleware::not_found)
         .layer(RequestBodyLimitLayer::new(body_limit));

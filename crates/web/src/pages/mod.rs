@@ -4,8 +4,13 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod catalog_editor;
+pub mod citizen;
+pub mod form_view;
+pub mod officer;
 pub mod oidc;
 pub mod payment;
+pub mod portal;
 pub mod tools;
 
 use askama::Template;
@@ -65,10 +70,44 @@ pub fn nav_for(session: Option<&SessionInfo>) -> Vec<NavItem> {
     let roles = session.map(roles_of).unwrap_or_default();
     let any = |action: Action| roles.iter().any(|r| role_allows(*r, action));
     let official = roles.iter().any(|r| *r != Role::Citizen);
-    let mut nav = vec![NavItem {
-        key: "nav.home",
-        href: "/",
-    }];
+    let mut nav = vec![
+        NavItem {
+            key: "nav.home",
+            href: "/",
+        },
+        NavItem {
+            key: "nav.procedures",
+            href: "/procedures",
+        },
+    ];
+    if any(Action::SubmitDossier) {
+        nav.push(NavItem {
+            key: "nav.my_dossiers",
+            href: "/my/dossiers",
+        });
+        nav.push(NavItem {
+            key: "nav.my_documents",
+            href: "/my/documents",
+        });
+    }
+    if any(Action::ReceiveDossier) {
+        nav.push(NavItem {
+            key: "nav.counter",
+            href: "/counter",
+        });
+    }
+    if any(Action::ProcessDossier) {
+        nav.push(NavItem {
+            key: "nav.inbox",
+            href: "/inbox",
+        });
+    }
+    if any(Action::ManageAgency) {
+        nav.push(NavItem {
+            key: "nav.catalog",
+            href: "/admin/procedures",
+        });
+    }
     if any(Action::ViewAgency) {
         nav.push(NavItem {
             key: "nav.agencies",
@@ -96,6 +135,10 @@ pub fn nav_for(session: Option<&SessionInfo>) -> Vec<NavItem> {
     nav.push(NavItem {
         key: "nav.units",
         href: "/units",
+    });
+    nav.push(NavItem {
+        key: "nav.statistics",
+        href: "/statistics",
     });
     if session.is_some() {
         nav.push(NavItem {
@@ -240,11 +283,13 @@ fn same_host_path<'a>(referer: &'a str, headers: &HeaderMap) -> Option<&'a str> 
 
 const APP_CSS: &str = include_str!("../../assets/app.css");
 const FAVICON: &str = include_str!("../../assets/favicon.svg");
+const APP_JS: &str = include_str!("../../assets/app.js");
 
 pub async fn static_asset(Path(name): Path<String>) -> Response {
     let (body, content_type) = match name.as_str() {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "favicon.svg" => (FAVICON, "image/svg+xml"),
+        "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (

@@ -5,6 +5,11 @@
 //! so a missing translation fails the build's tests rather than showing a raw key to a
 //! citizen.
 
+mod admin;
+mod citizen;
+mod officer;
+mod portal;
+
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -39,6 +44,8 @@ impl Lang {
     }
 }
 
+/// The foundation's texts (layout, login, accounts, administration of the organisation).
+/// The systems' texts live beside it in this module's parts; `all_entries` joins them.
 /// (key, Vietnamese, English)
 pub const TABLE: &[(&str, &str, &str)] = &[
     ("app.name", "Tỉnh số", "Tỉnh số"),
@@ -61,6 +68,13 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("nav.audit", "Nhật ký kiểm tra", "Audit log"),
     ("nav.calendar", "Lịch làm việc", "Working calendar"),
     ("nav.units", "Đơn vị hành chính", "Administrative units"),
+    ("nav.procedures", "Thủ tục hành chính", "Procedures"),
+    ("nav.statistics", "Thống kê", "Statistics"),
+    ("nav.my_dossiers", "Hồ sơ của tôi", "My dossiers"),
+    ("nav.my_documents", "Kho giấy tờ", "My documents"),
+    ("nav.counter", "Một cửa", "Counter"),
+    ("nav.inbox", "Hồ sơ cần xử lý", "Inbox"),
+    ("nav.catalog", "Danh mục thủ tục", "Procedure catalogue"),
     ("nav.login", "Đăng nhập", "Log in"),
     ("nav.logout", "Đăng xuất", "Log out"),
     (
@@ -378,6 +392,70 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("form.required", "Bắt buộc", "Required"),
     ("form.submit", "Gửi", "Submit"),
+    ("form.optional", "không bắt buộc", "optional"),
+    ("form.error_prefix", "Lỗi:", "Error:"),
+    ("form.choose", "— Chọn —", "— Choose —"),
+    (
+        "form_hint.date",
+        "Chọn ngày, ví dụ 25/04/2027",
+        "Pick a date, for example 25/04/2027",
+    ),
+    (
+        "form_hint.personal_id",
+        "12 chữ số trên căn cước hoặc căn cước công dân",
+        "The 12 digits on the identity card",
+    ),
+    (
+        "form_hint.phone",
+        "Ví dụ 0912345678",
+        "For example 0912345678",
+    ),
+    (
+        "form_error.required",
+        "Bạn chưa điền mục này",
+        "This is required",
+    ),
+    (
+        "form_error.too_long",
+        "Nội dung dài quá mức cho phép",
+        "This is too long",
+    ),
+    (
+        "form_error.date",
+        "Ngày không hợp lệ",
+        "This is not a valid date",
+    ),
+    ("form_error.number", "Hãy nhập một số", "Enter a number"),
+    (
+        "form_error.option",
+        "Hãy chọn một trong các lựa chọn",
+        "Choose one of the options",
+    ),
+    (
+        "form_error.personal_id",
+        "Số định danh cá nhân gồm đúng 12 chữ số",
+        "A personal ID number has exactly 12 digits",
+    ),
+    (
+        "form_error.phone",
+        "Số điện thoại gồm 9 đến 12 chữ số",
+        "A phone number has 9 to 12 digits",
+    ),
+    (
+        "form_error.email",
+        "Địa chỉ thư điện tử không hợp lệ, ví dụ ten@example.vn",
+        "Enter an e-mail address like name@example.vn",
+    ),
+    (
+        "form_error.unknown_field",
+        "Mục này không có trong biểu mẫu",
+        "This is not part of the form",
+    ),
+    (
+        "form_error.not_text",
+        "Giá trị không hợp lệ",
+        "Invalid value",
+    ),
     ("error.title", "Có lỗi xảy ra", "Something went wrong"),
     (
         "error.request_id",
@@ -598,9 +676,19 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Every entry of the table, foundation first, then each part.
+fn all_entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    TABLE
+        .iter()
+        .chain(portal::TABLE)
+        .chain(citizen::TABLE)
+        .chain(officer::TABLE)
+        .chain(admin::TABLE)
+}
+
 fn index() -> &'static HashMap<&'static str, (&'static str, &'static str)> {
     static INDEX: OnceLock<HashMap<&'static str, (&'static str, &'static str)>> = OnceLock::new();
-    INDEX.get_or_init(|| TABLE.iter().map(|(k, vi, en)| (*k, (*vi, *en))).collect())
+    INDEX.get_or_init(|| all_entries().map(|(k, vi, en)| (*k, (*vi, *en))).collect())
 }
 
 /// The text of `key` in `lang`; an unknown key shows itself (and fails the key test).
@@ -626,7 +714,7 @@ mod tests {
     fn keys_are_unique() {
         assert_eq!(
             index().len(),
-            TABLE.len(),
+            all_entries().count(),
             "duplicate key in the translation table"
         );
     }
@@ -636,11 +724,16 @@ mod tests {
     fn every_used_key_exists() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut missing = Vec::new();
-        for dir in ["templates", "src", "src/pages", "src/api"] {
-            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+        let mut dirs = vec![root.join("templates"), root.join("src")];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
             };
             for entry in entries.flatten() {
+                if entry.path().is_dir() {
+                    dirs.push(entry.path());
+                    continue;
+                }
                 let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
                 for (i, _) in text.match_indices("t(\"") {
                     let rest = &text[i + 3..];
