@@ -5,3 +5,4 @@ pub mod documents;
 pub mod dossier;
 pub mod national;
 pub mod steps;
+pub mod queue;
