@@ -251,7 +251,7 @@ impl<'a> Seeder<'a> {
             &NewDossier {
                 procedure_code: spec.code.clone(),
                 agency_code: DEMO_AGENCY.into(),
-                channel: if n % 5 == 4 {
+                channel: if n % 5 == 4 && spec.accepts(Channel::Postal) {
                     Channel::Postal
                 } else {
                     Channel::Counter
