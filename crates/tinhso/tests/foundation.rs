@@ -8,6 +8,7 @@ mod foundation {
     mod forms;
     mod national_portal;
     mod oidc;
+    mod officer_ui;
     mod onestop;
     mod payments;
     mod scenarios;

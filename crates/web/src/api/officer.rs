@@ -18,7 +18,7 @@ pub async fn take_ticket(
     ApiCtx(ctx): ApiCtx,
     Path(agency): Path<String>,
 ) -> WebResult<Json<queue::Ticket>> {
-    super::onestop::allow_lookup(&state, &viewer)?;
+    crate::pages::officer::allow_ticket(&state, &viewer)?;
     Ok(Json(queue::take(&state.platform, &ctx, &agency).await?))
 }
 
