@@ -117,10 +117,14 @@ pub async fn seed(p: &Platform) -> Result<bool> {
         return Ok(false);
     };
     for (n, (procedure, days_ago, fate)) in PLAN.iter().enumerate() {
-        seeder.counter_dossier(n, procedure, *days_ago, *fate).await?;
+        seeder
+            .counter_dossier(n, procedure, *days_ago, *fate)
+            .await?;
     }
     for (n, (procedure, days_ago, rating)) in ONLINE.iter().enumerate() {
-        seeder.online_dossier(n, procedure, *days_ago, *rating).await?;
+        seeder
+            .online_dossier(n, procedure, *days_ago, *rating)
+            .await?;
     }
     let mut tx = p.db.begin_write().await?;
     sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
@@ -229,7 +233,13 @@ impl<'a> Seeder<'a> {
         Ok(self.now - 10 * MINUTE)
     }
 
-    async fn counter_dossier(&self, n: usize, procedure: &str, days_ago: i64, fate: Fate) -> Result<()> {
+    async fn counter_dossier(
+        &self,
+        n: usize,
+        procedure: &str,
+        days_ago: i64,
+        fate: Fate,
+    ) -> Result<()> {
         let spec = catalog::get(self.p, procedure).await?.spec;
         let t0 = if fate == Fate::DueSoon {
             self.due_soon_start(&spec).await?
@@ -277,7 +287,13 @@ impl<'a> Seeder<'a> {
         if fate == Fate::Received {
             return Ok(());
         }
-        dossiers::act(p, &at(&self.specialist, t0 + 25 * MINUTE), code, &Command::StartProcessing).await?;
+        dossiers::act(
+            p,
+            &at(&self.specialist, t0 + 25 * MINUTE),
+            code,
+            &Command::StartProcessing,
+        )
+        .await?;
         match fate {
             Fate::DueSoon | Fate::Overdue => return Ok(()),
             Fate::Supplement => {
@@ -329,14 +345,26 @@ impl<'a> Seeder<'a> {
         Ok(())
     }
 
-    async fn online_dossier(&self, n: usize, procedure: &str, days_ago: i64, rating: Option<u8>) -> Result<()> {
+    async fn online_dossier(
+        &self,
+        n: usize,
+        procedure: &str,
+        days_ago: i64,
+        rating: Option<u8>,
+    ) -> Result<()> {
         let p = self.p;
         let spec = catalog::get(p, procedure).await?.spec;
         let t0 = self.filed_at(days_ago, 60 + n as i64 * 20);
         let citizen = at(&self.citizen, t0 - MINUTE);
         let mut docs = Vec::new();
         for i in 0..spec.required_documents.len() {
-            let upload = documents::upload(p, &citizen, &format!("giay-to-{}.pdf", i + 1), &sample_pdf(n, i)).await?;
+            let upload = documents::upload(
+                p,
+                &citizen,
+                &format!("giay-to-{}.pdf", i + 1),
+                &sample_pdf(n, i),
+            )
+            .await?;
             docs.push(DocumentInput {
                 requirement: RequirementRef::Index(i),
                 upload_id: Some(upload.id),
@@ -362,13 +390,21 @@ impl<'a> Seeder<'a> {
             return Ok(());
         };
         dossiers::accept(p, &at(&self.counter, t0 + 20 * MINUTE), &view.code).await?;
-        self.process(&view.code, t0 + 20 * MINUTE, Fate::Returned).await?;
+        self.process(&view.code, t0 + 20 * MINUTE, Fate::Returned)
+            .await?;
         let comment = match level {
             1 => "Cán bộ hướng dẫn tận tình, trả kết quả đúng hẹn",
             2 => "Thủ tục nhanh",
             _ => "Phải chờ lâu ở quầy",
         };
-        dossiers::rate(p, &at(&self.citizen, t0 + 6 * HOUR), &view.code, level, comment).await
+        dossiers::rate(
+            p,
+            &at(&self.citizen, t0 + 6 * HOUR),
+            &view.code,
+            level,
+            comment,
+        )
+        .await
     }
 }
 
@@ -389,11 +425,18 @@ pub fn answers(spec: &ProcedureSpec, name: &str, n: usize) -> Map<String, Value>
             let value = match f.field_type {
                 FieldType::Date => format!("20{:02}-0{}-1{}", 20 + n % 5, 1 + n % 9, n % 10),
                 FieldType::Number => (1 + n % 3).to_string(),
-                FieldType::Select => f.options.get(n % f.options.len().max(1)).cloned().unwrap_or_default(),
+                FieldType::Select => f
+                    .options
+                    .get(n % f.options.len().max(1))
+                    .cloned()
+                    .unwrap_or_default(),
                 FieldType::PersonalId => format!("0562{:08}", 5_000 + n * 41),
                 FieldType::Phone => format!("0914{:06}", 200_000 + n * 13),
                 FieldType::Email => format!("nguoidan{n}@example.vn"),
-                FieldType::Address => format!("{} đường Trần Phú, phường Nha Trang, tỉnh Khánh Hòa", 10 + n),
+                FieldType::Address => format!(
+                    "{} đường Trần Phú, phường Nha Trang, tỉnh Khánh Hòa",
+                    10 + n
+                ),
                 FieldType::Text | FieldType::Textarea => {
                     if f.key.contains("name") || f.label_vi.contains("Họ") {
                         name.to_owned()

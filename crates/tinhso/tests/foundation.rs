@@ -7,8 +7,8 @@ mod foundation {
     mod documents;
     mod forms;
     mod national_portal;
-    mod oidc;
     mod officer_ui;
+    mod oidc;
     mod onestop;
     mod payments;
     mod scenarios;

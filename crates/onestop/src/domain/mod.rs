@@ -4,5 +4,5 @@ pub mod catalog;
 pub mod documents;
 pub mod dossier;
 pub mod national;
-pub mod steps;
 pub mod queue;
+pub mod steps;

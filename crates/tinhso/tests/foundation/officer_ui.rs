@@ -69,7 +69,10 @@ async fn queue_numbering_and_calls(backend: Backend) {
         &json!({"desk": "<b>"}),
     )
     .await;
-    assert_eq!((status, e["error"]["rule"].as_str()), (422, Some("queue.desk")));
+    assert_eq!(
+        (status, e["error"]["rule"].as_str()),
+        (422, Some("queue.desk"))
+    );
 
     // Sequential calls come lowest first.
     for expected in 1..=3 {
@@ -121,15 +124,14 @@ async fn queue_numbering_and_calls(backend: Backend) {
         &json!({"desk": "Quầy 1"}),
     )
     .await;
-    assert_eq!((status, &body["called"]), (200, &Value::Null), "nobody left");
+    assert_eq!(
+        (status, &body["called"]),
+        (200, &Value::Null),
+        "nobody left"
+    );
 
     // The display: last number, nobody waiting, the latest calls first.
-    let (status, display) = get(
-        &client,
-        app.url(&format!("/api/v1/queue/{AGENCY}")),
-        "",
-    )
-    .await;
+    let (status, display) = get(&client, app.url(&format!("/api/v1/queue/{AGENCY}")), "").await;
     assert_eq!(status, 200);
     assert_eq!(display["last_number"], 60);
     assert_eq!(display["waiting"], 0);
@@ -146,7 +148,10 @@ async fn queue_numbering_and_calls(backend: Backend) {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("action=\"/queue/000.00.31.H32\""), "the take-a-number form");
+    assert!(
+        page.contains("action=\"/queue/000.00.31.H32\""),
+        "the take-a-number form"
+    );
     let r = browser
         .post(app.url(&format!("/queue/{AGENCY}")))
         .form(&[("csrf_token", "")])
@@ -175,7 +180,12 @@ async fn queue_numbering_and_calls(backend: Backend) {
 both!(queue_numbering_and_calls);
 
 /// Files a counter dossier of birth registration; returns its code.
-async fn counter_dossier(app: &TestApp, client: &reqwest::Client, counter: &str, name: &str) -> String {
+async fn counter_dossier(
+    app: &TestApp,
+    client: &reqwest::Client,
+    counter: &str,
+    name: &str,
+) -> String {
     let (status, d) = post(
         client,
         app.url("/api/v1/dossiers"),
@@ -201,7 +211,14 @@ async fn bulk_approval_outcomes(backend: Backend) {
     for name in ["Lê Thị Hoa", "Trần Văn Minh"] {
         let code = counter_dossier(&app, &client, &counter, name).await;
         for action in ["start_processing", "complete_step"] {
-            let (status, d) = act(&app, &client, &specialist, &code, json!({ "action": action })).await;
+            let (status, d) = act(
+                &app,
+                &client,
+                &specialist,
+                &code,
+                json!({ "action": action }),
+            )
+            .await;
             assert_eq!(status, 200, "{d}");
         }
         ready.push(code);
@@ -209,13 +226,31 @@ async fn bulk_approval_outcomes(backend: Backend) {
     // Received but not processed: approving it is out of order.
     let early = counter_dossier(&app, &client, &counter, "Phan Văn Tâm").await;
     let unknown = "000.00.31.H32-270301-9999".to_owned();
-    let codes = vec![ready[0].clone(), early.clone(), ready[1].clone(), unknown.clone(), ready[0].clone()];
+    let codes = vec![
+        ready[0].clone(),
+        early.clone(),
+        ready[1].clone(),
+        unknown.clone(),
+        ready[0].clone(),
+    ];
 
     // Only those who may decide somewhere may ask.
-    let (status, _) = post(&client, app.url("/api/v1/dossiers/bulk-approval"), &specialist, &json!({ "codes": codes })).await;
+    let (status, _) = post(
+        &client,
+        app.url("/api/v1/dossiers/bulk-approval"),
+        &specialist,
+        &json!({ "codes": codes }),
+    )
+    .await;
     assert_eq!(status, 403);
     let head = app.audit_head().await;
-    let (status, body) = post(&client, app.url("/api/v1/dossiers/bulk-approval"), &leader, &json!({ "codes": codes })).await;
+    let (status, body) = post(
+        &client,
+        app.url("/api/v1/dossiers/bulk-approval"),
+        &leader,
+        &json!({ "codes": codes }),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let results: Vec<(String, bool, Option<String>)> = body["results"]
         .as_array()
@@ -225,7 +260,10 @@ async fn bulk_approval_outcomes(backend: Backend) {
             (
                 r["code"].as_str().unwrap().to_owned(),
                 r["approved"].as_bool().unwrap(),
-                r["rule"].as_str().or(r["error"].as_str()).map(str::to_owned),
+                r["rule"]
+                    .as_str()
+                    .or(r["error"].as_str())
+                    .map(str::to_owned),
             )
         })
         .collect();
@@ -241,32 +279,75 @@ async fn bulk_approval_outcomes(backend: Backend) {
     );
     // Two decisions, two audit records; the refused ones wrote nothing.
     assert_eq!(app.audit_head().await, head + 2);
-    for (code, expected) in [(&ready[0], "resolved"), (&ready[1], "resolved"), (&early, "received")] {
-        let (_, d) = get(&client, app.url(&format!("/api/v1/dossiers/{code}")), &leader).await;
+    for (code, expected) in [
+        (&ready[0], "resolved"),
+        (&ready[1], "resolved"),
+        (&early, "received"),
+    ] {
+        let (_, d) = get(
+            &client,
+            app.url(&format!("/api/v1/dossiers/{code}")),
+            &leader,
+        )
+        .await;
         assert_eq!(d["status"], expected, "{code}");
     }
-    let (status, e) = post(&client, app.url("/api/v1/dossiers/bulk-approval"), &leader, &json!({ "codes": [] })).await;
-    assert_eq!((status, e["error"]["rule"].as_str()), (422, Some("bulk.count")));
+    let (status, e) = post(
+        &client,
+        app.url("/api/v1/dossiers/bulk-approval"),
+        &leader,
+        &json!({ "codes": [] }),
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"]["rule"].as_str()),
+        (422, Some("bulk.count"))
+    );
 
     // The same through the inbox page: the leader ticks a dossier and approves it.
     let another = counter_dossier(&app, &client, &counter, "Võ Thị Sen").await;
     for action in ["start_processing", "complete_step"] {
-        act(&app, &client, &specialist, &another, json!({ "action": action })).await;
+        act(
+            &app,
+            &client,
+            &specialist,
+            &another,
+            json!({ "action": action }),
+        )
+        .await;
     }
     let browser = app.client();
     login(&app, &browser, "lanhdao", DEMO_PASSWORD).await;
-    let inbox = browser.get(app.url("/inbox")).send().await.unwrap().text().await.unwrap();
-    assert!(inbox.contains(&format!("name=\"code\" value=\"{another}\"")), "a checkbox for {another}");
+    let inbox = browser
+        .get(app.url("/inbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        inbox.contains(&format!("name=\"code\" value=\"{another}\"")),
+        "a checkbox for {another}"
+    );
     let r = browser
         .post(app.url("/inbox/approve"))
-        .form(&[("csrf_token", csrf_of(&inbox).as_str()), ("code", another.as_str())])
+        .form(&[
+            ("csrf_token", csrf_of(&inbox).as_str()),
+            ("code", another.as_str()),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let page = r.text().await.unwrap();
     assert!(page.contains("bulk-ok"), "outcome shown");
-    let (_, d) = get(&client, app.url(&format!("/api/v1/dossiers/{another}")), &leader).await;
+    let (_, d) = get(
+        &client,
+        app.url(&format!("/api/v1/dossiers/{another}")),
+        &leader,
+    )
+    .await;
     assert_eq!(d["status"], "resolved");
     app.stop().await;
 }
@@ -274,7 +355,11 @@ both!(bulk_approval_outcomes);
 
 async fn demo_dossiers_seed_once_with_overdue(backend: Backend) {
     let app = TestApp::start(backend).await;
-    assert!(tinhso_onestop::demo_dossiers::seed(&app.platform).await.unwrap());
+    assert!(
+        tinhso_onestop::demo_dossiers::seed(&app.platform)
+            .await
+            .unwrap()
+    );
     let count = || async {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM dossiers")
             .fetch_one(app.platform.db.pool())
@@ -283,7 +368,11 @@ async fn demo_dossiers_seed_once_with_overdue(backend: Backend) {
     };
     let seeded = count().await;
     assert!(seeded >= 30, "a few dozen dossiers, got {seeded}");
-    assert!(!tinhso_onestop::demo_dossiers::seed(&app.platform).await.unwrap());
+    assert!(
+        !tinhso_onestop::demo_dossiers::seed(&app.platform)
+            .await
+            .unwrap()
+    );
     assert_eq!(count().await, seeded, "seeding again adds nothing");
 
     let client = app.client();
@@ -295,9 +384,21 @@ async fn demo_dossiers_seed_once_with_overdue(backend: Backend) {
         .iter()
         .filter(|d| d["urgency"] == "overdue" && d["status"] == "processing")
         .count();
-    assert!(overdue_processing >= 2, "overdue dossiers to apologise for: {inbox}");
-    for status in ["received", "supplement_requested", "awaiting_payment", "resolved", "submitted"] {
-        assert!(items.iter().any(|d| d["status"] == status), "a demo dossier {status}");
+    assert!(
+        overdue_processing >= 2,
+        "overdue dossiers to apologise for: {inbox}"
+    );
+    for status in [
+        "received",
+        "supplement_requested",
+        "awaiting_payment",
+        "resolved",
+        "submitted",
+    ] {
+        assert!(
+            items.iter().any(|d| d["status"] == status),
+            "a demo dossier {status}"
+        );
     }
     let (returned, late, rated): (i64, i64, i64) = (
         sqlx::query_scalar("SELECT COUNT(*) FROM dossiers WHERE status = 'returned'")
@@ -313,12 +414,18 @@ async fn demo_dossiers_seed_once_with_overdue(backend: Backend) {
             .await
             .unwrap(),
     );
-    assert!(returned >= 8 && late >= 3 && rated >= 4, "returned {returned}, late {late}, rated {rated}");
+    assert!(
+        returned >= 8 && late >= 3 && rated >= 4,
+        "returned {returned}, late {late}, rated {rated}"
+    );
     // Every seeded change is audited and the chain verifies.
     let verdict = tinhso_platform::audit::verify(&app.platform.db, &app.platform.audit_key)
         .await
         .unwrap();
-    assert!(matches!(verdict, tinhso_platform::audit::Verdict::Intact { .. }), "{verdict:?}");
+    assert!(
+        matches!(verdict, tinhso_platform::audit::Verdict::Intact { .. }),
+        "{verdict:?}"
+    );
 
     // An overdue one gets its apology through the dossier page.
     let code = items
@@ -330,7 +437,14 @@ async fn demo_dossiers_seed_once_with_overdue(backend: Backend) {
         .to_owned();
     let browser = app.client();
     login(&app, &browser, "chuyenvien", DEMO_PASSWORD).await;
-    let page = browser.get(app.url(&format!("/dossiers/{code}"))).send().await.unwrap().text().await.unwrap();
+    let page = browser
+        .get(app.url(&format!("/dossiers/{code}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("action-apologize"), "the apology is offered");
     let new_due = (chrono::Utc::now() + chrono::Duration::days(3))
         .with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap())
@@ -362,8 +476,19 @@ async fn demo_dossiers_seed_once_with_overdue(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 303);
-    let (_, d) = get(&client, app.url(&format!("/api/v1/dossiers/{code}")), &leader).await;
-    assert!(d["apology_due_at"].as_str().unwrap().contains("T10:00:00+07:00"), "{d}");
+    let (_, d) = get(
+        &client,
+        app.url(&format!("/api/v1/dossiers/{code}")),
+        &leader,
+    )
+    .await;
+    assert!(
+        d["apology_due_at"]
+            .as_str()
+            .unwrap()
+            .contains("T10:00:00+07:00"),
+        "{d}"
+    );
     app.stop().await;
 }
 both!(demo_dossiers_seed_once_with_overdue);
@@ -381,7 +506,10 @@ async fn counter_intake_page_creates_a_dossier(backend: Backend) {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("name=\"form.") && page.contains("name=\"doc_0\""), "the form and the checklist");
+    assert!(
+        page.contains("name=\"form.") && page.contains("name=\"doc_0\""),
+        "the form and the checklist"
+    );
     let csrf = csrf_of(&page);
     // Half filled: each error beside its field, the other answers kept.
     let r = browser
@@ -399,16 +527,34 @@ async fn counter_intake_page_creates_a_dossier(backend: Backend) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 422);
     let again = r.text().await.unwrap();
-    assert!(again.contains("id=\"applicant_name-error\""), "name error beside the field");
-    assert!(again.contains("id=\"doc_1-error\""), "missing document flagged");
-    assert!(again.contains("value=\"079200004400\"") && again.contains("value=\"0905123456\""), "answers kept");
-    assert!(again.contains("href=\"#applicant_name\""), "summary links to the field");
+    assert!(
+        again.contains("id=\"applicant_name-error\""),
+        "name error beside the field"
+    );
+    assert!(
+        again.contains("id=\"doc_1-error\""),
+        "missing document flagged"
+    );
+    assert!(
+        again.contains("value=\"079200004400\"") && again.contains("value=\"0905123456\""),
+        "answers kept"
+    );
+    assert!(
+        again.contains("href=\"#applicant_name\""),
+        "summary links to the field"
+    );
     assert_eq!(
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM dossiers").fetch_one(app.platform.db.pool()).await.unwrap(),
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM dossiers")
+            .fetch_one(app.platform.db.pool())
+            .await
+            .unwrap(),
         0
     );
     // Complete.
-    let spec = tinhso_onestop::catalog::get(&app.platform, "1.001193").await.unwrap().spec;
+    let spec = tinhso_onestop::catalog::get(&app.platform, "1.001193")
+        .await
+        .unwrap()
+        .spec;
     let mut form: Vec<(String, String)> = vec![
         ("csrf_token".into(), csrf.clone()),
         ("procedure".into(), "1.001193".into()),
@@ -416,7 +562,10 @@ async fn counter_intake_page_creates_a_dossier(backend: Backend) {
         ("applicant_id".into(), "079200004400".into()),
         ("proxy_name".into(), "Lê Văn Bình".into()),
         ("proxy_id".into(), "079200001234".into()),
-        ("proxy_authorization".into(), "Giấy ủy quyền số 12/2027 ngày 01/03/2027".into()),
+        (
+            "proxy_authorization".into(),
+            "Giấy ủy quyền số 12/2027 ngày 01/03/2027".into(),
+        ),
     ];
     for (key, value) in super::support::valid_answers(&spec) {
         form.push((format!("form.{key}"), value.as_str().unwrap().to_owned()));
@@ -424,7 +573,12 @@ async fn counter_intake_page_creates_a_dossier(backend: Backend) {
     for i in 0..spec.required_documents.len() {
         form.push((format!("doc_{i}"), "paper".into()));
     }
-    let r = browser.post(app.url("/counter")).form(&form).send().await.unwrap();
+    let r = browser
+        .post(app.url("/counter"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 303, "{}", r.text().await.unwrap());
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     let code = location
@@ -432,9 +586,22 @@ async fn counter_intake_page_creates_a_dossier(backend: Backend) {
         .and_then(|rest| rest.split('?').next())
         .unwrap()
         .to_owned();
-    let page = browser.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains(&code) && page.contains("Lê Văn Bình"), "the dossier page with the proxy");
-    assert!(page.contains(&format!("/api/v1/dossiers/{code}/forms/receipt")), "receipt link");
+    let page = browser
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&code) && page.contains("Lê Văn Bình"),
+        "the dossier page with the proxy"
+    );
+    assert!(
+        page.contains(&format!("/api/v1/dossiers/{code}/forms/receipt")),
+        "receipt link"
+    );
     let receipt = browser
         .get(app.url(&format!("/api/v1/dossiers/{code}/forms/receipt")))
         .send()
@@ -444,17 +611,25 @@ async fn counter_intake_page_creates_a_dossier(backend: Backend) {
     assert_eq!(receipt.headers()["content-type"], "application/pdf");
     assert!(receipt.bytes().await.unwrap().starts_with(b"%PDF-"));
     // Received by the officer who is logged in, with its audit record.
-    let received_by: Option<i64> = sqlx::query_scalar("SELECT received_by FROM dossiers WHERE code = $1")
-        .bind(&code)
-        .fetch_one(app.platform.db.pool())
+    let received_by: Option<i64> =
+        sqlx::query_scalar("SELECT received_by FROM dossiers WHERE code = $1")
+            .bind(&code)
+            .fetch_one(app.platform.db.pool())
+            .await
+            .unwrap();
+    let motcua = tinhso_platform::identity::user_by_username(&app.platform, "motcua")
         .await
+        .unwrap()
         .unwrap();
-    let motcua = tinhso_platform::identity::user_by_username(&app.platform, "motcua").await.unwrap().unwrap();
     assert_eq!(received_by, Some(motcua.id));
     // A citizen cannot open the officials' dossier page.
     let citizen = app.client();
     login(&app, &citizen, "001099000001", DEMO_PASSWORD).await;
-    let r = citizen.get(app.url(&format!("/dossiers/{code}"))).send().await.unwrap();
+    let r = citizen
+        .get(app.url(&format!("/dossiers/{code}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 403);
     app.stop().await;
 }

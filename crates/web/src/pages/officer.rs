@@ -255,7 +255,6 @@ async fn counter_page(
     input: CounterInput,
     status: StatusCode,
 ) -> WebResult<Response> {
-    let lang = viewer.lang;
     let ctx = viewer.ctx();
     let agency = home_agency(state, viewer, Action::ReceiveDossier).await?;
     let procedures = catalog::list(&state.platform)
@@ -263,14 +262,18 @@ async fn counter_page(
         .into_iter()
         .filter(|p| {
             let commune = agency.as_ref().is_some_and(|a| a.level == "commune");
-            p.spec.levels.iter().any(|l| {
-                (*l == tinhso_onestop::domain::catalog::Level::Commune) == commune
-            }) && (p.spec.accepts(Channel::Counter) || p.spec.accepts(Channel::Postal))
+            p.spec
+                .levels
+                .iter()
+                .any(|l| (*l == tinhso_onestop::domain::catalog::Level::Commune) == commune)
+                && (p.spec.accepts(Channel::Counter) || p.spec.accepts(Channel::Postal))
         })
         .map(|p| (p.spec.code, p.spec.name))
         .collect();
     let names = procedure_names(state).await?;
-    let items = dossiers::inbox(&state.platform, &ctx).await.unwrap_or_default();
+    let items = dossiers::inbox(&state.platform, &ctx)
+        .await
+        .unwrap_or_default();
     let (pending, rest): (Vec<_>, Vec<_>) = items
         .into_iter()
         .partition(|i| i.status == Status::Submitted);
@@ -283,7 +286,6 @@ async fn counter_page(
         None => None,
     };
     let page = PageCtx::new(state, viewer, "/counter");
-    let _ = lang;
     let template = CounterPage {
         page: &page,
         procedures,
@@ -341,7 +343,10 @@ pub async fn counter(
     let lang = viewer.lang;
     let selected = match query.procedure.trim() {
         "" => None,
-        code => catalog::get(&state.platform, code).await.ok().map(|p| p.spec),
+        code => catalog::get(&state.platform, code)
+            .await
+            .ok()
+            .map(|p| p.spec),
     };
     let (fields, documents) = match &selected {
         Some(spec) => (
@@ -411,7 +416,9 @@ pub async fn counter_submit(
     let agency = home_agency(&state, &viewer, Action::ReceiveDossier)
         .await?
         .ok_or(WebError::Status(StatusCode::FORBIDDEN, "forbidden"))?;
-    let spec = catalog::get(&state.platform, &value("procedure")).await?.spec;
+    let spec = catalog::get(&state.platform, &value("procedure"))
+        .await?
+        .spec;
     let values = IntakeValues {
         channel: if value("channel") == "postal" {
             "postal".into()
@@ -453,7 +460,11 @@ pub async fn counter_submit(
             flag(&mut errors, "proxy_id", "officer.err.proxy_id");
         }
         if values.proxy_authorization.is_empty() {
-            flag(&mut errors, "proxy_authorization", "officer.err.proxy_authorization");
+            flag(
+                &mut errors,
+                "proxy_authorization",
+                "officer.err.proxy_authorization",
+            );
         }
     }
     let answers = answers_from_form(&spec.form, &posted, "form.");
@@ -529,7 +540,9 @@ pub async fn counter_submit(
         documents: inputs,
     };
     match dossiers::submit(&state.platform, &viewer.ctx(), &input).await {
-        Ok(view) => Ok(Redirect::to(&format!("/dossiers/{}?done=received", view.code)).into_response()),
+        Ok(view) => {
+            Ok(Redirect::to(&format!("/dossiers/{}?done=received", view.code)).into_response())
+        }
         Err(e) => {
             let message = officer_error(lang, &WebError::from(e));
             counter_page(
@@ -573,9 +586,9 @@ pub async fn counter_call(
             encode(&call.desk)
         ))
         .into_response()),
-        Ok(None) => {
-            Ok(Redirect::to(&format!("/counter?done=nobody&desk={}", encode(&desk))).into_response())
-        }
+        Ok(None) => Ok(
+            Redirect::to(&format!("/counter?done=nobody&desk={}", encode(&desk))).into_response(),
+        ),
         Err(e) => {
             let lang = viewer.lang;
             counter_page(
@@ -833,14 +846,19 @@ struct DossierPage<'a> {
 
 /// The actions the dossier's status allows to this viewer's roles (the service decides for
 /// good; this only avoids offering buttons that would be refused).
-fn actions_for(viewer: &Viewer, record: &workspace::DossierRecord, now_ms: i64) -> Vec<&'static str> {
+fn actions_for(
+    viewer: &Viewer,
+    record: &workspace::DossierRecord,
+    now_ms: i64,
+) -> Vec<&'static str> {
     let view = &record.view;
     let receive = may(viewer, Action::ReceiveDossier);
     let process = may(viewer, Action::ProcessDossier);
     let decide = may(viewer, Action::DecideDossier);
     let open_step = view.steps.iter().find(|s| s.completed_at.is_none());
     let forwardable = open_step.is_some_and(|s| {
-        s.role != "leader" && usize::try_from(s.index + 1).unwrap_or(0) < record.procedure.spec.process.len()
+        s.role != "leader"
+            && usize::try_from(s.index + 1).unwrap_or(0) < record.procedure.spec.process.len()
     });
     let overdue = view
         .due_at
@@ -909,10 +927,22 @@ async fn dossier_page(
         .fields
         .iter()
         .filter_map(|f| {
-            record.form.get(&f.key).and_then(|v| v.as_str()).map(|v| Answer {
-                label: f.label_vi.clone(),
-                value: v.to_owned(),
-            })
+            record
+                .form
+                .get(&f.key)
+                .and_then(|v| v.as_str())
+                .map(|v| Answer {
+                    label: f.label_vi.clone(),
+                    // Dates are shown as 25/04/2027.
+                    value: match f.field_type {
+                        tinhso_onestop::domain::catalog::FieldType::Date => {
+                            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                                .map(|d| d.format("%d/%m/%Y").to_string())
+                                .unwrap_or_else(|_| v.to_owned())
+                        }
+                        _ => v.to_owned(),
+                    },
+                })
         })
         .collect();
     let view = &record.view;
@@ -1108,12 +1138,13 @@ fn command_of(form: &ActionForm) -> Result<Command, &'static str> {
             note: form.note.clone(),
         },
         "apologize" => {
-            let local = chrono::NaiveDateTime::parse_from_str(form.new_due.trim(), "%Y-%m-%dT%H:%M")
-                .or_else(|_| {
-                    chrono::NaiveDate::parse_from_str(form.new_due.trim(), "%Y-%m-%d")
-                        .map(|d| d.and_hms_opt(16, 0, 0).unwrap_or_default())
-                })
-                .map_err(|_| "officer.err.new_due")?;
+            let local =
+                chrono::NaiveDateTime::parse_from_str(form.new_due.trim(), "%Y-%m-%dT%H:%M")
+                    .or_else(|_| {
+                        chrono::NaiveDate::parse_from_str(form.new_due.trim(), "%Y-%m-%d")
+                            .map(|d| d.and_hms_opt(16, 0, 0).unwrap_or_default())
+                    })
+                    .map_err(|_| "officer.err.new_due")?;
             let new_due = local
                 .and_local_timezone(crate::format::vietnam())
                 .single()
@@ -1183,9 +1214,18 @@ pub async fn document_view(
     let mut response = file.bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("inline"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     Ok(response)
 }
 
@@ -1207,11 +1247,10 @@ pub(crate) fn allow_ticket(state: &AppState, viewer: &Viewer) -> WebResult<()> {
     ) {
         Ok(())
     } else {
-        Err(tinhso_core::DomainError::new(
-            tinhso_core::ErrorCode::RateLimited,
-            "too many tickets",
+        Err(
+            tinhso_core::DomainError::new(tinhso_core::ErrorCode::RateLimited, "too many tickets")
+                .into(),
         )
-        .into())
     }
 }
 
@@ -1255,7 +1294,11 @@ pub async fn queue_take(
     }
     allow_ticket(&state, &viewer)?;
     let ticket = queue::take(&state.platform, &viewer.ctx(), &agency).await?;
-    Ok(Redirect::to(&format!("/queue/{}/tickets/{}", ticket.agency_code, ticket.id)).into_response())
+    Ok(Redirect::to(&format!(
+        "/queue/{}/tickets/{}",
+        ticket.agency_code, ticket.id
+    ))
+    .into_response())
 }
 
 #[derive(Template)]
