@@ -394,6 +394,10 @@ pub async fn accept(p: &Platform, ctx: &Ctx, code: &str) -> Result<DossierView> 
 pub enum Command {
     /// Accept a dossier filed online (receipt, appointment).
     Accept,
+    /// Do not accept a dossier filed online (incomplete or not this agency's), with the reason.
+    RejectAtIntake {
+        reason: String,
+    },
     StartProcessing,
     /// Ask the citizen for missing items: the legal clock stops.
     RequestSupplement {
@@ -465,6 +469,7 @@ impl Command {
     fn action(&self) -> Action {
         match self {
             Self::Accept => Action::Accept,
+            Self::RejectAtIntake { .. } => Action::RejectAtIntake,
             Self::StartProcessing => Action::StartProcessing,
             Self::RequestSupplement { .. } => Action::RequestSupplement,
             Self::Supplement { .. } => Action::Supplement,
@@ -484,6 +489,7 @@ impl Command {
     fn name(&self) -> &'static str {
         match self {
             Self::Accept => "accept",
+            Self::RejectAtIntake { .. } => "reject_at_intake",
             Self::StartProcessing => "start_processing",
             Self::RequestSupplement { .. } => "request_supplement",
             Self::Supplement { .. } => "supplement",
@@ -511,7 +517,10 @@ impl Command {
                 }
                 format!("{} — {}", reason.trim(), items.join("; "))
             }
-            Self::Refuse { reason } | Self::Suspend { reason } | Self::Apologize { reason, .. } => {
+            Self::Refuse { reason }
+            | Self::Suspend { reason }
+            | Self::RejectAtIntake { reason }
+            | Self::Apologize { reason, .. } => {
                 if reason.trim().is_empty() {
                     return Err(DomainError::invalid("a reason is required")
                         .with_rule("dossier.reason_required")
@@ -581,7 +590,7 @@ fn authorize_command(
         return Err(DomainError::not_found("dossier").into());
     }
     let allowed = match command {
-        Command::Accept | Command::ReturnResult { .. } => {
+        Command::Accept | Command::RejectAtIntake { .. } | Command::ReturnResult { .. } => {
             at_receiving(AccessAction::ReceiveDossier)
         }
         Command::Supplement { .. } | Command::Withdraw { .. } => {

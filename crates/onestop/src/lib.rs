@@ -6,6 +6,7 @@
 //! transaction. Other systems use these service functions, never these tables.
 
 pub mod catalog;
+pub mod demo_dossiers;
 pub mod documents;
 pub mod domain;
 pub mod dossiers;
@@ -14,9 +15,11 @@ pub mod forms;
 pub mod notifications;
 pub mod payments;
 pub mod portal_sync;
+pub mod queue;
 pub mod statistics;
 pub mod steps;
 pub mod workbook;
+pub mod workspace;
 
 /// This system's schema migrations (versions 1001–1999).
 pub const MIGRATIONS: &[tinhso_platform::Migration] = &[
@@ -44,5 +47,10 @@ pub const MIGRATIONS: &[tinhso_platform::Migration] = &[
         1007,
         "onestop_inbox_indexes",
         include_str!("../migrations/1007_inbox_indexes.sql"),
+    ),
+    (
+        1008,
+        "onestop_queue_tickets",
+        include_str!("../migrations/1008_queue_tickets.sql"),
     ),
 ];

@@ -72,6 +72,10 @@ pub fn message(
             format!("Hồ sơ {code} không được giải quyết"),
             format!("Hồ sơ {code} không được giải quyết. Lý do: {note}."),
         ),
+        ("reject_at_intake", _) => (
+            format!("Hồ sơ {code} không được tiếp nhận"),
+            format!("Hồ sơ {code} không được tiếp nhận. Lý do: {note}."),
+        ),
         ("suspend", _) => (
             format!("Hồ sơ {code} bị dừng xử lý"),
             format!("Hồ sơ {code} bị dừng xử lý. Lý do: {note}."),

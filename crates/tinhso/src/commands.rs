@@ -474,6 +474,9 @@ async fn serve(config: Config, demo_mode: bool) -> Result<ExitCode> {
         if tinhso_onestop::catalog::seed_demo(&platform).await? {
             tracing::info!("demo procedure catalogue loaded");
         }
+        if tinhso_onestop::demo_dossiers::seed(&platform).await? {
+            tracing::info!("demo dossiers filed");
+        }
     }
     if !demo_mode {
         warn_about_test_adapters(&platform.config);

@@ -7,6 +7,7 @@ mod foundation {
     mod documents;
     mod forms;
     mod national_portal;
+    mod officer_ui;
     mod oidc;
     mod onestop;
     mod payments;

@@ -8,5 +8,88 @@
 // == citizen ==
 
 // == officer ==
+(function officer() {
+  // Forms marked data-once are sent once: a double click does not post twice.
+  document.querySelectorAll('form[data-once]').forEach(function (form) {
+    form.addEventListener('submit', function (event) {
+      if (form.dataset.sent) { event.preventDefault(); return; }
+      form.dataset.sent = '1';
+    });
+  });
+  // Focus the error summary so screen readers announce it.
+  var summary = document.querySelector('[data-focus]');
+  if (summary) summary.focus();
+  // Type-to-filter the procedure list of the counter.
+  document.querySelectorAll('[data-filter-for]').forEach(function (input) {
+    var select = document.getElementById(input.dataset.filterFor);
+    if (!select) return;
+    input.hidden = false;
+    var fold = function (s) { return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd').replace(/Đ/g, 'D').toLowerCase(); };
+    input.addEventListener('input', function () {
+      var q = fold(input.value.trim());
+      var first = null;
+      Array.prototype.forEach.call(select.options, function (o) {
+        var show = !o.value || fold(o.text).indexOf(q) >= 0;
+        o.hidden = !show;
+        if (show && o.value && !first) first = o;
+      });
+      if (first && q) select.value = first.value;
+    });
+  });
+  // Scans at the counter: upload through the API, keep the upload id in the form.
+  var csrf = document.querySelector('input[name="csrf_token"]');
+  document.querySelectorAll('[data-scan]').forEach(function (box) {
+    box.hidden = false;
+    var i = box.dataset.scan;
+    var file = box.querySelector('[data-scan-input]');
+    var status = box.querySelector('[data-scan-status]');
+    var target = document.querySelector('[data-upload-target="' + i + '"]');
+    file.addEventListener('change', function () {
+      if (!file.files.length) return;
+      var f = file.files[0];
+      status.textContent = '…';
+      fetch('/api/v1/uploads?filename=' + encodeURIComponent(f.name), {
+        method: 'POST', body: f, credentials: 'same-origin',
+        headers: { 'x-csrf-token': csrf ? csrf.value : '' },
+      }).then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
+        .then(function (res) {
+          if (res[0] && res[1].id) { target.value = res[1].id; status.textContent = '✓ ' + f.name; }
+          else { target.value = ''; status.textContent = (res[1].error && res[1].error.message) || '✗'; }
+        }).catch(function () { target.value = ''; status.textContent = '✗'; });
+    });
+  });
+  // The printed ticket.
+  document.querySelectorAll('[data-print]').forEach(function (b) {
+    b.hidden = false;
+    b.addEventListener('click', function () { window.print(); });
+  });
+  // The waiting-room display polls its small JSON state.
+  var display = document.querySelector('[data-queue-display]');
+  if (display) {
+    var code = display.dataset.queueDisplay;
+    var tick = function () {
+      fetch('/api/v1/queue/' + encodeURIComponent(code), { credentials: 'same-origin' })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (!s) return;
+          var now = s.calls[0];
+          display.querySelector('[data-now-number]').textContent = now ? now.label : '—';
+          display.querySelector('[data-now-desk]').textContent = now ? now.desk : '';
+          display.querySelector('[data-waiting]').textContent = s.waiting;
+          var list = display.querySelector('[data-calls]');
+          list.textContent = '';
+          s.calls.forEach(function (c) {
+            var li = document.createElement('li');
+            var b = document.createElement('strong');
+            b.textContent = c.label;
+            li.appendChild(b);
+            li.appendChild(document.createTextNode(' → ' + c.desk));
+            list.appendChild(li);
+          });
+        }).catch(function () {});
+    };
+    setInterval(tick, 3000);
+  }
+})();
 
 // == admin ==

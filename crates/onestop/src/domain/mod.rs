@@ -4,4 +4,5 @@ pub mod catalog;
 pub mod documents;
 pub mod dossier;
 pub mod national;
+pub mod queue;
 pub mod steps;

@@ -157,6 +157,7 @@ pub fn step_content(action: &str, note: &str) -> String {
     let label = match action {
         "submit" => "Nộp hồ sơ",
         "accept" => "Tiếp nhận hồ sơ",
+        "reject_at_intake" => "Từ chối tiếp nhận hồ sơ",
         "start_processing" => "Bắt đầu xử lý",
         "request_supplement" => "Yêu cầu bổ sung hồ sơ",
         "supplement" => "Bổ sung hồ sơ",

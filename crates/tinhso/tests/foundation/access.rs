@@ -132,6 +132,9 @@ enum Expect {
     /// The citizen's document store: citizens only, never another's documents.
     OwnDocuments,
     Inbox,
+    /// Bulk approval of outside dossiers: refused outright (403) to those who may decide
+    /// nowhere, otherwise every dossier refused as not found.
+    BulkRefused,
 }
 
 struct Probe {
@@ -288,6 +291,31 @@ fn probes_for(
             None,
             Expect::Public,
         )),
+        // == officer ==
+        // An unknown agency: the ticket machine answers 404 and writes nothing.
+        ("POST", "/queue/{agency_code}/tickets") => once(probe(
+            "POST",
+            "/queue/999.99.99.H99/tickets".into(),
+            None,
+            Expect::Public,
+        )),
+        ("GET", "/queue/{agency_code}") => once(probe(
+            "GET",
+            format!("/queue/{}", out.agency_code),
+            None,
+            Expect::Public,
+        )),
+        ("POST", "/queue/{agency_code}/call") => vec![denied(
+            "POST",
+            format!("/queue/{}/call", out.agency_code),
+            Some(json!({"desk": "Quầy 1"})),
+        )],
+        ("POST", "/dossiers/bulk-approval") => vec![probe(
+            "POST",
+            path.into(),
+            Some(json!({"codes": [out.dossier_code]})),
+            Expect::BulkRefused,
+        )],
         ("GET", "/me") => once(probe("GET", path.into(), None, Expect::Me)),
         // An API token is not the person: changing the password needs the browser session.
         ("POST", "/me/password") => once(denied(
@@ -598,6 +626,20 @@ fn check(
             }
         }
         Expect::Refused => expect_error(status, body, &[403, 404, 422]),
+        Expect::BulkRefused if status == 200 => {
+            let results = body["results"]
+                .as_array()
+                .ok_or_else(|| format!("bulk approval answered {status}: {body}"))?;
+            if results.is_empty()
+                || results
+                    .iter()
+                    .any(|r| r["approved"] != false || r["error"] != "not_found")
+            {
+                return Err(format!("bulk approval of outside dossiers: {body}"));
+            }
+            Ok(())
+        }
+        Expect::BulkRefused => expect_error(status, body, &[403]),
         Expect::Inbox => {
             let officer = caller
                 .grants

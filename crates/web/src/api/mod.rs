@@ -8,6 +8,7 @@
 
 pub mod documents;
 pub mod handlers;
+pub mod officer;
 pub mod onestop;
 pub mod openapi;
 
@@ -219,6 +220,23 @@ pub fn router() -> ApiRouter {
             Method::GET,
             "/dossiers/{code}/documents/{id}",
             get(documents::download),
+        )
+        // == officer ==
+        .route(
+            Method::POST,
+            "/queue/{agency_code}/tickets",
+            post(officer::take_ticket),
+        )
+        .route(Method::GET, "/queue/{agency_code}", get(officer::display))
+        .route(
+            Method::POST,
+            "/queue/{agency_code}/call",
+            post(officer::call_next),
+        )
+        .route(
+            Method::POST,
+            "/dossiers/bulk-approval",
+            post(officer::bulk_approve),
         )
 }
 

@@ -423,6 +423,37 @@ pub const OPERATIONS: &[Operation] = &[
             ("to", "YYYY-MM-DD")
         ]
     ),
+    // == officer ==
+    op!(
+        POST,
+        "/queue/{agency_code}/tickets",
+        "onestop",
+        Public,
+        "Take a queue ticket at an agency (the ticket machine): today's next number, consecutive and never duplicated; numbers restart every day; limited per address"
+    ),
+    op!(
+        GET,
+        "/queue/{agency_code}",
+        "onestop",
+        Public,
+        "The waiting-room display's state: the latest numbers called and their desks, how many wait, the last number handed out today"
+    ),
+    op!(
+        POST,
+        "/queue/{agency_code}/call",
+        "onestop",
+        Authenticated,
+        "A counter officer of the agency calls today's lowest waiting number to their desk; `called` is null when nobody waits",
+        body = r#"{"desk":"Quầy 2"}"#
+    ),
+    op!(
+        POST,
+        "/dossiers/bulk-approval",
+        "onestop",
+        Authenticated,
+        "Leaders approve several dossiers at once: one decision per dossier (its own transaction), with each dossier's outcome (approved, or the error code and rule); refused outright to callers who may decide nowhere",
+        body = r#"{"codes":["000.00.31.H32-270301-0001","000.00.31.H32-270301-0002"],"note":""}"#
+    ),
 ];
 
 fn operation_object(op: &Operation) -> Value {
