@@ -14,6 +14,7 @@ pub mod forms;
 pub mod notifications;
 pub mod payments;
 pub mod portal_sync;
+pub mod search;
 pub mod statistics;
 pub mod steps;
 pub mod workbook;
