@@ -13,7 +13,7 @@ use tinhso_platform::search::{IndexDoc, SearchRequest, normalize};
 use tinhso_platform::{Platform, Result};
 
 use crate::catalog::{self, StoredProcedure};
-use crate::domain::catalog::{Level, OnlineLevel, ProcedureSpec};
+use crate::domain::catalog::{Level, OnlineLevel, ProcedureSpec, ProcessingTime, TimeUnit};
 
 const COLLECTION: &str = "procedures";
 
@@ -36,6 +36,9 @@ pub struct Summary {
     pub agency: String,
     pub levels: Vec<String>,
     pub online_level: String,
+    pub processing_time: ProcessingTime,
+    /// The current version's number.
+    pub version: i64,
     /// Present when the query had text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
@@ -79,7 +82,7 @@ pub fn online_str(level: OnlineLevel) -> &'static str {
 
 /// The index document of one procedure: its name weighs most, then its field, then its
 /// agency, then everything else a citizen might remember of it (documents, results, law).
-pub fn document(spec: &ProcedureSpec) -> IndexDoc {
+pub fn document(spec: &ProcedureSpec, version: i64) -> IndexDoc {
     let mut other: Vec<&str> = spec
         .required_documents
         .iter()
@@ -96,6 +99,19 @@ pub fn document(spec: &ProcedureSpec) -> IndexDoc {
             "online".to_owned(),
             online_str(spec.online_level).to_owned(),
         ),
+        ("version".to_owned(), version.to_string()),
+        (
+            "time".to_owned(),
+            format!(
+                "{} {}",
+                spec.processing_time.amount,
+                match spec.processing_time.unit {
+                    TimeUnit::WorkingDays => "days",
+                    TimeUnit::WorkingHours => "hours",
+                }
+            ),
+        ),
+        ("time_note".to_owned(), spec.processing_time.note.clone()),
     ];
     keywords.extend(
         spec.levels
@@ -116,11 +132,13 @@ pub fn document(spec: &ProcedureSpec) -> IndexDoc {
 
 /// Index documents in catalogue order (by field, then name), the order of browsing.
 pub fn documents(procedures: &[StoredProcedure]) -> Vec<IndexDoc> {
-    let mut specs: Vec<&ProcedureSpec> = procedures.iter().map(|p| &p.spec).collect();
+    let mut sorted: Vec<&StoredProcedure> = procedures.iter().collect();
     // Folded names sort as a reader expects (`Đăng ký` among the `D`s, not after `Z`).
-    let key = |s: &ProcedureSpec| (normalize(&s.field.name), normalize(&s.name));
-    specs.sort_by_cached_key(|s| key(s));
-    specs.into_iter().map(document).collect()
+    sorted.sort_by_cached_key(|p| (normalize(&p.spec.field.name), normalize(&p.spec.name)));
+    sorted
+        .into_iter()
+        .map(|p| document(&p.spec, p.version))
+        .collect()
 }
 
 /// What the index must have been built from: changes with every import, edit or removal.
@@ -155,6 +173,21 @@ fn keyword<'a>(keywords: &'a [(String, String)], name: &str) -> &'a str {
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.as_str())
         .unwrap_or_default()
+}
+
+fn processing_time(keywords: &[(String, String)]) -> ProcessingTime {
+    let (amount, unit) = keyword(keywords, "time")
+        .split_once(' ')
+        .unwrap_or_default();
+    ProcessingTime {
+        amount: amount.parse().unwrap_or_default(),
+        unit: if unit == "hours" {
+            TimeUnit::WorkingHours
+        } else {
+            TimeUnit::WorkingDays
+        },
+        note: keyword(keywords, "time_note").to_owned(),
+    }
 }
 
 /// Searches and browses the public catalogue. Public: no access check (the catalogue is
@@ -199,6 +232,8 @@ pub async fn search(p: &Platform, query: &Query) -> Result<Results> {
                 .map(|(_, v)| v.clone())
                 .collect(),
             online_level: keyword(&hit.keywords, "online").to_owned(),
+            processing_time: processing_time(&hit.keywords),
+            version: keyword(&hit.keywords, "version").parse().unwrap_or_default(),
             score: has_text.then_some((hit.score * 1000.0).round() / 1000.0),
         })
         .collect();

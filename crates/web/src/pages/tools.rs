@@ -171,8 +171,11 @@ struct LookupResult {
 struct LookupPage<'a> {
     page: &'a PageCtx,
     code: String,
+    check: String,
     result: Option<LookupResult>,
     error: Option<String>,
+    code_error: Option<String>,
+    check_error: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,6 +206,14 @@ pub async fn dossier_lookup(
     let check: String = query.check.trim().chars().take(4).collect();
     let mut result = None;
     let mut error = None;
+    // One of the two boxes filled: the other's message sits beside it.
+    let missing = |key: &str| Some(crate::i18n::t(viewer.lang, key).to_owned());
+    let code_error = (code.is_empty() && !check.is_empty())
+        .then(|| missing("portal.lookup.code_missing"))
+        .flatten();
+    let check_error = (!code.is_empty() && check.is_empty())
+        .then(|| missing("portal.lookup.check_missing"))
+        .flatten();
     if !code.is_empty() && !check.is_empty() {
         let found = match crate::api::onestop::allow_lookup(&state, &viewer) {
             Ok(()) => tinhso_onestop::dossiers::public_status(&state.platform, &code, &check)
@@ -236,17 +247,24 @@ pub async fn dossier_lookup(
             Err(e) => error = error_message(viewer.lang, &e),
         }
     }
-    let status = match &error {
-        Some(_) => StatusCode::NOT_FOUND,
-        None => StatusCode::OK,
+    let status = if error.is_some() {
+        StatusCode::NOT_FOUND
+    } else if code_error.is_some() || check_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
     };
     render_with_status(
         status,
         &LookupPage {
             page: &page,
+            // The check digits are kept only when the lookup failed, to be corrected.
+            check: if result.is_none() { check } else { String::new() },
             code,
             result,
             error,
+            code_error,
+            check_error,
         },
     )
 }
