@@ -142,8 +142,9 @@ pub fn documents(procedures: &[StoredProcedure]) -> Vec<IndexDoc> {
 }
 
 /// What the index must have been built from: changes with every import, edit or removal.
+/// (PostgreSQL sums BIGINTs as NUMERIC: cast back so both databases decode the same type.)
 async fn catalogue_stamp(p: &Platform) -> Result<String> {
-    let row = sqlx::query("SELECT COUNT(*), COALESCE(SUM(current_version), 0), COALESCE(SUM(active), 0), COALESCE(MAX(updated_ms), 0) FROM procedures")
+    let row = sqlx::query("SELECT COUNT(*), CAST(COALESCE(SUM(current_version), 0) AS BIGINT), CAST(COALESCE(SUM(active), 0) AS BIGINT), COALESCE(MAX(updated_ms), 0) FROM procedures")
         .fetch_one(p.db.pool())
         .await?;
     Ok(format!(
@@ -233,7 +234,9 @@ pub async fn search(p: &Platform, query: &Query) -> Result<Results> {
                 .collect(),
             online_level: keyword(&hit.keywords, "online").to_owned(),
             processing_time: processing_time(&hit.keywords),
-            version: keyword(&hit.keywords, "version").parse().unwrap_or_default(),
+            version: keyword(&hit.keywords, "version")
+                .parse()
+                .unwrap_or_default(),
             score: has_text.then_some((hit.score * 1000.0).round() / 1000.0),
         })
         .collect();
@@ -294,8 +297,7 @@ pub async fn most_used(p: &Platform, limit: usize) -> Result<Vec<Summary>> {
 /// Procedures every commune handles daily (birth, residence, certified copies, marriage,
 /// building permits, household businesses), shown first on a new installation.
 const COMMON: &[&str] = &[
-    "1.001193", "1.004222", "2.000815", "1.000894", "1.013225", "1.001612", "1.004194",
-    "1.000656",
+    "1.001193", "1.004222", "2.000815", "1.000894", "1.013225", "1.001612", "1.004194", "1.000656",
 ];
 
 #[cfg(test)]

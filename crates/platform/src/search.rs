@@ -286,23 +286,22 @@ impl Collection {
                     .collect()
             })
             .collect();
-        // A document must match at least half of the query's tokens.
-        let needed = query.len().div_ceil(2).max(1);
         let mut scored: Vec<(usize, usize, f64)> = Vec::new();
         for (index, doc) in self.docs.iter().enumerate() {
             if query.is_empty() {
                 scored.push((index, 0, 0.0));
-            } else if let Some((matched, score)) = self.score(doc, &per_token)
-                && matched >= needed
-            {
+            } else if let Some((matched, score)) = self.score(doc, &per_token) {
                 scored.push((index, matched, score));
             }
         }
-        scored.sort_by(|a, b| {
-            b.1.cmp(&a.1)
-                .then(b.2.total_cmp(&a.2))
-                .then(a.0.cmp(&b.0))
-        });
+        // A document must match at least half of the query's tokens, and (for three tokens
+        // or more) all but one of what the best document matches: a long query is not
+        // drowned in documents sharing one common word with it.
+        let best = scored.iter().map(|s| s.1).max().unwrap_or(0);
+        let slack = usize::from(query.len() >= 3);
+        let needed = query.len().div_ceil(2).max(best.saturating_sub(slack));
+        scored.retain(|s| query.is_empty() || s.1 >= needed);
+        scored.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.total_cmp(&a.2)).then(a.0.cmp(&b.0)));
         let holds = |doc: &Prepared, skip: Option<&str>| {
             request
                 .filters
@@ -398,9 +397,10 @@ mod tests {
         // Decomposed input (NFD, as some keyboards send it) folds the same way.
         assert_eq!(normalize("Gia\u{301}y phe\u{301}p"), "giay phep");
         assert_eq!(normalize("Hộ tịch, ĐẤT ĐAI"), "ho tich, dat dai");
-        assert_eq!(tokens("Chứng thực bản sao; Mẫu CT01"), [
-            "chung", "thuc", "ban", "sao", "mau", "ct01"
-        ]);
+        assert_eq!(
+            tokens("Chứng thực bản sao; Mẫu CT01"),
+            ["chung", "thuc", "ban", "sao", "mau", "ct01"]
+        );
     }
 
     #[test]
@@ -473,10 +473,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ids(&all).len(), 3);
-        assert_eq!(all.facets["field"], [
-            ("Hộ tịch".to_owned(), 2),
-            ("Cư trú".to_owned(), 1)
-        ]);
+        assert_eq!(
+            all.facets["field"],
+            [("Hộ tịch".to_owned(), 2), ("Cư trú".to_owned(), 1)]
+        );
         let births = index
             .search(
                 "p",

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::{Datelike, NaiveDate};
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use tinhso_core::access::Role;
 use tinhso_onestop::domain::catalog::{Channel, DocumentKind, OnlineLevel, TimeUnit};
@@ -37,8 +37,16 @@ pub fn routes() -> Router<AppState> {
 /// Results per page of `/procedures`.
 const PER_PAGE: usize = 20;
 
+/// What a query-string value must escape (RFC 3986 unreserved characters stay readable:
+/// agency codes such as `000.00.31.H32` are kept as they are).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 fn enc(value: &str) -> String {
-    utf8_percent_encode(value, NON_ALPHANUMERIC).to_string()
+    utf8_percent_encode(value, QUERY_VALUE).to_string()
 }
 
 /// One procedure in a list, ready to show.
@@ -539,13 +547,23 @@ struct StatisticsPage<'a> {
     xlsx: String,
 }
 
+/// A date typed as `25/04/2027` (also `25-04-2027`) or sent by a link as `2027-04-25`.
 fn parse_date(text: &str) -> Result<Option<NaiveDate>, ()> {
     if text.is_empty() {
         return Ok(None);
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+    NaiveDate::parse_from_str(text, "%d/%m/%Y")
+        .or_else(|_| NaiveDate::parse_from_str(text, "%d-%m-%Y"))
+        .or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d"))
         .map(Some)
         .map_err(|_| ())
+}
+
+/// What the date box shows: the parsed date as `dd/mm/yyyy`, or what was typed.
+fn date_box(text: &str, parsed: Option<NaiveDate>) -> String {
+    parsed
+        .map(|d| d.format("%d/%m/%Y").to_string())
+        .unwrap_or_else(|| text.to_owned())
 }
 
 /// `GET /statistics?agency=&from=&to=`: the province's one-stop KPIs, for everyone.
@@ -564,6 +582,10 @@ pub async fn statistics_page(
     let mut from_error = from.is_err().then(invalid).flatten();
     let to_error = to.is_err().then(invalid).flatten();
     let (from, to) = (from.unwrap_or(None), to.unwrap_or(None));
+    let (from_iso, to_iso) = (
+        from.map(|d| d.to_string()).unwrap_or_default(),
+        to.map(|d| d.to_string()).unwrap_or_default(),
+    );
     if let (Some(f), Some(t_)) = (from, to)
         && t_ < f
     {
@@ -607,7 +629,7 @@ pub async fn statistics_page(
             .unwrap_or_default();
         Preset {
             key,
-            current: f == from_text && t_ == to_text,
+            current: f == from_iso && t_ == to_iso,
             href: format!("/statistics?{agency_part}from={f}&to={t_}"),
         }
     };
@@ -620,9 +642,19 @@ pub async fn statistics_page(
     ];
     let period = match (from, to) {
         (None, None) => t(lang, "portal.stats.all_time").to_owned(),
-        (Some(f), None) => format!("{} {}", t(lang, "portal.stats.since"), vn_date(&f.to_string())),
-        (None, Some(t_)) => format!("{} {}", t(lang, "portal.stats.until"), vn_date(&t_.to_string())),
-        (Some(f), Some(t_)) => format!("{} – {}", vn_date(&f.to_string()), vn_date(&t_.to_string())),
+        (Some(f), None) => format!(
+            "{} {}",
+            t(lang, "portal.stats.since"),
+            vn_date(&f.to_string())
+        ),
+        (None, Some(t_)) => format!(
+            "{} {}",
+            t(lang, "portal.stats.until"),
+            vn_date(&t_.to_string())
+        ),
+        (Some(f), Some(t_)) => {
+            format!("{} – {}", vn_date(&f.to_string()), vn_date(&t_.to_string()))
+        }
     };
     let scope_name = scopes
         .iter()
@@ -632,7 +664,8 @@ pub async fn statistics_page(
     let s = &figures;
     let resolved = s.resolved.on_time + s.resolved.late;
     let on_time_share = (resolved > 0).then(|| s.resolved.on_time as f64 / resolved as f64);
-    let rated = s.satisfaction.very_satisfied + s.satisfaction.satisfied + s.satisfaction.not_satisfied;
+    let rated =
+        s.satisfaction.very_satisfied + s.satisfaction.satisfied + s.satisfaction.not_satisfied;
     let satisfied_share = s.satisfaction.shares.map(|sh| sh[0] + sh[1]);
     let of = |n: u64, total: u64| format!("{n} / {total}");
     let donuts = vec![
@@ -652,20 +685,51 @@ pub async fn statistics_page(
             lang,
             "portal.stats.satisfied_share",
             satisfied_share,
-            of(s.satisfaction.very_satisfied + s.satisfaction.satisfied, rated),
+            of(
+                s.satisfaction.very_satisfied + s.satisfaction.satisfied,
+                rated,
+            ),
         ),
     ];
     let label = |key: &str| t(lang, key).to_owned();
     let channels = bars(&[
-        (label("portal.channel.online"), s.received.online, "bar-online"),
-        (label("portal.channel.counter"), s.received.counter, "bar-counter"),
-        (label("portal.channel.postal"), s.received.postal, "bar-postal"),
+        (
+            label("portal.channel.online"),
+            s.received.online,
+            "bar-online",
+        ),
+        (
+            label("portal.channel.counter"),
+            s.received.counter,
+            "bar-counter",
+        ),
+        (
+            label("portal.channel.postal"),
+            s.received.postal,
+            "bar-postal",
+        ),
     ]);
     let outcomes = bars(&[
-        (label("portal.stats.resolved_on_time"), s.resolved.on_time, "bar-ok"),
-        (label("portal.stats.resolved_late"), s.resolved.late, "bar-late"),
-        (label("portal.stats.open_on_time"), s.in_progress.on_time, "bar-online"),
-        (label("portal.stats.open_late"), s.in_progress.late, "bar-late"),
+        (
+            label("portal.stats.resolved_on_time"),
+            s.resolved.on_time,
+            "bar-ok",
+        ),
+        (
+            label("portal.stats.resolved_late"),
+            s.resolved.late,
+            "bar-late",
+        ),
+        (
+            label("portal.stats.open_on_time"),
+            s.in_progress.on_time,
+            "bar-online",
+        ),
+        (
+            label("portal.stats.open_late"),
+            s.in_progress.late,
+            "bar-late",
+        ),
     ]);
     let share_text = |i: usize| {
         s.satisfaction
@@ -674,9 +738,21 @@ pub async fn statistics_page(
             .unwrap_or_default()
     };
     let mut satisfaction = bars(&[
-        (label("portal.stats.very_satisfied"), s.satisfaction.very_satisfied, "bar-ok"),
-        (label("portal.stats.satisfied"), s.satisfaction.satisfied, "bar-online"),
-        (label("portal.stats.not_satisfied"), s.satisfaction.not_satisfied, "bar-late"),
+        (
+            label("portal.stats.very_satisfied"),
+            s.satisfaction.very_satisfied,
+            "bar-ok",
+        ),
+        (
+            label("portal.stats.satisfied"),
+            s.satisfaction.satisfied,
+            "bar-online",
+        ),
+        (
+            label("portal.stats.not_satisfied"),
+            s.satisfaction.not_satisfied,
+            "bar-late",
+        ),
     ]);
     for (i, bar) in satisfaction.iter_mut().enumerate() {
         bar.value.push_str(&share_text(i));
@@ -688,16 +764,37 @@ pub async fn statistics_page(
     };
     let rows = vec![
         (label("portal.stats.received"), s.received.total.to_string()),
-        (label("portal.channel.online"), s.received.online.to_string()),
-        (label("portal.channel.counter"), s.received.counter.to_string()),
-        (label("portal.channel.postal"), s.received.postal.to_string()),
+        (
+            label("portal.channel.online"),
+            s.received.online.to_string(),
+        ),
+        (
+            label("portal.channel.counter"),
+            s.received.counter.to_string(),
+        ),
+        (
+            label("portal.channel.postal"),
+            s.received.postal.to_string(),
+        ),
         (label("portal.stats.online_share"), pct(s.online_share)),
         (label("portal.stats.resolved"), resolved.to_string()),
-        (label("portal.stats.resolved_on_time"), s.resolved.on_time.to_string()),
-        (label("portal.stats.resolved_late"), s.resolved.late.to_string()),
+        (
+            label("portal.stats.resolved_on_time"),
+            s.resolved.on_time.to_string(),
+        ),
+        (
+            label("portal.stats.resolved_late"),
+            s.resolved.late.to_string(),
+        ),
         (label("portal.stats.on_time_rate"), pct(on_time_share)),
-        (label("portal.stats.open_on_time"), s.in_progress.on_time.to_string()),
-        (label("portal.stats.open_late"), s.in_progress.late.to_string()),
+        (
+            label("portal.stats.open_on_time"),
+            s.in_progress.on_time.to_string(),
+        ),
+        (
+            label("portal.stats.open_late"),
+            s.in_progress.late.to_string(),
+        ),
         (
             label("portal.stats.average_days"),
             s.average_processing_working_days
@@ -708,7 +805,7 @@ pub async fn statistics_page(
         (label("portal.stats.satisfied_share"), pct(satisfied_share)),
     ];
     let mut xlsx = Vec::new();
-    for (name, value) in [("agency", &agency), ("from", &from_text), ("to", &to_text)] {
+    for (name, value) in [("agency", &agency), ("from", &from_iso), ("to", &to_iso)] {
         if !value.is_empty() {
             xlsx.push(format!("{name}={}", enc(value)));
         }
@@ -719,16 +816,11 @@ pub async fn statistics_page(
         page: &page,
         scopes: scopes
             .into_iter()
-            .map(|s| {
-                (
-                    s.code,
-                    format!("{}{}", "— ".repeat(s.depth.min(4)), s.name),
-                )
-            })
+            .map(|s| (s.code, format!("{}{}", "— ".repeat(s.depth.min(4)), s.name)))
             .collect(),
         agency,
-        from: from_text,
-        to: to_text,
+        from: date_box(&from_text, from),
+        to: date_box(&to_text, to),
         from_error,
         to_error,
         error,

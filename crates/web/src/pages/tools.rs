@@ -182,8 +182,9 @@ struct LookupPage<'a> {
 pub struct LookupQuery {
     #[serde(default)]
     ma: String,
+    /// Absent when the page is opened from a receipt's QR code (`?ma=` only).
     #[serde(default)]
-    check: String,
+    check: Option<String>,
 }
 
 /// `2027-02-04T16:00:00+07:00` → `04/02/2027 16:00`.
@@ -203,15 +204,22 @@ pub async fn dossier_lookup(
 ) -> WebResult<Response> {
     let page = PageCtx::new(&state, &viewer, "/tra-cuu");
     let code: String = query.ma.trim().chars().take(40).collect();
-    let check: String = query.check.trim().chars().take(4).collect();
+    let submitted = query.check.is_some();
+    let check: String = query
+        .check
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(4)
+        .collect();
     let mut result = None;
     let mut error = None;
-    // One of the two boxes filled: the other's message sits beside it.
+    // The form sent with a box left empty: its message sits beside it.
     let missing = |key: &str| Some(crate::i18n::t(viewer.lang, key).to_owned());
-    let code_error = (code.is_empty() && !check.is_empty())
+    let code_error = (submitted && code.is_empty())
         .then(|| missing("portal.lookup.code_missing"))
         .flatten();
-    let check_error = (!code.is_empty() && check.is_empty())
+    let check_error = (submitted && check.is_empty())
         .then(|| missing("portal.lookup.check_missing"))
         .flatten();
     if !code.is_empty() && !check.is_empty() {
@@ -259,7 +267,11 @@ pub async fn dossier_lookup(
         &LookupPage {
             page: &page,
             // The check digits are kept only when the lookup failed, to be corrected.
-            check: if result.is_none() { check } else { String::new() },
+            check: if result.is_none() {
+                check
+            } else {
+                String::new()
+            },
             code,
             result,
             error,
