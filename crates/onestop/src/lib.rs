@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod payments;
 pub mod portal_sync;
 pub mod queue;
+pub mod search;
 pub mod statistics;
 pub mod steps;
 pub mod workbook;

@@ -204,3 +204,30 @@ async fn satisfaction(
     }
     Ok(s)
 }
+
+/// An agency the public figures can be asked for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scope {
+    pub code: String,
+    pub name: String,
+    /// 0 for the province, 1 for its departments and communes, …
+    pub depth: usize,
+}
+
+/// The active agencies in tree order, for the public statistics page's choice of scope
+/// (agency names and codes are public).
+pub async fn scopes(p: &Platform) -> Result<Vec<Scope>> {
+    let rows = sqlx::query("SELECT code, name, path FROM agencies WHERE active = 1 ORDER BY path")
+        .fetch_all(p.db.pool())
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let path: String = row.try_get(2)?;
+            Ok(Scope {
+                code: row.try_get(0)?,
+                name: row.try_get(1)?,
+                depth: path.matches('/').count().saturating_sub(2),
+            })
+        })
+        .collect()
+}

@@ -25,6 +25,24 @@ pub struct Config {
     pub scanner: ScannerConfig,
     pub national_portal: NationalPortalConfig,
     pub outbox: OutboxConfig,
+    pub search: SearchConfig,
+}
+
+/// The full-text search index behind the procedure search (`platform::search`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchConfig {
+    /// `embedded`: an in-memory index inside each `tinhso` process, rebuilt from the
+    /// database when the indexed data changes. The port is the seam for other engines.
+    pub backend: String,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            backend: "embedded".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -628,6 +646,12 @@ impl Config {
         }
         self.notify.validate()?;
         self.payment.validate()?;
+        if self.search.backend != "embedded" {
+            return Err(Error::Config(format!(
+                "`search.backend` must be `embedded` (got `{}`)",
+                self.search.backend
+            )));
+        }
         match self.scanner.backend.as_str() {
             "none" => {}
             "clamd"

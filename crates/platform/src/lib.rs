@@ -24,6 +24,7 @@ pub mod org;
 pub mod outbox;
 pub mod payment;
 pub mod scanner;
+pub mod search;
 
 use serde::Serialize;
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub struct Platform {
     pub clock: Arc<dyn Clock>,
     /// The payment-gateway port chosen by `payment.backend`.
     pub payments: Arc<dyn payment::PaymentGateway>,
+    /// The search-index port chosen by `search.backend`.
+    pub search: Arc<dyn search::SearchIndex>,
 }
 
 impl Platform {
@@ -73,6 +76,7 @@ impl Platform {
             session_key: Arc::new(session_key),
             blobs: blobs::blob_store(&config)?,
             scanner: scanner::scanner(&config.scanner)?,
+            search: search::from_config(&config.search)?,
             config: Arc::new(config),
             clock: Arc::new(SystemClock),
         };

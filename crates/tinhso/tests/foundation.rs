@@ -11,6 +11,7 @@ mod foundation {
     mod oidc;
     mod onestop;
     mod payments;
+    mod portal_ui;
     mod scenarios;
     mod steps;
     pub mod support;

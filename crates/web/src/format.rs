@@ -44,3 +44,29 @@ mod tests {
         assert_eq!(vn_datetime(1_800_000_000_000), "15/01/2027 15:00");
     }
 }
+
+/// A share (0–1) as `85,7 %` (Vietnamese decimal comma, one decimal).
+pub fn vn_percent(share: f64) -> String {
+    let tenths = (share * 1000.0).round() as i64;
+    format!("{},{} %", tenths / 10, (tenths % 10).abs())
+}
+
+/// `2027-04-25` → `25/04/2027` (other text is returned as it is).
+pub fn vn_date(iso: &str) -> String {
+    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+        .map(|d| d.format("%d/%m/%Y").to_string())
+        .unwrap_or_else(|_| iso.to_owned())
+}
+
+#[cfg(test)]
+mod portal_tests {
+    use super::*;
+
+    #[test]
+    fn shares_and_dates() {
+        assert_eq!(vn_percent(0.857), "85,7 %");
+        assert_eq!(vn_percent(1.0), "100,0 %");
+        assert_eq!(vn_percent(0.0), "0,0 %");
+        assert_eq!(vn_date("2027-04-25"), "25/04/2027");
+    }
+}

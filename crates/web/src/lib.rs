@@ -76,7 +76,6 @@ pub fn app(state: AppState) -> Router {
     let body_limit = limits.max_body_bytes;
     let timeout = Duration::from_secs(limits.request_timeout_seconds);
     let pages = Router::new()
-        .route("/", get(pages::home))
         .route(
             "/login",
             get(pages::auth::login_form).post(pages::auth::login_submit),

@@ -9,24 +9,34 @@ use super::{ApiCtx, ApiJson, require_caller};
 use crate::AppState;
 use crate::error::WebResult;
 
-/// The catalogue is public: the portal shows it to everyone.
-pub async fn list_procedures(State(state): State<AppState>) -> WebResult<Json<Value>> {
-    let procedures: Vec<Value> = catalog::list(&state.platform)
-        .await?
-        .into_iter()
-        .map(|p| {
-            json!({
-                "code": p.spec.code,
-                "name": p.spec.name,
-                "field": p.spec.field.name,
-                "levels": p.spec.levels,
-                "online_level": p.spec.online_level,
-                "processing_time": p.spec.processing_time,
-                "version": p.version,
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "procedures": procedures })))
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ProcedureQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub field: String,
+    #[serde(default)]
+    pub agency: String,
+    #[serde(default)]
+    pub level: String,
+}
+
+/// The catalogue is public: the portal shows it to everyone. With `q` the procedures come
+/// ranked by the search (diacritics optional, typos tolerated); `field`, `agency` and
+/// `level` filter; `facets` count the matches per value.
+pub async fn list_procedures(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<ProcedureQuery>,
+) -> WebResult<Json<tinhso_onestop::search::Results>> {
+    let query = tinhso_onestop::search::Query {
+        text: query.q,
+        field: query.field,
+        agency: query.agency,
+        level: query.level,
+    };
+    Ok(Json(
+        tinhso_onestop::search::search(&state.platform, &query).await?,
+    ))
 }
 
 pub async fn get_procedure(

@@ -265,7 +265,13 @@ pub const OPERATIONS: &[Operation] = &[
         "/procedures",
         "onestop",
         Public,
-        "The procedure catalogue (current versions)"
+        "The procedure catalogue (current versions), searched and filtered: with `q`, ranked by the search (diacritics optional, typos tolerated, the last word as a prefix); `facets` count the matches per field, agency and level",
+        query = [
+            ("q", "free text, e.g. `dang ky khai sinh`"),
+            ("field", "field (lĩnh vực) name, exact"),
+            ("agency", "implementing agency, exact"),
+            ("level", "`commune` or `province`")
+        ]
     ),
     op!(
         GET,

@@ -205,41 +205,6 @@ pub fn render_error_page(lang: Lang, status: StatusCode, code: &str, request_id:
         .unwrap_or_else(|_| format!("<!doctype html><html lang=\"vi\"><title>{title}</title><h1>{title}</h1><p>{request_id}</p></html>"))
 }
 
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage<'a> {
-    page: &'a PageCtx,
-    greeting: Option<String>,
-    roles: Vec<(String, String)>,
-}
-
-pub async fn home(State(state): State<AppState>, viewer: Viewer) -> WebResult<Response> {
-    // A half-finished login (second factor or enrolment pending) is sent to finish it.
-    if viewer.session.is_some() {
-        viewer.require_user()?;
-    }
-    let page = PageCtx::new(&state, &viewer, "/");
-    let mut roles = Vec::new();
-    if let Some(session) = &viewer.session {
-        for grant in &session.principal.grants {
-            let agency = if grant.role == Role::Citizen {
-                String::new()
-            } else {
-                tinhso_platform::org::agency_by_id(&state.platform, grant.agency_id)
-                    .await?
-                    .map(|a| a.name)
-                    .unwrap_or_default()
-            };
-            roles.push((format!("role.{}", grant.role.as_str()), agency));
-        }
-    }
-    render(&HomePage {
-        page: &page,
-        greeting: viewer.session.as_ref().map(|s| s.user.display_name.clone()),
-        roles,
-    })
-}
-
 /// `GET /lang/{code}`: remembers the language for a year and goes back.
 pub async fn switch_language(
     State(state): State<AppState>,

@@ -171,16 +171,20 @@ struct LookupResult {
 struct LookupPage<'a> {
     page: &'a PageCtx,
     code: String,
+    check: String,
     result: Option<LookupResult>,
     error: Option<String>,
+    code_error: Option<String>,
+    check_error: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct LookupQuery {
     #[serde(default)]
     ma: String,
+    /// Absent when the page is opened from a receipt's QR code (`?ma=` only).
     #[serde(default)]
-    check: String,
+    check: Option<String>,
 }
 
 /// `2027-02-04T16:00:00+07:00` → `04/02/2027 16:00`.
@@ -200,9 +204,24 @@ pub async fn dossier_lookup(
 ) -> WebResult<Response> {
     let page = PageCtx::new(&state, &viewer, "/tra-cuu");
     let code: String = query.ma.trim().chars().take(40).collect();
-    let check: String = query.check.trim().chars().take(4).collect();
+    let submitted = query.check.is_some();
+    let check: String = query
+        .check
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(4)
+        .collect();
     let mut result = None;
     let mut error = None;
+    // The form sent with a box left empty: its message sits beside it.
+    let missing = |key: &str| Some(crate::i18n::t(viewer.lang, key).to_owned());
+    let code_error = (submitted && code.is_empty())
+        .then(|| missing("portal.lookup.code_missing"))
+        .flatten();
+    let check_error = (submitted && check.is_empty())
+        .then(|| missing("portal.lookup.check_missing"))
+        .flatten();
     if !code.is_empty() && !check.is_empty() {
         let found = match crate::api::onestop::allow_lookup(&state, &viewer) {
             Ok(()) => tinhso_onestop::dossiers::public_status(&state.platform, &code, &check)
@@ -236,17 +255,28 @@ pub async fn dossier_lookup(
             Err(e) => error = error_message(viewer.lang, &e),
         }
     }
-    let status = match &error {
-        Some(_) => StatusCode::NOT_FOUND,
-        None => StatusCode::OK,
+    let status = if error.is_some() {
+        StatusCode::NOT_FOUND
+    } else if code_error.is_some() || check_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
     };
     render_with_status(
         status,
         &LookupPage {
             page: &page,
+            // The check digits are kept only when the lookup failed, to be corrected.
+            check: if result.is_none() {
+                check
+            } else {
+                String::new()
+            },
             code,
             result,
             error,
+            code_error,
+            check_error,
         },
     )
 }
