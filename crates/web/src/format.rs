@@ -44,3 +44,38 @@ mod tests {
         assert_eq!(vn_datetime(1_800_000_000_000), "15/01/2027 15:00");
     }
 }
+
+/// `25/04/2027` (Vietnam time) of an instant in milliseconds.
+pub fn vn_date(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| t.with_timezone(&vietnam()).format("%d/%m/%Y").to_string())
+        .unwrap_or_default()
+}
+
+/// `25/04/2027 14:05` of an RFC 3339 instant (as the services return them); empty when the
+/// text is not one.
+pub fn vn_datetime_text(rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| vn_datetime(t.timestamp_millis()))
+        .unwrap_or_default()
+}
+
+/// `25/04/2027` of a `YYYY-MM-DD` date (as form answers hold them); the text itself otherwise.
+pub fn vn_day(iso: &str) -> String {
+    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+        .map(|d| d.format("%d/%m/%Y").to_string())
+        .unwrap_or_else(|_| iso.to_owned())
+}
+
+#[cfg(test)]
+mod citizen_format_tests {
+    use super::*;
+
+    #[test]
+    fn dates_of_services_and_answers() {
+        assert_eq!(vn_datetime_text("2027-04-25T14:05:00+07:00"), "25/04/2027 14:05");
+        assert_eq!(vn_datetime_text("not a date"), "");
+        assert_eq!(vn_day("2027-04-25"), "25/04/2027");
+        assert_eq!(vn_date(1_800_000_000_000), "15/01/2027");
+    }
+}
