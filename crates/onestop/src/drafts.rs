@@ -160,7 +160,10 @@ pub async fn open(p: &Platform, ctx: &Ctx, procedure_code: &str) -> Result<Draft
         .bind(owner)
         .bind(version_id)
     };
-    if let Some(row) = find(procedure.version_id).fetch_optional(p.db.pool()).await? {
+    if let Some(row) = find(procedure.version_id)
+        .fetch_optional(p.db.pool())
+        .await?
+    {
         return Ok(view_of(&row)?.1);
     }
     // Answers of an open draft under an older version, for the fields that still exist.
@@ -251,9 +254,11 @@ fn apply_update(
     if let Some(answers) = &update.answers {
         for (key, value) in answers {
             if !spec.form.fields.iter().any(|f| f.key == *key) {
-                return Err(DomainError::invalid(format!("the form has no field `{key}`"))
-                    .with_rule("draft.unknown_field")
-                    .into());
+                return Err(
+                    DomainError::invalid(format!("the form has no field `{key}`"))
+                        .with_rule("draft.unknown_field")
+                        .into(),
+                );
             }
             let text = match value {
                 Value::Null => String::new(),

@@ -73,7 +73,10 @@ mod citizen_format_tests {
 
     #[test]
     fn dates_of_services_and_answers() {
-        assert_eq!(vn_datetime_text("2027-04-25T14:05:00+07:00"), "25/04/2027 14:05");
+        assert_eq!(
+            vn_datetime_text("2027-04-25T14:05:00+07:00"),
+            "25/04/2027 14:05"
+        );
         assert_eq!(vn_datetime_text("not a date"), "");
         assert_eq!(vn_day("2027-04-25"), "25/04/2027");
         assert_eq!(vn_date(1_800_000_000_000), "15/01/2027");

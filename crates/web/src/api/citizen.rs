@@ -46,7 +46,9 @@ pub async fn save_draft(
     ApiJson(update): ApiJson<drafts::DraftUpdate>,
 ) -> WebResult<Json<drafts::DraftView>> {
     require_caller(&ctx)?;
-    Ok(Json(drafts::save(&state.platform, &ctx, id, &update).await?))
+    Ok(Json(
+        drafts::save(&state.platform, &ctx, id, &update).await?,
+    ))
 }
 
 /// `POST /drafts/{id}/submit`: the dossier (the same one when submitted again).

@@ -24,8 +24,8 @@ use serde_json::{Map, Value};
 use tinhso_onestop::catalog::{self, StoredProcedure};
 use tinhso_onestop::domain::catalog::{FormField, ProcedureSpec, validate_form};
 use tinhso_onestop::domain::dossier::Status;
-use tinhso_onestop::drafts::{self, DraftDocument, DraftUpdate, DraftView};
 use tinhso_onestop::dossiers::{self, Command, DossierView};
+use tinhso_onestop::drafts::{self, DraftDocument, DraftUpdate, DraftView};
 use tinhso_onestop::{citizen, documents, payments};
 
 use crate::AppState;
@@ -116,8 +116,25 @@ fn apply_url(code: &str, step: Step) -> String {
     format!("/apply/{}?step={}", encode(code), step.name())
 }
 
+/// What is escaped in a path segment or a query value of our links.
+const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'&')
+    .add(b'+')
+    .add(b'/')
+    .add(b'<')
+    .add(b'=')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
 fn encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(s, ESCAPED).to_string()
 }
 
 /// Pages of the area need a logged-in citizen; the login page comes back to `next`.
@@ -242,6 +259,7 @@ struct ReviewPage<'a> {
     error: Option<String>,
     fees: Vec<String>,
     action: String,
+    draft_id: i64,
 }
 
 pub struct ReviewRow {
@@ -344,10 +362,7 @@ async fn render_form_step(
         draft_id: a.draft.id,
         steps: step_links(lang, &spec.code, pages, Step::Form(n)),
         step: Step::Form(n).name(),
-        step_title: format!(
-            "{} {n}/{pages}",
-            t(lang, "citizen.step.form_title")
-        ),
+        step_title: format!("{} {n}/{pages}", t(lang, "citizen.step.form_title")),
         fields,
         summary,
         show_agency: n == 1,
@@ -534,6 +549,7 @@ async fn render_review(a: &ApplyCtx<'_>, error: Option<String>) -> WebResult<Res
         error,
         fees,
         action: format!("/apply/{}", encode(&spec.code)),
+        draft_id: a.draft.id,
     };
     if failed {
         render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
@@ -651,8 +667,10 @@ pub async fn apply_submit(
     let lang = viewer.lang;
     match step {
         Step::Form(n) => {
-            let owned_keys: Vec<String> =
-                page_fields(a.spec(), n).iter().map(|f| f.key.clone()).collect();
+            let owned_keys: Vec<String> = page_fields(a.spec(), n)
+                .iter()
+                .map(|f| f.key.clone())
+                .collect();
             let keys: Vec<&str> = owned_keys.iter().map(String::as_str).collect();
             let answers: Map<String, Value> = keys
                 .iter()
@@ -690,14 +708,14 @@ pub async fn apply_submit(
             }
             Ok(Redirect::to(&apply_url(&code, step.next(pages))).into_response())
         }
-        Step::Documents => {
-            Ok(Redirect::to(&apply_url(&code, Step::Documents)).into_response())
-        }
+        Step::Documents => Ok(Redirect::to(&apply_url(&code, Step::Documents)).into_response()),
         Step::Review => {
             if action != "submit" {
                 return Ok(Redirect::to(&apply_url(&code, Step::Review)).into_response());
             }
-            match drafts::submit(&state.platform, &viewer.ctx(), a.draft.id).await {
+            // The draft reviewed (a re-post after it was submitted names it, not a new one).
+            let draft_id = posted(&form, "draft").parse::<i64>().unwrap_or(a.draft.id);
+            match drafts::submit(&state.platform, &viewer.ctx(), draft_id).await {
                 Ok(dossier) => Ok(Redirect::to(&format!(
                     "/my/dossiers/{}/confirmation",
                     encode(&dossier.code)
@@ -745,11 +763,8 @@ async fn keep_for_login(
     ) {
         return Ok(Redirect::to(&login).into_response());
     }
-    let answers = crate::pages::form_view::answers_from_form(
-        &procedure.spec.form,
-        form,
-        FIELD_PREFIX,
-    );
+    let answers =
+        crate::pages::form_view::answers_from_form(&procedure.spec.form, form, FIELD_PREFIX);
     let token = cookie_value(headers, PENDING_COOKIE)
         .filter(|t| t.len() >= 32 && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_owned)
@@ -810,7 +825,10 @@ pub async fn documents_submit(
 ) -> WebResult<Response> {
     require_login(&viewer, &format!("/apply/{}?step=documents", encode(&code)))?;
     let parts = multipart_parts(&headers, &body)?;
-    viewer.check_csrf(&state.platform.session_key, &part_text(&parts, "csrf_token"))?;
+    viewer.check_csrf(
+        &state.platform.session_key,
+        &part_text(&parts, "csrf_token"),
+    )?;
     let mut a = open_apply(&state, &viewer, &code).await?;
     let lang = viewer.lang;
     let ctx = viewer.ctx();
@@ -876,8 +894,7 @@ pub async fn documents_submit(
         return render_documents_step(&a, errors, None).await;
     }
     if action == "save" {
-        return render_documents_step(&a, errors, Some(t(lang, "citizen.saved").to_owned()))
-            .await;
+        return render_documents_step(&a, errors, Some(t(lang, "citizen.saved").to_owned())).await;
     }
     Ok(Redirect::to(&apply_url(&code, Step::Review)).into_response())
 }
@@ -1029,9 +1046,9 @@ async fn dossier_response(
             name: d.name.clone(),
             role: t(lang, &format!("citizen.doc_role.{}", d.role)).to_owned(),
             filename: d.filename.clone(),
-            href: d.downloadable.then(|| {
-                format!("/api/v1/dossiers/{}/documents/{}", encode(&view.code), d.id)
-            }),
+            href: d
+                .downloadable
+                .then(|| format!("/api/v1/dossiers/{}/documents/{}", encode(&view.code), d.id)),
         })
         .collect();
     let timeline = view
@@ -1103,7 +1120,10 @@ pub async fn confirmation(
     viewer: Viewer,
     Path(code): Path<String>,
 ) -> WebResult<Response> {
-    require_login(&viewer, &format!("/my/dossiers/{}/confirmation", encode(&code)))?;
+    require_login(
+        &viewer,
+        &format!("/my/dossiers/{}/confirmation", encode(&code)),
+    )?;
     let lang = viewer.lang;
     let view = dossiers::view(&state.platform, &viewer.ctx(), &code).await?;
     let page = PageCtx::new(&state, &viewer, "/my/dossiers");
@@ -1130,13 +1150,18 @@ pub async fn supplement_submit(
 ) -> WebResult<Response> {
     require_login(&viewer, &format!("/my/dossiers/{}", encode(&code)))?;
     let parts = multipart_parts(&headers, &body)?;
-    viewer.check_csrf(&state.platform.session_key, &part_text(&parts, "csrf_token"))?;
+    viewer.check_csrf(
+        &state.platform.session_key,
+        &part_text(&parts, "csrf_token"),
+    )?;
     let ctx = viewer.ctx();
     let lang = viewer.lang;
     let note = part_text(&parts, "note");
     let mut ids = Vec::new();
     for file in parts.iter().filter(|p| {
-        p.name == "files" && p.filename.as_deref().is_some_and(|f| !f.is_empty()) && !p.data.is_empty()
+        p.name == "files"
+            && p.filename.as_deref().is_some_and(|f| !f.is_empty())
+            && !p.data.is_empty()
     }) {
         match documents::upload(
             &state.platform,
@@ -1192,9 +1217,9 @@ pub async fn pay_submit(
     match payments::start(&state.platform, &viewer.ctx(), &code).await {
         Ok(started) => Ok(Redirect::to(&started.checkout_url).into_response()),
         // Paid meanwhile (the back button after paying): nothing is charged again.
-        Err(tinhso_platform::Error::Domain(d)) if d.rule == Some("payment.not_awaiting") => {
-            Ok(Redirect::to(&format!("/my/dossiers/{}?notice=paid", encode(&code))).into_response())
-        }
+        Err(tinhso_platform::Error::Domain(d)) if d.rule == Some("payment.not_awaiting") => Ok(
+            Redirect::to(&format!("/my/dossiers/{}?notice=paid", encode(&code))).into_response(),
+        ),
         Err(e) => Err(e.into()),
     }
 }

@@ -61,7 +61,11 @@ fn disposition(value: &str) -> Option<(String, Option<String>)> {
     let mut filename = None;
     let mut rest = value.split_once(';')?.1;
     while let Some(eq) = rest.find('=') {
-        let key = rest[..eq].trim().trim_start_matches(';').trim().to_ascii_lowercase();
+        let key = rest[..eq]
+            .trim()
+            .trim_start_matches(';')
+            .trim()
+            .to_ascii_lowercase();
         let after = rest[eq + 1..].trim_start();
         let (val, tail) = if let Some(quoted) = after.strip_prefix('"') {
             let end = quoted.find('"')?;
@@ -126,10 +130,16 @@ mod tests {
         let b = boundary("multipart/form-data; boundary=XyZ").unwrap();
         let parts = parse(body, &b).unwrap();
         assert_eq!(parts.len(), 3);
-        assert_eq!((parts[0].name.as_str(), parts[0].text()), ("csrf_token", "abc".to_owned()));
+        assert_eq!(
+            (parts[0].name.as_str(), parts[0].text()),
+            ("csrf_token", "abc".to_owned())
+        );
         assert_eq!(parts[1].filename.as_deref(), Some("giấy tờ.pdf"));
         assert_eq!(parts[1].data, b"%PDF-1.4\r\n\r\nend");
-        assert_eq!((parts[2].filename.as_deref(), parts[2].data.len()), (Some(""), 0));
+        assert_eq!(
+            (parts[2].filename.as_deref(), parts[2].data.len()),
+            (Some(""), 0)
+        );
     }
 
     #[test]
