@@ -631,3 +631,41 @@ pub async fn take_pending(
     tx.commit().await?;
     Ok(Some(step))
 }
+
+/// One open draft of the caller, for "my dossiers".
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenDraft {
+    pub id: i64,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub answers: usize,
+    pub updated_ms: i64,
+}
+
+/// The caller's open drafts that hold something (answers or documents), newest first.
+pub async fn mine(p: &Platform, ctx: &Ctx) -> Result<Vec<OpenDraft>> {
+    let owner = citizen(ctx)?;
+    let rows = sqlx::query("SELECT d.id, d.procedure_code, pr.name, d.answers_json, d.documents_json, d.updated_ms FROM citizen_drafts d JOIN procedures pr ON pr.code = d.procedure_code WHERE d.owner_user_id = $1 AND d.dossier_code IS NULL ORDER BY d.updated_ms DESC, d.id DESC LIMIT $2")
+        .bind(owner)
+        .bind(MAX_OPEN_DRAFTS)
+        .fetch_all(p.db.pool())
+        .await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let answers: Map<String, Value> =
+            serde_json::from_str(&row.try_get::<String, _>(3)?).unwrap_or_default();
+        let documents: Vec<DraftDocument> =
+            serde_json::from_str(&row.try_get::<String, _>(4)?).unwrap_or_default();
+        if answers.is_empty() && documents.is_empty() {
+            continue;
+        }
+        out.push(OpenDraft {
+            id: row.try_get(0)?,
+            procedure_code: row.try_get(1)?,
+            procedure_name: row.try_get(2)?,
+            answers: answers.len(),
+            updated_ms: row.try_get(5)?,
+        });
+    }
+    Ok(out)
+}

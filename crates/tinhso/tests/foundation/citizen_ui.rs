@@ -242,6 +242,10 @@ async fn wizard_keeps_answers_and_submits_once(backend: Backend) {
     let (status, list) = page(&browser, app.url("/my/dossiers")).await;
     assert_eq!(status, 200);
     assert!(list.contains(&code));
+    assert!(
+        !list.contains("Hồ sơ đang soạn"),
+        "the new, empty draft is not listed as in progress"
+    );
 
     // The audit trail holds the draft's life and the filing.
     let actions: Vec<String> = sqlx::query_scalar(
@@ -325,6 +329,12 @@ async fn answers_survive_an_expired_session(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(pending, 0, "merged once, then forgotten");
+    let (status, list) = page(&browser, app.url("/my/dossiers")).await;
+    assert_eq!(status, 200);
+    assert!(
+        list.contains("Hồ sơ đang soạn") && list.contains(&format!("href=\"/apply/{PROCEDURE}\"")),
+        "the draft in progress is listed with a link to resume it"
+    );
     app.stop().await;
 }
 both!(answers_survive_an_expired_session);

@@ -328,4 +328,12 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "Tệp đã được dùng cho hồ sơ khác; vui lòng tải lại.",
         "This file was used in another dossier; upload it again.",
     ),
+    (
+        "citizen.drafts_title",
+        "Hồ sơ đang soạn",
+        "Applications in progress",
+    ),
+    ("citizen.draft_saved_at", "Lưu lần cuối", "Last saved"),
+    ("citizen.resume", "Tiếp tục soạn", "Continue"),
+    ("citizen.filed_title", "Hồ sơ đã nộp", "Filed dossiers"),
 ];

@@ -916,6 +916,8 @@ pub struct DossierRow {
 struct MyDossiersPage<'a> {
     page: &'a PageCtx,
     rows: Vec<DossierRow>,
+    /// Open drafts: (procedure name, resume link, last saved).
+    drafts: Vec<(String, String, String)>,
 }
 
 fn status_label(lang: Lang, status: Status) -> String {
@@ -938,8 +940,28 @@ pub async fn my_dossiers(State(state): State<AppState>, viewer: Viewer) -> WebRe
             fee_due: d.fee_due,
         })
         .collect();
+    // Officials may look at the page too; drafts are citizens' only.
+    let open = match drafts::mine(&state.platform, &viewer.ctx()).await {
+        Ok(open) => open,
+        Err(e) if e.code() == tinhso_core::ErrorCode::Forbidden => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let drafts = open
+        .into_iter()
+        .map(|d| {
+            (
+                d.procedure_name,
+                format!("/apply/{}", encode(&d.procedure_code)),
+                vn_datetime(d.updated_ms),
+            )
+        })
+        .collect();
     let page = PageCtx::new(&state, &viewer, "/my/dossiers");
-    render(&MyDossiersPage { page: &page, rows })
+    render(&MyDossiersPage {
+        page: &page,
+        rows,
+        drafts,
+    })
 }
 
 pub struct TimelineItem {
