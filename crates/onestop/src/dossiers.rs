@@ -165,6 +165,26 @@ fn required(field: &str, value: &str, max: usize) -> Result<String> {
 /// Files a dossier. Online filings wait for acceptance; counter and postal intake is received
 /// at once, with its appointment date.
 pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<DossierView> {
+    submit_inner(p, ctx, input, None).await
+}
+
+/// Files a citizen's draft (see `crate::drafts::submit`): the draft is claimed in the filing's
+/// transaction, so a second submission returns the dossier of the first.
+pub(crate) async fn submit_draft(
+    p: &Platform,
+    ctx: &Ctx,
+    input: &NewDossier,
+    draft_id: i64,
+) -> Result<DossierView> {
+    submit_inner(p, ctx, input, Some(draft_id)).await
+}
+
+async fn submit_inner(
+    p: &Platform,
+    ctx: &Ctx,
+    input: &NewDossier,
+    draft: Option<i64>,
+) -> Result<DossierView> {
     let agency = resolve_agency_code(p, input.agency_code.trim())
         .await?
         .filter(|a| a.active)
@@ -258,6 +278,12 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
     };
 
     let mut tx = p.db.begin_write().await?;
+    if let Some(draft_id) = draft
+        && let Some(existing) = crate::drafts::claim(&mut tx, draft_id).await?
+    {
+        drop(tx);
+        return load(p, &existing, false).await;
+    }
     let sequence: i64 = sqlx::query_scalar("INSERT INTO dossier_counters (agency_code, day, last_seq) VALUES ($1, $2, 1) ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_counters.last_seq + 1 RETURNING last_seq")
         .bind(&agency.code)
         .bind(local_day.to_string())
@@ -323,6 +349,9 @@ pub async fn submit(p: &Platform, ctx: &Ctx, input: &NewDossier) -> Result<Dossi
         after: Some(&serde_json::json!({ "code": code, "status": status, "procedure": spec.code, "channel": input.channel, "documents": documents.len() })),
     })
     .await?;
+    if let Some(draft_id) = draft {
+        crate::drafts::mark_submitted(p, &mut tx, ctx, draft_id, &code).await?;
+    }
     tx.commit().await?;
     load(p, &code, false).await
 }

@@ -6,10 +6,12 @@
 //! transaction. Other systems use these service functions, never these tables.
 
 pub mod catalog;
+pub mod citizen;
 pub mod demo_dossiers;
 pub mod documents;
 pub mod domain;
 pub mod dossiers;
+pub mod drafts;
 pub mod export;
 pub mod forms;
 pub mod notifications;
@@ -38,6 +40,11 @@ pub const MIGRATIONS: &[tinhso_platform::Migration] = &[
         1003,
         "documents",
         include_str!("../migrations/1003_documents.sql"),
+    ),
+    (
+        1004,
+        "onestop_drafts",
+        include_str!("../migrations/1004_drafts.sql"),
     ),
     (
         1006,

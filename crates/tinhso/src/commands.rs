@@ -64,6 +64,14 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         } => {
             let mut config = load_config(&args.global)?;
             if let Some(listen) = listen {
+                // A public URL left at its default follows the address listened on, so that
+                // links the server builds (payment checkout and return) reach it.
+                let default_url = tinhso_platform::Config::default().server.public_url;
+                if config.server.public_url == default_url
+                    && config.server.listen == tinhso_platform::Config::default().server.listen
+                {
+                    config.server.public_url = format!("http://{listen}");
+                }
                 config.server.listen = listen;
             }
             if let Some(admin) = admin_listen {

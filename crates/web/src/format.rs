@@ -51,15 +51,30 @@ pub fn vn_percent(share: f64) -> String {
     format!("{},{} %", tenths / 10, (tenths % 10).abs())
 }
 
-/// `2027-04-25` → `25/04/2027` (other text is returned as it is).
-pub fn vn_date(iso: &str) -> String {
+/// `25/04/2027` (Vietnam time) of an instant in milliseconds.
+pub fn vn_date(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| t.with_timezone(&vietnam()).format("%d/%m/%Y").to_string())
+        .unwrap_or_default()
+}
+
+/// `25/04/2027 14:05` of an RFC 3339 instant (as the services return them); empty when the
+/// text is not one.
+pub fn vn_datetime_text(rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| vn_datetime(t.timestamp_millis()))
+        .unwrap_or_default()
+}
+
+/// `25/04/2027` of a `YYYY-MM-DD` date (as form answers hold them); the text itself otherwise.
+pub fn vn_day(iso: &str) -> String {
     chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
         .map(|d| d.format("%d/%m/%Y").to_string())
         .unwrap_or_else(|_| iso.to_owned())
 }
 
 #[cfg(test)]
-mod portal_tests {
+mod format_tests {
     use super::*;
 
     #[test]
@@ -67,6 +82,12 @@ mod portal_tests {
         assert_eq!(vn_percent(0.857), "85,7 %");
         assert_eq!(vn_percent(1.0), "100,0 %");
         assert_eq!(vn_percent(0.0), "0,0 %");
-        assert_eq!(vn_date("2027-04-25"), "25/04/2027");
+        assert_eq!(
+            vn_datetime_text("2027-04-25T14:05:00+07:00"),
+            "25/04/2027 14:05"
+        );
+        assert_eq!(vn_datetime_text("not a date"), "");
+        assert_eq!(vn_day("2027-04-25"), "25/04/2027");
+        assert_eq!(vn_date(1_800_000_000_000), "15/01/2027");
     }
 }

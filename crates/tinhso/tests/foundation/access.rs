@@ -135,6 +135,8 @@ enum Expect {
     /// Bulk approval of outside dossiers: refused outright (403) to those who may decide
     /// nowhere, otherwise every dossier refused as not found.
     BulkRefused,
+    /// The citizen's notifications: never those of another's dossier.
+    OwnNotifications,
 }
 
 struct Probe {
@@ -478,6 +480,28 @@ fn probes_for(
         ("DELETE", "/tokens/{id}") => {
             vec![denied("DELETE", format!("/tokens/{}", out.token_id), None)]
         }
+        // == citizen == drafts aim at no draft of the caller (a missing id) or at a procedure
+        // not offered online; another citizen's draft is probed in `citizen_ui`.
+        ("POST", "/drafts") => vec![probe(
+            "POST",
+            path.into(),
+            Some(json!({ "procedure_code": "2.000884" })),
+            Expect::Refused,
+        )],
+        ("GET", "/drafts/{id}") => vec![denied("GET", format!("/drafts/{}", 900_000 + n), None)],
+        ("PUT", "/drafts/{id}") => vec![denied(
+            "PUT",
+            format!("/drafts/{}", 900_000 + n),
+            Some(json!({ "step": "1" })),
+        )],
+        ("POST", "/drafts/{id}/submit") => vec![denied(
+            "POST",
+            format!("/drafts/{}/submit", 900_000 + n),
+            None,
+        )],
+        ("GET", "/me/notifications") => {
+            once(probe("GET", path.into(), None, Expect::OwnNotifications))
+        }
         (method, path) => panic!(
             "the access matrix has no case for {method} {path}: add one to `probes_for` in \
              crates/tinhso/tests/foundation/access.rs (aim it at an object outside the caller's scope)"
@@ -675,6 +699,22 @@ fn check(
                 }
             } else {
                 expect_error(status, body, &[403])
+            }
+        }
+        Expect::OwnNotifications => {
+            if status == 403 && !caller.grants.iter().any(|(role, _)| *role == Role::Citizen) {
+                return Ok(());
+            }
+            let list = body["notifications"]
+                .as_array()
+                .ok_or_else(|| format!("/me/notifications answered {status}: {body}"))?;
+            match list
+                .iter()
+                .filter_map(|n| n["dossier_code"].as_str())
+                .find(|code| caller.outside.iter().any(|o| o.dossier_code == *code))
+            {
+                Some(code) => Err(format!("a notification of another's dossier {code} listed")),
+                None => Ok(()),
             }
         }
         Expect::OwnDocuments => {

@@ -6,6 +6,7 @@
 //! through [`ApiRouter`], which records them so a test can prove each one is in the OpenAPI
 //! document ([`openapi`]).
 
+pub mod citizen;
 pub mod documents;
 pub mod handlers;
 pub mod officer;
@@ -237,6 +238,20 @@ pub fn router() -> ApiRouter {
             Method::POST,
             "/dossiers/bulk-approval",
             post(officer::bulk_approve),
+        )
+        // == citizen == (drafts of online applications, the caller's notifications)
+        .route(Method::POST, "/drafts", post(citizen::open_draft))
+        .route(Method::GET, "/drafts/{id}", get(citizen::get_draft))
+        .route(Method::PUT, "/drafts/{id}", put(citizen::save_draft))
+        .route(
+            Method::POST,
+            "/drafts/{id}/submit",
+            post(citizen::submit_draft),
+        )
+        .route(
+            Method::GET,
+            "/me/notifications",
+            get(citizen::my_notifications),
         )
 }
 

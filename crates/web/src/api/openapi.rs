@@ -460,6 +460,44 @@ pub const OPERATIONS: &[Operation] = &[
         "Leaders approve several dossiers at once: one decision per dossier (its own transaction), with each dossier's outcome (approved, or the error code and rule); refused outright to callers who may decide nowhere",
         body = r#"{"codes":["000.00.31.H32-270301-0001","000.00.31.H32-270301-0002"],"note":""}"#
     ),
+    // == citizen ==
+    op!(
+        POST,
+        "/drafts",
+        "citizen",
+        Authenticated,
+        "Open the calling citizen's draft of an online application for the procedure's current version (the open one, or a new one carrying over answers of an older version's draft)",
+        body = r#"{"procedure_code":"1.001193"}"#
+    ),
+    op!(
+        GET,
+        "/drafts/{id}",
+        "citizen",
+        Authenticated,
+        "The caller's draft: agency, answers, chosen documents, last step, and the dossier code once submitted; another's draft is not_found"
+    ),
+    op!(
+        PUT,
+        "/drafts/{id}",
+        "citizen",
+        Authenticated,
+        "Save a draft, valid or not: answers to set (empty or null clears one; only the form's fields, at most 4000 characters each), agency_code, documents (one per requirement: upload_id or store_document_id), clear_documents, step; refused with draft.submitted once submitted",
+        body = r#"{"answers":{"child_name":"Nguyễn Văn Bình"},"agency_code":"000.00.31.H32","step":"1"}"#
+    ),
+    op!(
+        POST,
+        "/drafts/{id}/submit",
+        "citizen",
+        Authenticated,
+        "Submit the draft as an online filing; idempotent: a second submit returns the same dossier. form.invalid lists the fields to fix; draft.outdated when the procedure changed since"
+    ),
+    op!(
+        GET,
+        "/me/notifications",
+        "citizen",
+        Authenticated,
+        "The e-mails and SMS sent (or queued) to the caller about their dossiers, newest first"
+    ),
 ];
 
 fn operation_object(op: &Operation) -> Value {

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -23,6 +23,26 @@ struct LoginPage<'a> {
     error: Option<String>,
     username: String,
     oidc_enabled: bool,
+    /// Where to go after logging in (a same-site path; see [`safe_next`]).
+    next: String,
+}
+
+/// `?next=` of the login page.
+#[derive(Debug, Default, Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    pub next: String,
+}
+
+/// A return path after login that stays on this site: an absolute path (not `//host` or
+/// `/\host`, which browsers treat as another site), printable, bounded; otherwise `/`.
+pub fn safe_next(raw: &str) -> &str {
+    let ok = raw.starts_with('/')
+        && !raw.starts_with("//")
+        && !raw.starts_with("/\\")
+        && raw.len() <= 500
+        && !raw.chars().any(|c| c.is_control() || c == '\\');
+    if ok { raw } else { "/" }
 }
 
 /// Issues the pre-session cookie the login form's CSRF token is bound to.
@@ -51,12 +71,17 @@ pub fn add_cookie(response: &mut Response, cookie: &str) {
 /// Connect): the session cookie, the pre-session cookie cleared, and a redirect to the step
 /// still missing (TOTP code, TOTP enrolment) or home.
 pub fn session_started(state: &AppState, session: &NewSession) -> Response {
+    session_started_to(state, session, "/")
+}
+
+/// [`session_started`], going to `then` (a [`safe_next`] path) when no second step is missing.
+pub fn session_started_to(state: &AppState, session: &NewSession, then: &str) -> Response {
     let next = if session.needs_totp {
         "/login/totp"
     } else if session.must_enrol_totp {
         "/account/totp"
     } else {
-        "/"
+        safe_next(then)
     };
     let mut response = Redirect::to(next).into_response();
     let secure = state.platform.config.security.secure_cookies;
@@ -72,7 +97,11 @@ pub fn session_started(state: &AppState, session: &NewSession) -> Response {
     response
 }
 
-pub async fn login_form(State(state): State<AppState>, mut viewer: Viewer) -> WebResult<Response> {
+pub async fn login_form(
+    State(state): State<AppState>,
+    mut viewer: Viewer,
+    Query(query): Query<NextQuery>,
+) -> WebResult<Response> {
     let cookie = with_pre_session(&state, &mut viewer);
     let page = PageCtx::new(&state, &viewer, "/login");
     let mut response = render(&LoginPage {
@@ -80,6 +109,7 @@ pub async fn login_form(State(state): State<AppState>, mut viewer: Viewer) -> We
         error: None,
         username: String::new(),
         oidc_enabled: !state.platform.config.oidc.issuer_url.is_empty(),
+        next: safe_next(&query.next).to_owned(),
     })?;
     if let Some(cookie) = cookie {
         add_cookie(&mut response, &cookie);
@@ -95,6 +125,8 @@ pub struct LoginForm {
     username: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn login_submit(
@@ -135,7 +167,7 @@ pub async fn login_submit(
         .map_err(WebError::from)
     };
     match outcome {
-        Ok(session) => Ok(session_started(&state, &session)),
+        Ok(session) => Ok(session_started_to(&state, &session, &form.next)),
         Err(error) => {
             let status = match &error {
                 WebError::Platform(e) => crate::error::status_of(e.code()),
@@ -151,6 +183,7 @@ pub async fn login_submit(
                     error: message,
                     username: form.username.chars().take(128).collect(),
                     oidc_enabled: !state.platform.config.oidc.issuer_url.is_empty(),
+                    next: safe_next(&form.next).to_owned(),
                 },
             )?;
             if let Some(cookie) = cookie {

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod catalog_editor;
 pub mod citizen;
+pub mod citizen_multipart;
 pub mod form_view;
 pub mod officer;
 pub mod oidc;

@@ -20,7 +20,7 @@ use tinhso_onestop::statistics;
 
 use crate::AppState;
 use crate::error::{WebError, WebResult};
-use crate::format::{vn_date, vn_money, vn_percent};
+use crate::format::{vn_day, vn_money, vn_percent};
 use crate::i18n::{Lang, t};
 use crate::pages::{PageCtx, error_message, render, render_with_status};
 use crate::session::Viewer;
@@ -645,15 +645,15 @@ pub async fn statistics_page(
         (Some(f), None) => format!(
             "{} {}",
             t(lang, "portal.stats.since"),
-            vn_date(&f.to_string())
+            vn_day(&f.to_string())
         ),
         (None, Some(t_)) => format!(
             "{} {}",
             t(lang, "portal.stats.until"),
-            vn_date(&t_.to_string())
+            vn_day(&t_.to_string())
         ),
         (Some(f), Some(t_)) => {
-            format!("{} – {}", vn_date(&f.to_string()), vn_date(&t_.to_string()))
+            format!("{} – {}", vn_day(&f.to_string()), vn_day(&t_.to_string()))
         }
     };
     let scope_name = scopes
