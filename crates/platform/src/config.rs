@@ -1094,3 +1094,27 @@ mod tests {
         assert!(err.contains("`local` or `s3`"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod search_config_tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn search_backend_is_validated() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.search.backend, "embedded");
+        let c = Config::load(None, env(&[("TINHSO_SEARCH__BACKEND", "embedded")])).unwrap();
+        assert_eq!(c.search.backend, "embedded");
+        let err = Config::load(None, env(&[("TINHSO_SEARCH__BACKEND", "tantivy")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("search.backend"), "{err}");
+    }
+}
