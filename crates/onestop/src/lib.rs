@@ -6,11 +6,13 @@
 //! transaction. Other systems use these service functions, never these tables.
 
 pub mod catalog;
+pub mod catalog_admin;
 pub mod documents;
 pub mod domain;
 pub mod dossiers;
 pub mod export;
 pub mod forms;
+pub mod notification_templates;
 pub mod notifications;
 pub mod payments;
 pub mod portal_sync;
@@ -34,6 +36,11 @@ pub const MIGRATIONS: &[tinhso_platform::Migration] = &[
         1003,
         "documents",
         include_str!("../migrations/1003_documents.sql"),
+    ),
+    (
+        1005,
+        "onestop_notification_templates",
+        include_str!("../migrations/1005_notification_templates.sql"),
     ),
     (
         1006,

@@ -4,4 +4,5 @@ pub mod catalog;
 pub mod documents;
 pub mod dossier;
 pub mod national;
+pub mod notification_templates;
 pub mod steps;
