@@ -619,6 +619,34 @@ impl Draft {
         draft
     }
 
+    /// The inputs a browser posts for this draft (unchecked boxes are absent), in page order.
+    pub fn to_posted(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if self.code_verified {
+            out.push(("code_verified".into(), "on".into()));
+        }
+        for (name, kind) in GENERAL {
+            if *kind == "checkboxes" {
+                for v in self.multi.get(*name).into_iter().flatten() {
+                    out.push(((*name).to_owned(), v.clone()));
+                }
+            } else {
+                out.push(((*name).to_owned(), self.get(name).to_owned()));
+            }
+        }
+        for (list, columns) in LISTS {
+            for (i, r) in self.lists.get(*list).into_iter().flatten().enumerate() {
+                for (column, kind) in *columns {
+                    let value = r.get(*column).cloned().unwrap_or_default();
+                    if *kind != "checkbox" || !value.is_empty() {
+                        out.push((format!("{list}[{i}].{column}"), value));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn get(&self, name: &str) -> &str {
         self.general.get(name).map_or("", String::as_str)
     }
@@ -1405,28 +1433,7 @@ mod tests {
     }
 
     fn posted(draft: &Draft) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (k, v) in &draft.general {
-            out.push((k.clone(), v.clone()));
-        }
-        for (k, values) in &draft.multi {
-            for v in values {
-                out.push((k.clone(), v.clone()));
-            }
-        }
-        for (list, rows) in &draft.lists {
-            for (i, r) in rows.iter().enumerate() {
-                for (c, v) in r {
-                    if !(v.is_empty() && matches!(c.as_str(), "required" | "reusable")) {
-                        out.push((format!("{list}[{i}].{c}"), v.clone()));
-                    }
-                }
-            }
-        }
-        if draft.code_verified {
-            out.push(("code_verified".into(), "on".into()));
-        }
-        out
+        draft.to_posted()
     }
 
     #[test]
