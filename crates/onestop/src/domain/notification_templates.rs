@@ -281,7 +281,11 @@ mod tests {
         assert_eq!(found[0].0, TemplatePart::Subject);
         assert_eq!(found[0].1.rule, Some("template.brace"));
         assert_eq!(found[1].0, TemplatePart::Sms);
-        assert!(found[1].1.detail.contains("{ho_ten}"), "{}", found[1].1.detail);
+        assert!(
+            found[1].1.detail.contains("{ho_ten}"),
+            "{}",
+            found[1].1.detail
+        );
         // A note is not part of the receipt event.
         t = Template::default_for(event);
         t.body = "Lý do: {note}".into();

@@ -104,8 +104,18 @@ async fn saving_makes_a_new_version(backend: Backend) {
     );
     let added = fields.last().unwrap();
     assert_eq!(
-        (&added["key"], &added["type"], &added["required"], &added["max_length"]),
-        (&json!("ghi_chu_them"), &json!("textarea"), &json!(false), &json!(300))
+        (
+            &added["key"],
+            &added["type"],
+            &added["required"],
+            &added["max_length"]
+        ),
+        (
+            &json!("ghi_chu_them"),
+            &json!("textarea"),
+            &json!(false),
+            &json!(300)
+        )
     );
     assert_ne!(after["version_id"], before["version_id"]);
 
@@ -149,7 +159,11 @@ async fn saving_makes_a_new_version(backend: Backend) {
         &spec,
     )
     .await;
-    assert_eq!((status, &same["new_version"]), (200, &json!(false)), "{same}");
+    assert_eq!(
+        (status, &same["new_version"]),
+        (200, &json!(false)),
+        "{same}"
+    );
     assert_eq!(same["procedure"]["version"], 2);
     assert_eq!(app.audit_head().await, head);
     app.stop().await;
@@ -216,9 +230,16 @@ async fn only_provincial_administrators_change_the_catalogue_and_templates(backe
     let app = TestApp::start(backend).await;
     let client = app.client();
     let spec = current(&app, &client).await["spec"].clone();
-    let template = json!({"subject": "Hồ sơ {code}", "body": "Hồ sơ {code} đã nhận.", "sms": "Ho so {code}"});
+    let template =
+        json!({"subject": "Hồ sơ {code}", "body": "Hồ sơ {code} đã nhận.", "sms": "Ho so {code}"});
     let mut callers = Vec::new();
-    for username in ["quantri.so", "chuyenvien", "lanhdao", "motcua", "001099000001"] {
+    for username in [
+        "quantri.so",
+        "chuyenvien",
+        "lanhdao",
+        "motcua",
+        "001099000001",
+    ] {
         callers.push((username, token(&app, username).await));
     }
     let head = app.audit_head().await;
@@ -258,7 +279,11 @@ async fn only_provincial_administrators_change_the_catalogue_and_templates(backe
         .await
         .unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
-    assert_eq!(app.audit_head().await, head, "no refused call wrote anything");
+    assert_eq!(
+        app.audit_head().await,
+        head,
+        "no refused call wrote anything"
+    );
 
     // The pages: a specialist is refused, an anonymous visitor sent to log in.
     let browser = app.client();
@@ -283,8 +308,7 @@ async fn only_provincial_administrators_change_the_catalogue_and_templates(backe
     }
     // The provincial administrator may, and the export is the import format.
     let admin = token(&app, "quantri.tinh").await;
-    let (status, templates) =
-        get(&client, app.url("/api/v1/notification-templates"), &admin).await;
+    let (status, templates) = get(&client, app.url("/api/v1/notification-templates"), &admin).await;
     assert_eq!(status, 200);
     assert_eq!(templates["templates"].as_array().unwrap().len(), 12);
     let mut exported: Value = client
@@ -348,7 +372,10 @@ async fn the_next_notification_uses_the_changed_template(backend: Backend) {
         &json!({"subject": "Hồ sơ {code", "body": "x", "sms": "y"}),
     )
     .await;
-    assert_eq!((status, &error["error"]["rule"]), (422, &json!("template.brace")));
+    assert_eq!(
+        (status, &error["error"]["rule"]),
+        (422, &json!("template.brace"))
+    );
     assert_eq!(app.audit_head().await, head);
 
     // A valid change: stored, audited, and what the next receipt notification says.
@@ -458,7 +485,10 @@ async fn the_editor_works_as_plain_forms(backend: Backend) {
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap();
     let csrf = csrf_of(&html);
-    assert!(html.contains("name=\"fields[0].key\""), "indexed row inputs");
+    assert!(
+        html.contains("name=\"fields[0].key\""),
+        "indexed row inputs"
+    );
 
     let spec = tinhso_onestop::catalog::get(&app.platform, PROCEDURE)
         .await
@@ -495,7 +525,10 @@ async fn the_editor_works_as_plain_forms(backend: Backend) {
     let r = submit(typed.clone(), "save").await.unwrap();
     assert_eq!(r.status().as_u16(), 422);
     let html = r.text().await.unwrap();
-    assert!(html.contains(&format!("id=\"ed-fields-{n}-key-error\"")), "{html}");
+    assert!(
+        html.contains(&format!("id=\"ed-fields-{n}-key-error\"")),
+        "{html}"
+    );
     assert!(html.contains(&format!("href=\"#ed-fields-{n}-key\"")));
     assert!(html.contains("value=\"Ghi Chu\""), "the typed key is kept");
     assert_eq!(app.audit_head().await, head);
@@ -524,7 +557,10 @@ async fn the_editor_works_as_plain_forms(backend: Backend) {
     }
     let r = submit(typed.clone(), "preview").await.unwrap();
     let html = r.text().await.unwrap();
-    assert!(html.contains("id=\"field-ghi_chu_them\""), "preview: {html}");
+    assert!(
+        html.contains("id=\"field-ghi_chu_them\""),
+        "preview: {html}"
+    );
     assert!(html.contains("name=\"preview.ghi_chu_them\""));
     assert_eq!(app.audit_head().await, head);
 
@@ -581,3 +617,172 @@ async fn the_editor_works_as_plain_forms(backend: Backend) {
     app.stop().await;
 }
 both!(the_editor_works_as_plain_forms);
+
+async fn users_roles_and_the_calendar_of_the_year(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let browser = admin_browser(&app).await;
+    let users = app.url("/admin/users");
+    let html = browser
+        .get(&users)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&html);
+    assert!(html.contains("action=\"/admin/users/roles\""));
+
+    // Create an official, grant a second role, revoke it: each audited.
+    let r = browser
+        .post(&users)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "canbo.moi"),
+            ("display_name", "Cán bộ mới"),
+            ("agency_code", "000.00.31.H32"),
+            ("role", "specialist"),
+            ("password", "a-long-initial-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let roles = app.url("/admin/users/roles");
+    let change = |op: &'static str, role: &'static str| {
+        browser
+            .post(&roles)
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("op", op),
+                ("username", "canbo.moi"),
+                ("role", role),
+                ("agency_code", "000.00.31.H32"),
+            ])
+            .send()
+    };
+    let user = tinhso_platform::identity::user_by_username(&app.platform, "canbo.moi")
+        .await
+        .unwrap()
+        .unwrap();
+    let held = |app: &TestApp| {
+        let user = user.clone();
+        let platform = app.platform.clone();
+        async move {
+            let mut roles: Vec<&'static str> =
+                tinhso_platform::identity::principal_for(&platform, &user)
+                    .await
+                    .unwrap()
+                    .grants
+                    .iter()
+                    .map(|g| g.role.as_str())
+                    .collect();
+            roles.sort_unstable();
+            roles
+        }
+    };
+    let head = app.audit_head().await;
+    let r = change("grant", "leader").await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("value=\"leader\""));
+    assert_eq!(held(&app).await, vec!["leader", "specialist"]);
+    let r = change("revoke", "leader").await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(held(&app).await, vec!["specialist"]);
+    assert_eq!(app.audit_head().await, head + 2);
+    // Revoking what is not held is refused on the page, nothing written.
+    let r = change("revoke", "leader").await.unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert_eq!(app.audit_head().await, head + 2);
+
+    // The calendar: the provincial administrator stores 2031's swapped days.
+    let calendar = browser
+        .get(app.url("/calendar?year=2031"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(calendar.contains("action=\"/admin/calendar/schedule\""));
+    let r = browser
+        .post(app.url("/admin/calendar/schedule"))
+        .form(&[
+            ("csrf_token", csrf_of(&calendar).as_str()),
+            ("year", "2031"),
+            ("days_off", "02/05/2031 — Nghỉ bù | Swapped day off"),
+            ("working_days", "10/05/2031 - Làm bù cho 02/05"),
+            ("replaces", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let off = tinhso_platform::calendar::holidays(&app.platform, 2031)
+        .await
+        .unwrap();
+    assert!(
+        off.iter()
+            .any(|d| d.date.to_string() == "2031-05-02" && d.name_en == "Swapped day off"),
+        "{off:?}"
+    );
+    let shown = browser
+        .get(app.url("/calendar?year=2031"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains("10/05/2031 — Làm bù cho 02/05"), "{shown}");
+    // A malformed line is refused beside the form, with the line quoted.
+    let r = browser
+        .post(app.url("/admin/calendar/schedule"))
+        .form(&[
+            ("csrf_token", csrf_of(&calendar).as_str()),
+            ("year", "2031"),
+            ("days_off", "ngày 2 tháng 5 — Nghỉ"),
+            ("working_days", ""),
+            ("replaces", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("ngày 2 tháng 5"));
+
+    // A specialist sees the calendar without the editor and cannot post it.
+    let specialist = app.client();
+    login(&app, &specialist, "chuyenvien", DEMO_PASSWORD).await;
+    let page = specialist
+        .get(app.url("/calendar"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("/admin/calendar/schedule"));
+    let r = specialist
+        .post(app.url("/admin/calendar/schedule"))
+        .form(&[
+            ("csrf_token", csrf_of(&page).as_str()),
+            ("year", "2031"),
+            ("days_off", ""),
+            ("working_days", ""),
+            ("replaces", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(
+        tinhso_platform::calendar::holidays(&app.platform, 2031)
+            .await
+            .unwrap(),
+        off,
+        "the refused post changed nothing"
+    );
+    app.stop().await;
+}
+both!(users_roles_and_the_calendar_of_the_year);

@@ -22,9 +22,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use tinhso_core::access::{Action, Role, role_allows};
 use tinhso_onestop::domain::catalog::{
-    Channel, DocumentKind, Fee, Field, FieldType, FormField, FormSchema, LegalBasis,
-    Level, OnlineLevel, ProcedureSpec, ProcessStep, ProcessingTime, RequiredDocument, SpecPart,
-    TimeUnit,
+    Channel, DocumentKind, Fee, Field, FieldType, FormField, FormSchema, LegalBasis, Level,
+    OnlineLevel, ProcedureSpec, ProcessStep, ProcessingTime, RequiredDocument, SpecPart, TimeUnit,
 };
 use tinhso_onestop::domain::notification_templates::{Template as NotifyTemplate, TemplatePart};
 use tinhso_onestop::{catalog, catalog_admin, notification_templates};
@@ -42,9 +41,11 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/procedures", get(list_page))
         .route("/admin/procedures/export", get(export_file))
         .route("/admin/procedures/import", post(import_submit))
+        .route("/admin/procedures/{code}", get(edit_page).post(edit_submit))
+        .route("/admin/users/roles", post(crate::pages::admin::role_submit))
         .route(
-            "/admin/procedures/{code}",
-            get(edit_page).post(edit_submit),
+            "/admin/calendar/schedule",
+            post(crate::pages::tools::schedule_submit),
         )
         .route("/admin/templates", get(templates_page))
         .route(
@@ -321,9 +322,7 @@ pub async fn import_submit(
             );
             list_view(&state, &viewer, ListQuery::default(), Some(notice), None).await
         }
-        Err(message) => {
-            list_view(&state, &viewer, ListQuery::default(), None, Some(message)).await
-        }
+        Err(message) => list_view(&state, &viewer, ListQuery::default(), None, Some(message)).await,
     }
 }
 
@@ -582,15 +581,15 @@ impl Draft {
             code: code.to_owned(),
             ..Self::default()
         };
-        let mut rows: BTreeMap<String, BTreeMap<usize, HashMap<String, String>>> =
-            BTreeMap::new();
+        let mut rows: BTreeMap<String, BTreeMap<usize, HashMap<String, String>>> = BTreeMap::new();
         for (name, value) in posted {
             if name == "code_verified" {
                 draft.code_verified = value == "on" || value == "true";
             } else if let Some((list, index, column)) = indexed(name) {
-                if LISTS.iter().any(|(l, cols)| {
-                    *l == list && cols.iter().any(|(c, _)| *c == column)
-                }) {
+                if LISTS
+                    .iter()
+                    .any(|(l, cols)| *l == list && cols.iter().any(|(c, _)| *c == column))
+                {
                     rows.entry(list.to_owned())
                         .or_default()
                         .entry(index)
@@ -1143,8 +1142,7 @@ pub async fn edit_submit(
             }
         }
         if errors.is_empty() {
-            match catalog_admin::save_procedure(&state.platform, &viewer.ctx(), &code, &spec)
-                .await
+            match catalog_admin::save_procedure(&state.platform, &viewer.ctx(), &code, &spec).await
             {
                 Ok(saved) if saved.new_version => {
                     return Ok(Redirect::to(&format!(
@@ -1386,16 +1384,7 @@ pub async fn template_submit(
         }
     }
     let preview = errors.is_empty();
-    template_view(
-        &state,
-        &viewer,
-        &event,
-        Some(draft),
-        errors,
-        None,
-        preview,
-    )
-    .await
+    template_view(&state, &viewer, &event, Some(draft), errors, None, preview).await
 }
 
 fn part_name(part: TemplatePart) -> &'static str {
@@ -1459,7 +1448,10 @@ mod tests {
         let (_, problems) = draft.to_spec();
         assert_eq!(
             problems,
-            vec![("steps[0].duration_hours".to_owned(), "catalog_editor.error.hours")]
+            vec![(
+                "steps[0].duration_hours".to_owned(),
+                "catalog_editor.error.hours"
+            )]
         );
         assert_eq!(input_id("fields[3].label_vi"), "ed-fields-3-label_vi");
         assert_eq!(fold("Đăng ký khai sinh"), "dang ky khai sinh");
@@ -1481,9 +1473,15 @@ mod tests {
     #[test]
     fn every_label_and_option_has_a_text() {
         for (name, _) in GENERAL {
-            assert!(crate::i18n::has_key(&format!("catalog_editor.general.{name}")), "{name}");
+            assert!(
+                crate::i18n::has_key(&format!("catalog_editor.general.{name}")),
+                "{name}"
+            );
             for v in choices(name) {
-                assert!(crate::i18n::has_key(&format!("catalog_editor.opt.{v}")), "{v}");
+                assert!(
+                    crate::i18n::has_key(&format!("catalog_editor.opt.{v}")),
+                    "{v}"
+                );
             }
         }
         for (list, columns) in LISTS {
@@ -1500,7 +1498,10 @@ mod tests {
                 );
                 if *column != "role" {
                     for v in choices(column) {
-                        assert!(crate::i18n::has_key(&format!("catalog_editor.opt.{v}")), "{v}");
+                        assert!(
+                            crate::i18n::has_key(&format!("catalog_editor.opt.{v}")),
+                            "{v}"
+                        );
                     }
                 }
             }
