@@ -190,7 +190,7 @@ pub fn problems(event: &EventTemplate, template: &Template) -> Vec<(TemplatePart
             continue;
         }
         match placeholders_in(text) {
-            Err(()) => out.push((
+            None => out.push((
                 part,
                 DomainError::invalid(format!(
                     "the {} has a brace that is not a placeholder like {{code}}",
@@ -198,7 +198,7 @@ pub fn problems(event: &EventTemplate, template: &Template) -> Vec<(TemplatePart
                 ))
                 .with_rule("template.brace"),
             )),
-            Ok(names) => {
+            Some(names) => {
                 if let Some(unknown) = names.iter().find(|n| !event.placeholders.contains(n)) {
                     out.push((
                         part,
@@ -221,28 +221,28 @@ pub fn problems(event: &EventTemplate, template: &Template) -> Vec<(TemplatePart
     out
 }
 
-/// The placeholder names of a text, or `Err` when a brace is not part of `{name}`.
-pub fn placeholders_in(text: &str) -> Result<Vec<&str>, ()> {
+/// The placeholder names of a text, or `None` when a brace is not part of `{name}`.
+pub fn placeholders_in(text: &str) -> Option<Vec<&str>> {
     let mut names = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find(['{', '}']) {
         if rest[open..].starts_with('}') {
-            return Err(());
+            return None;
         }
         let after = &rest[open + 1..];
-        let close = after.find('}').ok_or(())?;
+        let close = after.find('}')?;
         let name = &after[..close];
         if name.is_empty()
             || !name
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         {
-            return Err(());
+            return None;
         }
         names.push(name);
         rest = &after[close + 1..];
     }
-    Ok(names)
+    Some(names)
 }
 
 /// Fills the placeholders of a (valid) text.

@@ -248,7 +248,7 @@ async fn only_provincial_administrators_change_the_catalogue_and_templates(backe
         let (status, body) = put(
             &client,
             app.url(&format!("/api/v1/procedures/{PROCEDURE}")),
-            &bearer,
+            bearer,
             &spec,
         )
         .await;
@@ -256,16 +256,16 @@ async fn only_provincial_administrators_change_the_catalogue_and_templates(backe
         let (status, _) = put(
             &client,
             app.url("/api/v1/notification-templates/received"),
-            &bearer,
+            bearer,
             &template,
         )
         .await;
         assert_eq!(status, 403, "{username}");
-        let (status, _) = get(&client, app.url("/api/v1/notification-templates"), &bearer).await;
+        let (status, _) = get(&client, app.url("/api/v1/notification-templates"), bearer).await;
         assert_eq!(status, 403, "{username}");
         let r = client
             .post(app.url("/api/v1/catalog/import"))
-            .bearer_auth(&bearer)
+            .bearer_auth(bearer)
             .body(r#"{"version": 1, "procedures": []}"#)
             .send()
             .await

@@ -1136,10 +1136,10 @@ pub async fn edit_submit(
         for (name, key) in unreadable {
             errors.insert(name, t(lang, key).to_owned());
         }
-        if errors.is_empty() {
-            if let Some((part, _)) = spec.first_problem() {
-                errors.insert(input_of(part), t(lang, part_message(part)).to_owned());
-            }
+        if errors.is_empty()
+            && let Some((part, _)) = spec.first_problem()
+        {
+            errors.insert(input_of(part), t(lang, part_message(part)).to_owned());
         }
         if errors.is_empty() {
             match catalog_admin::save_procedure(&state.platform, &viewer.ctx(), &code, &spec).await
