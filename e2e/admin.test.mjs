@@ -15,6 +15,7 @@
 import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomInt } from 'node:crypto';
+import path from 'node:path';
 import {
   DEMO, DESKTOP, PHONE, TEST_TIMEOUT_MS, assertAccessible, bodyText, clickAndWait, login, logout,
   nfc, screenshot, url, useBrowser,
@@ -33,6 +34,20 @@ const shared = { secret: '', lastStep: 0, versionBefore: 0, versionAfter: 0, tem
 
 /** @type {import('playwright-core').Page | undefined} */
 let page;
+
+/**
+ * One viewport of a long page (the editor is several screens long), from `from` when given
+ * (else the top), so the
+ * committed PNG stays small. Written only when TINHSO_SCREENSHOTS_DIR is set.
+ */
+async function screenshotTop(name, viewport, from) {
+  const dir = process.env.TINHSO_SCREENSHOTS_DIR;
+  if (!dir) return;
+  await page.setViewportSize(viewport);
+  if (from) await from.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await page.screenshot({ path: path.join(dir, name), fullPage: false });
+  await page.setViewportSize(DESKTOP);
+}
 
 beforeEach(async () => {
   await browser.context.clearCookies();
@@ -150,8 +165,8 @@ test('the administrator adds a form field, is refused a bad key, previews and sa
   await clickAndWait(page, link);
   assert.equal(new URL(page.url()).pathname, `/admin/procedures/${CODE}`);
   await assertAccessible(t, page, 'procedure editor');
-  await screenshot(page, 'admin-catalog-edit-desktop.png', DESKTOP);
-  await screenshot(page, 'admin-catalog-edit-phone.png', PHONE);
+  await screenshotTop('admin-catalog-edit-desktop.png', DESKTOP);
+  await screenshotTop('admin-catalog-edit-phone.png', PHONE);
   const rows = before.spec.form.fields.length;
   assert.equal(await page.locator('input[name^="fields["][name$="].key"]').count(), rows, 'one row per form field');
 
@@ -196,8 +211,8 @@ test('the administrator adds a form field, is refused a bad key, previews and sa
   }
   assert.equal((await apiProcedure()).version, shared.versionBefore, 'a preview writes nothing');
   await assertAccessible(t, page, 'form preview');
-  await screenshot(page, 'admin-catalog-preview-desktop.png', DESKTOP);
-  await screenshot(page, 'admin-catalog-preview-phone.png', PHONE);
+  await screenshotTop('admin-catalog-preview-desktop.png', DESKTOP, preview);
+  await screenshotTop('admin-catalog-preview-phone.png', PHONE, preview);
 
   // Save: a new version, announced on the page.
   await clickAndWait(page, page.locator('button[value="save"]').first());
@@ -285,7 +300,7 @@ test('the citizen sees the new field', { timeout: TEST_TIMEOUT_MS }, async (t) =
   await logout(page);
 });
 
-test('the administrator removes the field again (the procedure is restored)', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+test('the administrator removes the field again, manages roles and sees the calendar editor', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   await loginAdmin();
   await page.goto(url(`/admin/procedures/${CODE}`), { waitUntil: 'load' });
   const index = await fieldRowIndex(NEW_KEY);
@@ -297,4 +312,36 @@ test('the administrator removes the field again (the procedure is restored)', { 
   assert.equal(restored.version, shared.versionAfter + 1, 'removing is another version');
   assert.ok(!restored.spec.form.fields.some((f) => f.key === NEW_KEY), 'the field is gone');
   await assertAccessible(t, page, 'procedure editor after saving');
+
+  // Users and roles: a new official, a second role granted and revoked again.
+  const username = `e2e.canbo${SUFFIX}`;
+  await page.goto(url('/admin/users'), { waitUntil: 'load' });
+  const create = page.locator('form[action="/admin/users"]');
+  await create.locator('input[name="username"]').fill(username);
+  await create.locator('input[name="display_name"]').fill(`Cán bộ kiểm thử ${SUFFIX}`);
+  await create.locator('input[name="agency_code"]').fill('000.00.31.H32');
+  await create.locator('select[name="role"]').selectOption('specialist');
+  await create.locator('input[name="password"]').fill('mat-khau-ban-dau-2026');
+  await clickAndWait(page, create.locator('button[type="submit"]'));
+  const row = page.locator('tr', { has: page.locator(`code:text-is("${username}")`) });
+  assert.equal(await row.count(), 1, 'the new official is listed');
+  const grant = page.locator('form[action="/admin/users/roles"]:has(input[name="op"][value="grant"])');
+  await grant.locator('input[name="username"]').fill(username);
+  await grant.locator('select[name="role"]').selectOption('leader');
+  await grant.locator('input[name="agency_code"]').fill('000.00.31.H32');
+  await clickAndWait(page, grant.locator('button[type="submit"]'));
+  assert.match(await bodyText(page), /Đã cấp vai trò/);
+  const revoke = row.locator('form:has(input[name="role"][value="leader"]) button');
+  assert.equal(await revoke.count(), 1, 'the granted role has a revoke button');
+  await assertAccessible(t, page, 'users and roles');
+  await screenshot(page, 'admin-users-desktop.png', DESKTOP);
+  await clickAndWait(page, revoke);
+  assert.match(await bodyText(page), /Đã thu hồi vai trò/);
+  assert.equal(await row.locator('input[name="role"][value="leader"]').count(), 0, 'the role is gone');
+
+  // The calendar of the year: the administrator's editor is there and accessible.
+  await page.goto(url('/calendar'), { waitUntil: 'load' });
+  assert.equal(await page.locator('form[action="/admin/calendar/schedule"]').count(), 1, 'the schedule editor');
+  await assertAccessible(t, page, 'calendar with the schedule editor');
+  await screenshot(page, 'admin-calendar-desktop.png', DESKTOP);
 });
