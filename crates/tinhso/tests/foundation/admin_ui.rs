@@ -786,3 +786,89 @@ async fn users_roles_and_the_calendar_of_the_year(backend: Backend) {
     app.stop().await;
 }
 both!(users_roles_and_the_calendar_of_the_year);
+
+async fn the_list_page_imports_and_exports(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let browser = admin_browser(&app).await;
+    let html = browser
+        .get(app.url("/admin/procedures?q=cham+dut+giam+ho"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("href=\"/admin/procedures/{PROCEDURE}\"")));
+    assert!(
+        !html.contains("href=\"/admin/procedures/1.001193\""),
+        "the search narrows"
+    );
+    let csrf = csrf_of(&html);
+
+    // Export: the import format, as a download; the xlsx is a zip.
+    let json = browser
+        .get(app.url("/admin/procedures/export?format=json"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        json.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("thu-tuc.json")
+    );
+    let mut file: Value = json.json().await.unwrap();
+    let xlsx = browser
+        .get(app.url("/admin/procedures/export?format=xlsx"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(xlsx.starts_with(b"PK\x03\x04"));
+
+    // Import one changed procedure through the file input (multipart/form-data).
+    let procedures = file["procedures"].as_array_mut().unwrap();
+    procedures.retain(|p| p["code"] == PROCEDURE);
+    procedures[0]["notes"] = json!("Ghi chú từ tệp nhập");
+    let boundary = "tinhso-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"thu-tuc.json\"\r\nContent-Type: application/json\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend(file.to_string().into_bytes());
+    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+    let multipart = |body: Vec<u8>| {
+        browser
+            .post(app.url("/admin/procedures/import"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+    };
+    let r = multipart(body.clone()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("Đã nhập danh mục."));
+    let stored = tinhso_onestop::catalog::get(&app.platform, PROCEDURE)
+        .await
+        .unwrap();
+    assert_eq!(
+        (stored.version, stored.spec.notes.as_str()),
+        (2, "Ghi chú từ tệp nhập")
+    );
+
+    // A file that is not a catalogue: refused on the page, nothing written.
+    let head = app.audit_head().await;
+    let bad = String::from_utf8(body)
+        .unwrap()
+        .replace(&file.to_string(), "không phải JSON")
+        .into_bytes();
+    let r = multipart(bad).await.unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert_eq!(app.audit_head().await, head);
+    app.stop().await;
+}
+both!(the_list_page_imports_and_exports);
