@@ -6,6 +6,7 @@
 //! transaction. Other systems use these service functions, never these tables.
 
 pub mod catalog;
+pub mod catalog_admin;
 pub mod citizen;
 pub mod demo_dossiers;
 pub mod documents;
@@ -14,6 +15,7 @@ pub mod dossiers;
 pub mod drafts;
 pub mod export;
 pub mod forms;
+pub mod notification_templates;
 pub mod notifications;
 pub mod payments;
 pub mod portal_sync;
@@ -45,6 +47,11 @@ pub const MIGRATIONS: &[tinhso_platform::Migration] = &[
         1004,
         "onestop_drafts",
         include_str!("../migrations/1004_drafts.sql"),
+    ),
+    (
+        1005,
+        "onestop_notification_templates",
+        include_str!("../migrations/1005_notification_templates.sql"),
     ),
     (
         1006,

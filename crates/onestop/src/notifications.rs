@@ -2,14 +2,16 @@
 //! the event: a crash after the change never loses the message, and the idempotency key (one
 //! per event and channel) means a re-delivery is recognisable as the same message.
 //!
-//! Templates are Vietnamese (citizens read Vietnamese); SMS bodies are short and unaccented-
-//! safe in length (one segment of Unicode text is 70 characters, so they stay brief).
+//! Templates are Vietnamese (citizens read Vietnamese) and stored data: the shipped texts
+//! (`domain::notification_templates::DEFAULTS`) until an administrator edits one
+//! (`notification_templates`); the text in force is read in the event's transaction.
 
 use serde_json::json;
 use sqlx::Row;
 use tinhso_platform::{Ctx, Result, WriteTx};
 
 use crate::domain::dossier::Status;
+use crate::domain::notification_templates::{Template, default_of, event_of, render};
 use crate::dossiers::Event;
 
 fn local(ms: i64) -> String {
@@ -18,7 +20,8 @@ fn local(ms: i64) -> String {
         .to_string()
 }
 
-/// Subject and body of the message for an event, or `None` when the event is internal.
+/// Subject and body of the message for an event with the shipped texts, or `None` when the
+/// event is internal. (The notifier uses the stored templates: [`enqueue_for_event`].)
 pub fn message(
     action: &str,
     code: &str,
@@ -26,73 +29,13 @@ pub fn message(
     note: &str,
     due_ms: Option<i64>,
 ) -> Option<(String, String)> {
+    let event = event_of(action, status).and_then(default_of)?;
+    let template = Template::default_for(event);
     let due = due_ms.map(local).unwrap_or_default();
-    let (subject, body) = match (action, status) {
-        ("submit", Status::Submitted) => (
-            format!("Hồ sơ {code} đã được gửi"),
-            format!("Hồ sơ {code} đã được gửi trực tuyến và đang chờ bộ phận một cửa tiếp nhận."),
-        ),
-        ("submit" | "accept", Status::Received) => (
-            format!("Hồ sơ {code} đã được tiếp nhận"),
-            format!("Hồ sơ {code} đã được tiếp nhận. Ngày hẹn trả kết quả: {due}."),
-        ),
-        ("request_supplement", _) => (
-            format!("Hồ sơ {code} cần bổ sung"),
-            format!(
-                "Hồ sơ {code} cần bổ sung: {note}. Thời hạn giải quyết tạm dừng cho đến khi hồ sơ được bổ sung."
-            ),
-        ),
-        ("supplement", _) => (
-            format!("Đã nhận nội dung bổ sung hồ sơ {code}"),
-            format!(
-                "Nội dung bổ sung của hồ sơ {code} đã được nhận. Ngày hẹn trả kết quả mới: {due}."
-            ),
-        ),
-        ("request_payment", _) => (
-            format!("Hồ sơ {code}: đề nghị nộp phí, lệ phí"),
-            format!("Hồ sơ {code} cần nộp phí, lệ phí: {note}."),
-        ),
-        ("confirm_payment", _) => (
-            format!("Hồ sơ {code}: đã nhận phí, lệ phí"),
-            format!(
-                "Hồ sơ {code} đã được ghi nhận nộp phí, lệ phí (mã giao dịch {note}). Ngày hẹn trả kết quả mới: {due}."
-            ),
-        ),
-        ("apologize", _) => (
-            format!("Thư xin lỗi về việc chậm trả kết quả hồ sơ {code}"),
-            format!(
-                "Chúng tôi xin lỗi vì hồ sơ {code} không thể trả kết quả đúng hẹn. Lý do: {note}. Ngày hẹn mới: {due}."
-            ),
-        ),
-        ("approve", _) => (
-            format!("Hồ sơ {code} đã có kết quả"),
-            format!("Hồ sơ {code} đã được giải quyết; mời nhận kết quả theo hình thức đã đăng ký."),
-        ),
-        ("refuse", _) => (
-            format!("Hồ sơ {code} không được giải quyết"),
-            format!("Hồ sơ {code} không được giải quyết. Lý do: {note}."),
-        ),
-        ("reject_at_intake", _) => (
-            format!("Hồ sơ {code} không được tiếp nhận"),
-            format!("Hồ sơ {code} không được tiếp nhận. Lý do: {note}."),
-        ),
-        ("suspend", _) => (
-            format!("Hồ sơ {code} bị dừng xử lý"),
-            format!("Hồ sơ {code} bị dừng xử lý. Lý do: {note}."),
-        ),
-        ("withdraw", _) => (
-            format!("Hồ sơ {code} đã được rút"),
-            format!("Hồ sơ {code} đã được rút theo yêu cầu."),
-        ),
-        ("return_result", _) => (
-            format!("Hồ sơ {code} đã trả kết quả"),
-            format!(
-                "Kết quả hồ sơ {code} đã được trả. Mời ông/bà đánh giá mức độ hài lòng trên Cổng dịch vụ công."
-            ),
-        ),
-        _ => return None,
-    };
-    Some((subject, body))
+    Some((
+        render(&template.subject, code, &due, note),
+        render(&template.body, code, &due, note),
+    ))
 }
 
 /// Queues the e-mail and the SMS of one event (each only when the applicant gave that contact).
@@ -109,13 +52,24 @@ pub(crate) async fn enqueue_for_event(
             .await?;
     let (code, email, phone): (String, String, String) =
         (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-    let Some((subject, body)) = message(e.action, &code, e.to, e.note, e.due_ms) else {
+    let Some(event) = event_of(e.action, e.to) else {
         return Ok(());
     };
+    let Some(template) = crate::notification_templates::in_force(tx, event).await? else {
+        return Ok(());
+    };
+    let due = e.due_ms.map(local).unwrap_or_default();
+    let fill = |text: &str| render(text, &code, &due, e.note);
+    let subject = fill(&template.subject);
     for (channel, to) in [("email", email), ("sms", phone)] {
         if to.trim().is_empty() {
             continue;
         }
+        let body = fill(if channel == "sms" {
+            &template.sms
+        } else {
+            &template.body
+        });
         let payload =
             json!({ "channel": channel, "to": to.trim(), "subject": subject, "body": body });
         let key = format!("dossier-event-{event_id}-{channel}");

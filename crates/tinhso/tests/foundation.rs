@@ -3,6 +3,7 @@
 
 mod foundation {
     mod access;
+    mod admin_ui;
     mod citizen_ui;
     mod crash;
     mod documents;

@@ -152,3 +152,9 @@
 })();
 
 // == admin ==
+// An error summary shown again after a submit takes the focus, so keyboard and screen-reader
+// users land on the list of problems (each links to its input).
+(function focusErrorSummary() {
+  const summary = document.querySelector('.error-summary[tabindex="-1"]');
+  if (summary) summary.focus();
+})();

@@ -4,5 +4,6 @@ pub mod catalog;
 pub mod documents;
 pub mod dossier;
 pub mod national;
+pub mod notification_templates;
 pub mod queue;
 pub mod steps;

@@ -137,6 +137,9 @@ enum Expect {
     BulkRefused,
     /// The citizen's notifications: never those of another's dossier.
     OwnNotifications,
+    /// Installation-wide data readable by provincial administrators only (notification
+    /// templates): 200 for them, 403 for everyone else.
+    InstallationRead,
 }
 
 struct Probe {
@@ -502,6 +505,44 @@ fn probes_for(
         ("GET", "/me/notifications") => {
             once(probe("GET", path.into(), None, Expect::OwnNotifications))
         }
+        // == admin == (catalogue editor, notification templates): installation-wide, so
+        // refused to all but provincial administrators, who get a validation error for these
+        // deliberately wrong bodies (an empty form key, an unknown placeholder, a file that is
+        // neither JSON nor xlsx), so the matrix writes nothing.
+        ("PUT", "/procedures/{code}") => once(probe(
+            "PUT",
+            "/procedures/1.001193".into(),
+            Some(json!({
+                "code": "1.001193", "name": "Đăng ký khai sinh", "field": {"name": "Hộ tịch"},
+                "levels": ["commune"], "implementing_agency": "UBND cấp xã",
+                "processing_time": {"amount": 1, "unit": "working_days"},
+                "online_level": "full", "channels": ["online"],
+                "form": {"fields": [{"key": "", "label_vi": "x", "type": "text"}]},
+            })),
+            Expect::InstallationWrite,
+        )),
+        ("POST", "/catalog/import") => once(probe(
+            "POST",
+            path.into(),
+            Some(json!({"not": "a catalogue"})),
+            Expect::InstallationWrite,
+        )),
+        ("GET", "/catalog/export") => once(probe("GET", path.into(), None, Expect::Public)),
+        ("GET", "/notification-templates") => {
+            once(probe("GET", path.into(), None, Expect::InstallationRead))
+        }
+        ("GET", "/notification-templates/{event}") => once(probe(
+            "GET",
+            "/notification-templates/received".into(),
+            None,
+            Expect::InstallationRead,
+        )),
+        ("PUT", "/notification-templates/{event}") => once(probe(
+            "PUT",
+            "/notification-templates/received".into(),
+            Some(json!({"subject": "Hồ sơ {code}", "body": "Kính gửi {ho_ten}", "sms": "{code}"})),
+            Expect::InstallationWrite,
+        )),
         (method, path) => panic!(
             "the access matrix has no case for {method} {path}: add one to `probes_for` in \
              crates/tinhso/tests/foundation/access.rs (aim it at an object outside the caller's scope)"
@@ -742,6 +783,22 @@ fn check(
                     .any(|(_, scope)| *scope == world.root_path)
             {
                 expect_error(status, body, &[422])
+            } else {
+                expect_error(status, body, &[403])
+            }
+        }
+        Expect::InstallationRead => {
+            if caller.may(Action::ManageAgency, &world.root_path)
+                && caller
+                    .grants
+                    .iter()
+                    .any(|(_, scope)| *scope == world.root_path)
+            {
+                if status == 200 {
+                    Ok(())
+                } else {
+                    Err(format!("installation reader got {status}: {body}"))
+                }
             } else {
                 expect_error(status, body, &[403])
             }

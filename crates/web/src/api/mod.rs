@@ -6,6 +6,7 @@
 //! through [`ApiRouter`], which records them so a test can prove each one is in the OpenAPI
 //! document ([`openapi`]).
 
+pub mod catalog_admin;
 pub mod citizen;
 pub mod documents;
 pub mod handlers;
@@ -252,6 +253,37 @@ pub fn router() -> ApiRouter {
             Method::GET,
             "/me/notifications",
             get(citizen::my_notifications),
+        )
+        // == admin == (catalogue editor, notification templates)
+        .route(
+            Method::PUT,
+            "/procedures/{code}",
+            put(catalog_admin::save_procedure),
+        )
+        .route(
+            Method::POST,
+            "/catalog/import",
+            post(catalog_admin::import_catalog),
+        )
+        .route(
+            Method::GET,
+            "/catalog/export",
+            get(catalog_admin::export_catalog),
+        )
+        .route(
+            Method::GET,
+            "/notification-templates",
+            get(catalog_admin::list_templates),
+        )
+        .route(
+            Method::GET,
+            "/notification-templates/{event}",
+            get(catalog_admin::get_template),
+        )
+        .route(
+            Method::PUT,
+            "/notification-templates/{event}",
+            put(catalog_admin::put_template),
         )
 }
 

@@ -498,6 +498,52 @@ pub const OPERATIONS: &[Operation] = &[
         Authenticated,
         "The e-mails and SMS sent (or queued) to the caller about their dossiers, newest first"
     ),
+    // == admin == (catalogue editor, notification templates)
+    op!(
+        PUT,
+        "/procedures/{code}",
+        "catalog",
+        Authenticated,
+        "Save an edited procedure (the whole specification, as in the import format) as its next version; dossiers keep the version they were filed under. Provincial administrators only. An invalid specification is refused with the part named in `rule` (procedure.name, procedure.levels, procedure.channels, procedure.processing_time, procedure.step, procedure.form_field_key, procedure.form_field_options, procedure.code) and nothing is written; an unchanged one returns new_version false",
+        body = r#"{"code":"1.000656","name":"Đăng ký kết hôn","field":{"name":"Hộ tịch"},"levels":["commune"],"implementing_agency":"UBND cấp xã","processing_time":{"amount":1,"unit":"working_days"},"online_level":"full","channels":["online","counter"],"form":{"fields":[{"key":"ho_ten","label_vi":"Họ và tên","type":"text","required":true}]}}"#
+    ),
+    op!(
+        POST,
+        "/catalog/import",
+        "catalog",
+        Authenticated,
+        "Import a catalogue file (raw body: the JSON format or the xlsx workbook, told apart by content); all procedures or none; each changed procedure gets a new version. Provincial administrators only"
+    ),
+    op!(
+        GET,
+        "/catalog/export",
+        "catalog",
+        Public,
+        "The whole current catalogue in the import format",
+        query = [("format", "json (default) or xlsx")]
+    ),
+    op!(
+        GET,
+        "/notification-templates",
+        "notifications",
+        Authenticated,
+        "The citizen notification templates of every dossier event (e-mail subject and body, SMS) with the placeholders each event provides; provincial administrators only"
+    ),
+    op!(
+        GET,
+        "/notification-templates/{event}",
+        "notifications",
+        Authenticated,
+        "One event's template (events: submitted, received, request_supplement, supplement, request_payment, confirm_payment, apologize, approve, refuse, suspend, withdraw, return_result)"
+    ),
+    op!(
+        PUT,
+        "/notification-templates/{event}",
+        "notifications",
+        Authenticated,
+        "Change one event's template; the next notification of that event uses it. A placeholder the event does not provide is refused with rule template.unknown_placeholder naming it; template.brace, template.length. Saving the shipped text again restores the default",
+        body = r#"{"subject":"Hồ sơ {code} đã được tiếp nhận","body":"Hồ sơ {code} đã được tiếp nhận. Hẹn trả: {due}.","sms":"Ho so {code} da duoc tiep nhan, hen tra {due}."}"#
+    ),
 ];
 
 fn operation_object(op: &Operation) -> Value {

@@ -127,11 +127,20 @@ pub async fn create_agency_submit(
     }
 }
 
+/// One role grant of a user, as the users page lists it (with a revoke button).
+pub struct GrantRow {
+    pub role: &'static str,
+    pub role_key: String,
+    pub agency_id: i64,
+    pub agency_code: String,
+}
+
 #[derive(Template)]
 #[template(path = "users.html")]
 struct UsersPage<'a> {
     page: &'a PageCtx,
     users: Vec<User>,
+    grants: Vec<Vec<GrantRow>>,
     can_manage: bool,
     roles: Vec<(&'static str, String)>,
     now_ms: i64,
@@ -150,6 +159,28 @@ async fn users_page(
         return Err(WebError::Status(StatusCode::FORBIDDEN, "forbidden"));
     }
     let users = list_users(&state.platform, &viewer.ctx()).await?;
+    let codes: std::collections::HashMap<i64, String> =
+        list_agencies(&state.platform, &viewer.ctx())
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.code))
+            .collect();
+    let mut grants = Vec::with_capacity(users.len());
+    for user in &users {
+        let principal = tinhso_platform::identity::principal_for(&state.platform, user).await?;
+        grants.push(
+            principal
+                .grants
+                .into_iter()
+                .map(|g| GrantRow {
+                    role: g.role.as_str(),
+                    role_key: format!("role.{}", g.role.as_str()),
+                    agency_code: codes.get(&g.agency_id).cloned().unwrap_or_default(),
+                    agency_id: g.agency_id,
+                })
+                .collect(),
+        );
+    }
     let page = PageCtx::new(state, viewer, "/admin/users");
     let roles = Role::ALL
         .into_iter()
@@ -160,6 +191,7 @@ async fn users_page(
     let template = UsersPage {
         page: &page,
         users,
+        grants,
         can_manage: may(viewer, Action::ManageUsers),
         roles,
         now_ms: viewer.now_ms,
@@ -245,6 +277,67 @@ pub async fn create_user_submit(
             )
             .await
         }
+        Err(e) => {
+            users_page(
+                &state,
+                &viewer,
+                None,
+                error_message(viewer.lang, &WebError::from(e)),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// `grant` or `revoke`.
+    #[serde(default)]
+    op: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    agency_code: String,
+}
+
+async fn change_role(
+    state: &AppState,
+    viewer: &Viewer,
+    form: &RoleForm,
+) -> tinhso_platform::Result<&'static str> {
+    let ctx = viewer.ctx();
+    let role = Role::parse(form.role.trim())?;
+    let user = tinhso_platform::identity::user_by_username(&state.platform, form.username.trim())
+        .await?
+        .ok_or_else(|| tinhso_core::DomainError::not_found("user"))?;
+    let agency = resolve_agency_code(&state.platform, form.agency_code.trim())
+        .await?
+        .ok_or_else(|| tinhso_core::DomainError::not_found("agency"))?;
+    if form.op == "revoke" {
+        tinhso_platform::identity::revoke_role(&state.platform, &ctx, user.id, role, agency.id)
+            .await?;
+        Ok("catalog_editor.roles.revoked")
+    } else {
+        grant_role(&state.platform, &ctx, user.id, role, agency.id).await?;
+        Ok("catalog_editor.roles.granted")
+    }
+}
+
+/// `POST /admin/users/roles`: grants or revokes one role of an official in an agency (the
+/// identity service checks the caller may grant that role there, and audits the change).
+pub async fn role_submit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<RoleForm>,
+) -> WebResult<Response> {
+    viewer.check_csrf(&state.platform.session_key, &form.csrf_token)?;
+    viewer.require_user()?;
+    match change_role(&state, &viewer, &form).await {
+        Ok(key) => users_page(&state, &viewer, Some(t(viewer.lang, key).to_owned()), None).await,
         Err(e) => {
             users_page(
                 &state,

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use tinhso_platform::org::resolve_unit;
@@ -79,6 +79,9 @@ pub async fn units(
 struct CalendarPage<'a> {
     page: &'a PageCtx,
     year: i32,
+    /// The year's schedule as editable text, for provincial administrators.
+    schedule: Option<ScheduleText>,
+    notice: Option<String>,
     holidays: Vec<(String, String)>,
     from: String,
     days: String,
@@ -92,6 +95,80 @@ pub struct DueForm {
     from: String,
     #[serde(default)]
     days: String,
+    #[serde(default)]
+    year: Option<i32>,
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+/// A year's schedule as the form shows it: one `dd/mm/yyyy — lý do | reason` line per day.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ScheduleText {
+    #[serde(default)]
+    pub days_off: String,
+    #[serde(default)]
+    pub working_days: String,
+    #[serde(default)]
+    pub replaces: String,
+}
+
+fn note_lines(notes: &[tinhso_core::calendar::DayNote]) -> String {
+    notes
+        .iter()
+        .map(|n| {
+            let mut line = format!("{} — {}", n.date.format("%d/%m/%Y"), n.reason_vi);
+            if !n.reason_en.is_empty() && n.reason_en != n.reason_vi {
+                line.push_str(" | ");
+                line.push_str(&n.reason_en);
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Reads `dd/mm/yyyy — lý do | reason` lines; the first line that is not one is returned.
+fn parse_note_lines(text: &str) -> Result<Vec<tinhso_core::calendar::DayNote>, String> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (date, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let date = NaiveDate::parse_from_str(date, "%d/%m/%Y").map_err(|_| line.to_owned())?;
+        let reason = rest.trim().trim_start_matches(['-', '–', '—']).trim();
+        let (vi, en) = reason.split_once('|').unwrap_or((reason, reason));
+        out.push(tinhso_core::calendar::DayNote {
+            date,
+            reason_vi: vi.trim().to_owned(),
+            reason_en: en.trim().to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// Provincial administrators (calendar rights at a root agency) edit the yearly schedule.
+fn may_edit_schedule(viewer: &Viewer) -> bool {
+    viewer.session.as_ref().is_some_and(|s| {
+        s.principal.grants.iter().any(|g| {
+            g.agency_path.is_root()
+                && tinhso_core::access::role_allows(
+                    g.role,
+                    tinhso_core::access::Action::ManageCalendar,
+                )
+        })
+    })
+}
+
+async fn schedule_text(state: &AppState, year: i32) -> WebResult<ScheduleText> {
+    let calendar = tinhso_platform::calendar::working_calendar(&state.platform, None).await?;
+    Ok(calendar
+        .schedules
+        .iter()
+        .find(|s| s.year == year)
+        .map(|s| ScheduleText {
+            days_off: note_lines(&s.extra_days_off),
+            working_days: note_lines(&s.extra_working_days),
+            replaces: s.replaces_rules.join(", "),
+        })
+        .unwrap_or_default())
 }
 
 /// `GET /calendar`: this year's days off and a due-date calculator (officials).
@@ -104,7 +181,31 @@ pub async fn calendar(
     let now = chrono::DateTime::from_timestamp_millis(viewer.now_ms)
         .unwrap_or_default()
         .with_timezone(&crate::format::vietnam());
-    let year = chrono::Datelike::year(&now);
+    let year = form
+        .year
+        .filter(|y| (1900..=2100).contains(y))
+        .unwrap_or_else(|| chrono::Datelike::year(&now));
+    let schedule = if may_edit_schedule(&viewer) {
+        Some(schedule_text(&state, year).await?)
+    } else {
+        None
+    };
+    let notice = form
+        .saved
+        .as_ref()
+        .map(|_| crate::i18n::t(viewer.lang, "catalog_editor.calendar.saved").to_owned());
+    calendar_page(&state, &viewer, year, schedule, notice, None, &form).await
+}
+
+async fn calendar_page(
+    state: &AppState,
+    viewer: &Viewer,
+    year: i32,
+    schedule: Option<ScheduleText>,
+    notice: Option<String>,
+    error: Option<String>,
+    form: &DueForm,
+) -> WebResult<Response> {
     let holidays = tinhso_platform::calendar::holidays(&state.platform, year)
         .await?
         .into_iter()
@@ -118,7 +219,7 @@ pub async fn calendar(
         })
         .collect();
     let mut due = None;
-    let mut error = None;
+    let mut error = error;
     if !form.from.is_empty() {
         let parsed = chrono::NaiveDateTime::parse_from_str(form.from.trim(), "%Y-%m-%dT%H:%M")
             .ok()
@@ -136,11 +237,13 @@ pub async fn calendar(
             _ => error = Some(crate::i18n::t(viewer.lang, "error.invalid_input").to_owned()),
         }
     }
-    let page = PageCtx::new(&state, &viewer, "/calendar");
+    let page = PageCtx::new(state, viewer, "/calendar");
     let failed = error.is_some();
     let template = CalendarPage {
         page: &page,
         year,
+        schedule,
+        notice,
         holidays,
         from: form.from.chars().take(16).collect(),
         days: form.days.chars().take(4).collect(),
@@ -151,6 +254,92 @@ pub async fn calendar(
         render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
     } else {
         render(&template)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ScheduleForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    year: String,
+    #[serde(default)]
+    days_off: String,
+    #[serde(default)]
+    working_days: String,
+    #[serde(default)]
+    replaces: String,
+}
+
+/// `POST /admin/calendar/schedule`: stores the year's extra days off and swapped working
+/// days (the calendar service checks the right at installation level and audits it).
+pub async fn schedule_submit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::Form(form): axum::Form<ScheduleForm>,
+) -> WebResult<Response> {
+    viewer.check_csrf(&state.platform.session_key, &form.csrf_token)?;
+    viewer.require_official()?;
+    if !may_edit_schedule(&viewer) {
+        return Err(WebError::Status(StatusCode::FORBIDDEN, "forbidden"));
+    }
+    let lang = viewer.lang;
+    let year: i32 = form.year.trim().parse().unwrap_or_default();
+    let text = ScheduleText {
+        days_off: form.days_off,
+        working_days: form.working_days,
+        replaces: form.replaces,
+    };
+    let parsed = parse_note_lines(&text.days_off)
+        .and_then(|off| parse_note_lines(&text.working_days).map(|working| (off, working)));
+    let outcome = match parsed {
+        Err(line) => Err(format!(
+            "{} {line}",
+            crate::i18n::t(lang, "catalog_editor.calendar.bad_line")
+        )),
+        Ok((extra_days_off, extra_working_days)) => {
+            let schedule = tinhso_core::calendar::YearSchedule {
+                year,
+                replaces_rules: text
+                    .replaces
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                extra_days_off,
+                extra_working_days,
+            };
+            tinhso_platform::calendar::set_schedule(&state.platform, &viewer.ctx(), &schedule)
+                .await
+                .map_err(|e| {
+                    error_message(lang, &WebError::from(e))
+                        .unwrap_or_else(|| crate::i18n::t(lang, "error.internal").to_owned())
+                })
+        }
+    };
+    match outcome {
+        Ok(()) => Ok(
+            axum::response::Redirect::to(&format!("/calendar?year={year}&saved=1")).into_response(),
+        ),
+        Err(message) => {
+            let empty = DueForm {
+                from: String::new(),
+                days: String::new(),
+                year: None,
+                saved: None,
+            };
+            calendar_page(
+                &state,
+                &viewer,
+                year,
+                Some(text),
+                None,
+                Some(message),
+                &empty,
+            )
+            .await
+        }
     }
 }
 
