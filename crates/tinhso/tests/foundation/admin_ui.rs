@@ -310,7 +310,10 @@ async fn only_provincial_administrators_change_the_catalogue_and_templates(backe
     let admin = token(&app, "quantri.tinh").await;
     let (status, templates) = get(&client, app.url("/api/v1/notification-templates"), &admin).await;
     assert_eq!(status, 200);
-    assert_eq!(templates["templates"].as_array().unwrap().len(), 12);
+    assert_eq!(
+        templates["templates"].as_array().unwrap().len(),
+        tinhso_onestop::domain::notification_templates::DEFAULTS.len()
+    );
     let mut exported: Value = client
         .get(app.url("/api/v1/catalog/export"))
         .send()

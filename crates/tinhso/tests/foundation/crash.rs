@@ -219,18 +219,55 @@ async fn open(dir: &Path, url: &str) -> Platform {
         .unwrap()
 }
 
+/// What the demo seed left before the test began: the last dossier and outbox ids and the
+/// Message-IDs its notifications will carry.
+struct Seeded {
+    last_dossier: i64,
+    last_outbox: i64,
+    message_ids: HashSet<String>,
+}
+
+impl Seeded {
+    async fn read(p: &tinhso_platform::Platform) -> Self {
+        let max = |sql: &'static str| async move {
+            sqlx::query_scalar::<_, Option<i64>>(sql)
+                .fetch_one(p.db.pool())
+                .await
+                .unwrap()
+                .unwrap_or(0)
+        };
+        let keys: Vec<String> = sqlx::query_scalar(
+            "SELECT idempotency_key FROM outbox WHERE topic = 'citizen_notification'",
+        )
+        .fetch_all(p.db.pool())
+        .await
+        .unwrap();
+        Self {
+            last_dossier: max("SELECT MAX(id) FROM dossiers").await,
+            last_outbox: max("SELECT MAX(id) FROM outbox").await,
+            message_ids: keys
+                .iter()
+                .map(|k| format!("<{}@tinhso>", tinhso_platform::notifier::encode_key(k)))
+                .collect(),
+        }
+    }
+}
+
 async fn sigkill_loses_no_acknowledged_dossier_or_notification(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     let db = TestDb::new(backend, dir.path()).await;
     let smtp = Smtp::start(dir.path());
 
-    // Seed the demo data, mint the counter officer's token and prepare the form, then let
-    // the server have the database.
-    let (token, form) = {
+    // Seed the demo data (its backdated dossiers too, so the server's `--demo` adds none
+    // while it is being killed), mint the counter officer's token and prepare the form, then
+    // let the server have the database. Rows up to `seeded` are the demo's, not this test's.
+    let (token, form, seeded) = {
         let p = open(&data_dir, &db.url).await;
         tinhso_platform::demo::seed(&p).await.unwrap();
         tinhso_onestop::catalog::seed_demo(&p).await.unwrap();
+        tinhso_onestop::demo_dossiers::seed(&p).await.unwrap();
+        let seeded = Seeded::read(&p).await;
         let officer = tinhso_platform::identity::user_by_username(&p, "motcua")
             .await
             .unwrap()
@@ -252,7 +289,7 @@ async fn sigkill_loses_no_acknowledged_dossier_or_notification(backend: Backend)
             .unwrap()
             .spec;
         p.db.close().await;
-        (token, valid_answers(&spec))
+        (token, valid_answers(&spec), seeded)
     };
 
     let spec = ServerSpec {
@@ -389,8 +426,9 @@ async fn sigkill_loses_no_acknowledged_dossier_or_notification(backend: Backend)
 
     // Every acknowledged dossier is there, with its history line and its audit record.
     let codes_with_history: HashMap<String, i64> = sqlx::query(
-        "SELECT d.code, e.id FROM dossiers d JOIN dossier_events e ON e.dossier_id = d.id WHERE e.action = 'submit'",
+        "SELECT d.code, e.id FROM dossiers d JOIN dossier_events e ON e.dossier_id = d.id WHERE e.action = 'submit' AND d.id > $1",
     )
+    .bind(seeded.last_dossier)
     .fetch_all(p.db.pool())
     .await
     .unwrap()
@@ -433,8 +471,9 @@ async fn sigkill_loses_no_acknowledged_dossier_or_notification(backend: Backend)
     // Every queued notification was delivered, none is dead, and each reached the SMTP
     // server under its idempotency key.
     let rows = sqlx::query(
-        "SELECT idempotency_key, delivered_ms, dead_ms FROM outbox WHERE topic = 'citizen_notification'",
+        "SELECT idempotency_key, delivered_ms, dead_ms FROM outbox WHERE topic = 'citizen_notification' AND id > $1",
     )
+    .bind(seeded.last_outbox)
     .fetch_all(p.db.pool())
     .await
     .unwrap();
@@ -463,7 +502,12 @@ async fn sigkill_loses_no_acknowledged_dossier_or_notification(backend: Backend)
             "no notification queued for {code}"
         );
     }
-    let received = smtp.message_ids();
+    // The demo's own messages are delivered too; they are not this test's subject.
+    let received: Vec<String> = smtp
+        .message_ids()
+        .into_iter()
+        .filter(|id| !seeded.message_ids.contains(id))
+        .collect();
     let distinct: HashSet<String> = received.iter().cloned().collect();
     assert_eq!(
         distinct, expected_ids,

@@ -501,6 +501,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "Từ chối giải quyết",
         "Refused",
     ),
+    (
+        "templates_admin.event.reject_at_intake",
+        "Không tiếp nhận",
+        "Not accepted at intake",
+    ),
     ("templates_admin.event.suspend", "Dừng xử lý", "Suspended"),
     ("templates_admin.event.withdraw", "Rút hồ sơ", "Withdrawn"),
     (
