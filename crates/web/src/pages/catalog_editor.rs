@@ -226,51 +226,15 @@ pub async fn export_file(
         .into_response())
 }
 
-/// The parts of a `multipart/form-data` body: (name, content). Browsers send a file input
-/// only this way; the form has two parts (the CSRF token and the file), so this small reader
-/// is all the page needs.
+/// The parts of a `multipart/form-data` body as (name, content); none when the body is not
+/// one. Browsers send a file input only this way.
 pub fn multipart_parts(content_type: &str, body: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let Some(boundary) = content_type
-        .split(';')
-        .map(str::trim)
-        .find_map(|p| p.strip_prefix("boundary="))
-        .map(|b| b.trim_matches('"'))
-    else {
-        return Vec::new();
-    };
-    let delimiter = format!("--{boundary}").into_bytes();
-    let mut parts = Vec::new();
-    let mut rest = body;
-    while let Some(start) = find(rest, &delimiter) {
-        rest = &rest[start + delimiter.len()..];
-        if rest.starts_with(b"--") {
-            break;
-        }
-        let Some(head_end) = find(rest, b"\r\n\r\n") else {
-            break;
-        };
-        let head = String::from_utf8_lossy(&rest[..head_end]).into_owned();
-        let content = &rest[head_end + 4..];
-        let Some(end) = find(content, &delimiter) else {
-            break;
-        };
-        let data = content[..end]
-            .strip_suffix(b"\r\n")
-            .unwrap_or(&content[..end]);
-        let name = head
-            .split(';')
-            .map(str::trim)
-            .find_map(|p| p.strip_prefix("name="))
-            .map(|n| n.trim_matches('"').to_owned())
-            .unwrap_or_default();
-        parts.push((name, data.to_vec()));
-        rest = &content[end..];
-    }
-    parts
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    super::multipart::boundary(content_type)
+        .and_then(|boundary| super::multipart::parse(body, &boundary))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|part| (part.name, part.data))
+        .collect()
 }
 
 /// Imports a catalogue file (JSON or xlsx) uploaded from the list page.

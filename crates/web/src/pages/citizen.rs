@@ -33,8 +33,8 @@ use crate::error::{WebError, WebResult};
 use crate::format::{vn_date, vn_datetime, vn_datetime_text, vn_day, vn_money};
 use crate::i18n::{Lang, t};
 use crate::pages::auth::add_cookie;
-use crate::pages::citizen_multipart as multipart;
 use crate::pages::form_view::{FieldView, field_messages, field_views};
+use crate::pages::multipart;
 use crate::pages::{PageCtx, error_message, render, render_with_status};
 use crate::session::{Viewer, cookie_value, random_value, set_cookie};
 

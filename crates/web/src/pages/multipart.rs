@@ -1,6 +1,7 @@
-//! A small `multipart/form-data` reader for the citizen area's upload forms (documents of an
-//! application, supplements), so they work without JavaScript. The body is already bounded
-//! by the request-body limit; this reads parts from it, at most [`MAX_PARTS`].
+//! A small `multipart/form-data` reader for the pages' upload forms (documents of an
+//! application, supplements, the catalogue import), so they work without JavaScript. The
+//! body is already bounded by the request-body limit; this reads parts from it, at most
+//! [`MAX_PARTS`].
 
 /// Most parts one form may carry.
 pub const MAX_PARTS: usize = 120;
