@@ -1,22 +1,17 @@
 //! Vietnamese display formats: dates as 25/04/2027, times in Vietnam time (UTC+7), money as
 //! 1.500.000 đ.
 
-use chrono::{DateTime, FixedOffset, Offset, Utc};
+use chrono::{DateTime, FixedOffset};
+use tinhso_core::calendar::working_time::{vietnam_instant, vietnam_offset};
 
-/// Vietnam's offset (UTC+7, no daylight saving).
+/// Vietnam's offset (UTC+7, no daylight saving): the core calendar's.
 pub fn vietnam() -> FixedOffset {
-    FixedOffset::east_opt(7 * 3600).unwrap_or(Utc.fix())
+    vietnam_offset()
 }
 
 /// `25/04/2027 14:05` in Vietnam time.
 pub fn vn_datetime(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms)
-        .map(|t| {
-            t.with_timezone(&vietnam())
-                .format("%d/%m/%Y %H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
+    vietnam_instant(ms).format("%d/%m/%Y %H:%M").to_string()
 }
 
 /// `1.500.000 đ`
@@ -53,9 +48,7 @@ pub fn vn_percent(share: f64) -> String {
 
 /// `25/04/2027` (Vietnam time) of an instant in milliseconds.
 pub fn vn_date(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms)
-        .map(|t| t.with_timezone(&vietnam()).format("%d/%m/%Y").to_string())
-        .unwrap_or_default()
+    vietnam_instant(ms).format("%d/%m/%Y").to_string()
 }
 
 /// `25/04/2027 14:05` of an RFC 3339 instant (as the services return them); empty when the

@@ -9,22 +9,11 @@
 use serde_json::{Value, json};
 use tinhso_web::pages::catalog_editor::Draft;
 
-use super::onestop::{answers, get, post, token};
+use super::onestop::{answers, get, post, put, token};
 use super::support::{Backend, DEMO_PASSWORD, TestApp, csrf_of, login, paper_documents, totp_code};
 use crate::both;
 
 const PROCEDURE: &str = "1.004845";
-
-async fn put(client: &reqwest::Client, url: String, bearer: &str, body: &Value) -> (u16, Value) {
-    let r = client
-        .put(url)
-        .bearer_auth(bearer)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
 
 async fn current(app: &TestApp, client: &reqwest::Client) -> Value {
     client

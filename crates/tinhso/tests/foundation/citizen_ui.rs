@@ -7,8 +7,8 @@
 
 use serde_json::{Value, json};
 
-use super::onestop::{answers, get, token};
-use super::support::{Backend, DEMO_PASSWORD, TestApp, csrf_of, upload_documents};
+use super::onestop::{answers, get, put, token};
+use super::support::{Backend, DEMO_PASSWORD, TestApp, csrf_of, page, upload_documents};
 use crate::both;
 
 const PROCEDURE: &str = "1.001193";
@@ -50,22 +50,6 @@ fn urlencode(s: &str) -> String {
         .replace('?', "%3F")
         .replace('=', "%3D")
         .replace('&', "%26")
-}
-
-async fn page(client: &reqwest::Client, url: String) -> (u16, String) {
-    let r = client.get(url).send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-async fn put(client: &reqwest::Client, url: String, bearer: &str, body: &Value) -> (u16, Value) {
-    let r = client
-        .put(url)
-        .bearer_auth(bearer)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
 async fn open_draft(app: &TestApp, client: &reqwest::Client, bearer: &str) -> Value {

@@ -9,6 +9,7 @@
 use serde_json::{Value, json};
 use tinhso_core::access::Action;
 
+use super::onestop::{get, post, token};
 use super::support::{Backend, TestApp, sample_pdf, upload, valid_answers};
 use crate::both;
 
@@ -95,40 +96,6 @@ impl Drop for Clamd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-async fn token(app: &TestApp, username: &str) -> String {
-    let user = tinhso_platform::identity::user_by_username(&app.platform, username)
-        .await
-        .unwrap()
-        .unwrap();
-    tinhso_platform::identity::create_api_token(
-        &app.platform,
-        &app.ctx(),
-        user.id,
-        "test",
-        &Action::ALL,
-        366,
-    )
-    .await
-    .unwrap()
-    .1
-}
-
-async fn post(client: &reqwest::Client, url: String, bearer: &str, body: &Value) -> (u16, Value) {
-    let r = client
-        .post(url)
-        .bearer_auth(bearer)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
-async fn get(client: &reqwest::Client, url: String, bearer: &str) -> (u16, Value) {
-    let r = client.get(url).bearer_auth(bearer).send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
 /// Uploads raw bytes; returns status and answer (for the refusals).

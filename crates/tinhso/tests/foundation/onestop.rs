@@ -54,6 +54,22 @@ pub(super) async fn post(
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
+pub(super) async fn put(
+    client: &reqwest::Client,
+    url: String,
+    bearer: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let r = client
+        .put(url)
+        .bearer_auth(bearer)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
 /// Posts one action to a dossier.
 pub(super) async fn act(
     app: &TestApp,

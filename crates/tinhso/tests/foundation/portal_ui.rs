@@ -8,17 +8,12 @@
 use serde_json::{Value, json};
 
 use super::onestop::{answers, post, token};
-use super::support::{Backend, TestApp, paper_documents};
+use super::support::{Backend, TestApp, page, paper_documents};
 use crate::both;
 
 async fn get_json(app: &TestApp, path: &str) -> (u16, Value) {
     let r = app.client().get(app.url(path)).send().await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
-async fn page(client: &reqwest::Client, url: String) -> (u16, String) {
-    let r = client.get(url).send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
 }
 
 fn codes(body: &Value) -> Vec<String> {

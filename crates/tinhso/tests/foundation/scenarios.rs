@@ -5,13 +5,10 @@
 use serde_json::{Value, json};
 use std::process::Command;
 
-use super::support::{Backend, DEMO_PASSWORD, TestApp, csrf_of, login, test_config, totp_code};
+use super::support::{
+    Backend, DEMO_PASSWORD, TestApp, csrf_of, login, page, test_config, totp_code,
+};
 use crate::both;
-
-async fn page(client: &reqwest::Client, url: String) -> (u16, String) {
-    let r = client.get(url).send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
 
 // ------------------------------------------------------------------ login, lockout, CSRF
 

@@ -226,6 +226,12 @@ impl TestApp {
 }
 
 /// The CSRF token of the first form on a page.
+/// GET of a page: status and HTML.
+pub async fn page(client: &reqwest::Client, url: String) -> (u16, String) {
+    let r = client.get(url).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
 pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
     let start = html

@@ -13,7 +13,7 @@ use tinhso_platform::identity::{begin_totp_enrolment, change_own_password, confi
 use crate::AppState;
 use crate::error::{WebError, WebResult};
 use crate::pages::auth::CodeForm;
-use crate::pages::{PageCtx, error_message, render, render_with_status};
+use crate::pages::{PageCtx, error_message, render, render_form, render_with_status};
 use crate::session::{Viewer, needs_totp_enrolment};
 
 #[derive(Template)]
@@ -143,11 +143,7 @@ async fn enrol_page(
         qr_svg: qr_svg(&url),
         secret,
     };
-    if error.is_some() {
-        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
-    } else {
-        render(&template)
-    }
+    render_form(error.is_some(), &template)
 }
 
 pub async fn totp_enrol_form(State(state): State<AppState>, viewer: Viewer) -> WebResult<Response> {

@@ -15,7 +15,7 @@ use tinhso_platform::org::{NewAgency, create_agency, list_agencies, resolve_agen
 use crate::AppState;
 use crate::error::{WebError, WebResult};
 use crate::i18n::t;
-use crate::pages::{PageCtx, error_message, render, render_with_status};
+use crate::pages::{PageCtx, error_message, render, render_form};
 use crate::session::{Viewer, roles_of};
 
 pub struct AgencyRow {
@@ -88,11 +88,7 @@ async fn agencies_page(
         notice,
         error,
     };
-    if failed {
-        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
-    } else {
-        render(&template)
-    }
+    render_form(failed, &template)
 }
 
 pub async fn agencies(State(state): State<AppState>, viewer: Viewer) -> WebResult<Response> {
@@ -198,11 +194,7 @@ async fn users_page(
         notice,
         error,
     };
-    if failed {
-        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
-    } else {
-        render(&template)
-    }
+    render_form(failed, &template)
 }
 
 pub async fn users(State(state): State<AppState>, viewer: Viewer) -> WebResult<Response> {

@@ -32,7 +32,7 @@ use crate::AppState;
 use crate::error::{WebError, WebResult};
 use crate::i18n::{Lang, t};
 use crate::pages::form_view::{FieldView, field_views};
-use crate::pages::{PageCtx, error_message, render, render_with_status};
+use crate::pages::{PageCtx, error_message, render, render_form, render_with_status};
 use crate::session::{Viewer, roles_of};
 
 /// This area's pages, merged into the public application by `crate::app`.
@@ -170,11 +170,7 @@ async fn list_view(
         notice,
         error,
     };
-    if failed {
-        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
-    } else {
-        render(&template)
-    }
+    render_form(failed, &template)
 }
 
 pub async fn list_page(
@@ -226,17 +222,6 @@ pub async fn export_file(
         .into_response())
 }
 
-/// The parts of a `multipart/form-data` body as (name, content); none when the body is not
-/// one. Browsers send a file input only this way.
-pub fn multipart_parts(content_type: &str, body: &[u8]) -> Vec<(String, Vec<u8>)> {
-    super::multipart::boundary(content_type)
-        .and_then(|boundary| super::multipart::parse(body, &boundary))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|part| (part.name, part.data))
-        .collect()
-}
-
 /// Imports a catalogue file (JSON or xlsx) uploaded from the list page.
 pub async fn import_submit(
     State(state): State<AppState>,
@@ -244,22 +229,16 @@ pub async fn import_submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> WebResult<Response> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let parts = multipart_parts(content_type, &body);
-    let csrf = parts
-        .iter()
-        .find(|(n, _)| n == "csrf_token")
-        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-        .unwrap_or_default();
-    viewer.check_csrf(&state.platform.session_key, &csrf)?;
+    let parts = super::multipart::parts_of(&headers, &body)?;
+    viewer.check_csrf(
+        &state.platform.session_key,
+        &super::multipart::field(&parts, "csrf_token"),
+    )?;
     require_admin(&viewer)?;
     let file = parts
         .iter()
-        .find(|(n, _)| n == "file")
-        .map(|(_, v)| v.as_slice())
+        .find(|p| p.name == "file")
+        .map(|p| p.data.as_slice())
         .unwrap_or_default();
     let lang = viewer.lang;
     let outcome = if file.is_empty() {
@@ -1294,11 +1273,7 @@ async fn template_view(
             )
         }),
     };
-    if failed {
-        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &view)
-    } else {
-        render(&view)
-    }
+    render_form(failed, &view)
 }
 
 pub async fn template_page(
@@ -1424,7 +1399,13 @@ mod tests {
     #[test]
     fn multipart_bodies_are_read() {
         let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nabc\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.json\"\r\nContent-Type: application/json\r\n\r\n{\"a\":1}\r\n--XyZ--\r\n";
-        let parts = multipart_parts("multipart/form-data; boundary=XyZ", body);
+        let boundary =
+            super::super::multipart::boundary("multipart/form-data; boundary=XyZ").unwrap();
+        let parts: Vec<(String, Vec<u8>)> = super::super::multipart::parse(body, &boundary)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.name, p.data))
+            .collect();
         assert_eq!(
             parts,
             vec![

@@ -16,7 +16,7 @@ use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -35,7 +35,7 @@ use crate::i18n::{Lang, t};
 use crate::pages::auth::add_cookie;
 use crate::pages::form_view::{FieldView, field_messages, field_views};
 use crate::pages::multipart;
-use crate::pages::{PageCtx, error_message, render, render_with_status};
+use crate::pages::{PageCtx, error_message, render, render_form};
 use crate::session::{Viewer, cookie_value, random_value, set_cookie};
 
 /// Form fields per page of the application.
@@ -377,11 +377,7 @@ async fn render_form_step(
         first: n == 1,
         action: format!("/apply/{}", encode(&spec.code)),
     };
-    if failed {
-        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
-    } else {
-        render(&template)
-    }
+    render_form(failed, &template)
 }
 
 fn kind_label(lang: Lang, kind: tinhso_onestop::domain::catalog::DocumentKind) -> String {
@@ -451,11 +447,7 @@ async fn render_documents_step(
         notice,
         action: format!("/apply/{}/documents", encode(&spec.code)),
     };
-    if failed {
-        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
-    } else {
-        render(&template)
-    }
+    render_form(failed, &template)
 }
 
 async fn render_review(a: &ApplyCtx<'_>, error: Option<String>) -> WebResult<Response> {
@@ -551,11 +543,7 @@ async fn render_review(a: &ApplyCtx<'_>, error: Option<String>) -> WebResult<Res
         action: format!("/apply/{}", encode(&spec.code)),
         draft_id: a.draft.id,
     };
-    if failed {
-        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
-    } else {
-        render(&template)
-    }
+    render_form(failed, &template)
 }
 
 // ------------------------------------------------------------------ handlers: application
@@ -794,26 +782,6 @@ async fn keep_for_login(
     Ok(response)
 }
 
-fn multipart_parts(headers: &HeaderMap, body: &[u8]) -> WebResult<Vec<multipart::Part>> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    multipart::boundary(content_type)
-        .and_then(|b| multipart::parse(body, &b))
-        .ok_or_else(|| {
-            tinhso_core::DomainError::invalid("expected a multipart/form-data body").into()
-        })
-}
-
-fn part_text(parts: &[multipart::Part], name: &str) -> String {
-    parts
-        .iter()
-        .find(|p| p.name == name && p.filename.is_none())
-        .map(multipart::Part::text)
-        .unwrap_or_default()
-}
-
 /// `POST /apply/{code}/documents` (multipart): uploads each chosen file (scanned and typed by
 /// the documents service) or takes a document of the store, saves the choice in the draft.
 pub async fn documents_submit(
@@ -824,10 +792,10 @@ pub async fn documents_submit(
     body: Bytes,
 ) -> WebResult<Response> {
     require_login(&viewer, &format!("/apply/{}?step=documents", encode(&code)))?;
-    let parts = multipart_parts(&headers, &body)?;
+    let parts = multipart::parts_of(&headers, &body)?;
     viewer.check_csrf(
         &state.platform.session_key,
-        &part_text(&parts, "csrf_token"),
+        &multipart::field(&parts, "csrf_token"),
     )?;
     let mut a = open_apply(&state, &viewer, &code).await?;
     let lang = viewer.lang;
@@ -857,7 +825,7 @@ pub async fn documents_submit(
             continue;
         }
         if requirement.reusable
-            && let Ok(id) = part_text(&parts, &format!("doc-{i}-store")).parse::<i64>()
+            && let Ok(id) = multipart::field(&parts, &format!("doc-{i}-store")).parse::<i64>()
         {
             let store = documents::my_store(&state.platform, &ctx).await?;
             if let Some(doc) = store.iter().find(|s| s.id == id) {
@@ -877,7 +845,7 @@ pub async fn documents_submit(
     };
     a.draft = drafts::save(&state.platform, &ctx, a.draft.id, &update).await?;
     let pages = page_count(a.spec());
-    let action = part_text(&parts, "action");
+    let action = multipart::field(&parts, "action");
     if action == "back" && errors.is_empty() {
         return Ok(Redirect::to(&apply_url(&code, Step::Form(pages))).into_response());
     }
@@ -1114,11 +1082,7 @@ async fn dossier_response(
         base,
         code: view.code,
     };
-    if failed {
-        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
-    } else {
-        render(&template)
-    }
+    render_form(failed, &template)
 }
 
 pub async fn dossier_page(
@@ -1171,14 +1135,14 @@ pub async fn supplement_submit(
     body: Bytes,
 ) -> WebResult<Response> {
     require_login(&viewer, &format!("/my/dossiers/{}", encode(&code)))?;
-    let parts = multipart_parts(&headers, &body)?;
+    let parts = multipart::parts_of(&headers, &body)?;
     viewer.check_csrf(
         &state.platform.session_key,
-        &part_text(&parts, "csrf_token"),
+        &multipart::field(&parts, "csrf_token"),
     )?;
     let ctx = viewer.ctx();
     let lang = viewer.lang;
-    let note = part_text(&parts, "note");
+    let note = multipart::field(&parts, "note");
     let mut ids = Vec::new();
     for file in parts.iter().filter(|p| {
         p.name == "files"

@@ -157,6 +157,15 @@ pub fn render<T: Template>(template: &T) -> WebResult<Response> {
         .map_err(|e| WebError::Platform(tinhso_platform::Error::Other(format!("template: {e}"))))
 }
 
+/// A form page: shown again with status 422 when it carries errors, 200 otherwise.
+pub fn render_form<T: Template>(invalid: bool, template: &T) -> WebResult<Response> {
+    if invalid {
+        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, template)
+    } else {
+        render(template)
+    }
+}
+
 /// A page rendered with an error status (e.g. a form shown again with its message).
 pub fn render_with_status<T: Template>(status: StatusCode, template: &T) -> WebResult<Response> {
     let mut response = render(template)?;

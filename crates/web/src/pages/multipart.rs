@@ -3,6 +3,10 @@
 //! body is already bounded by the request-body limit; this reads parts from it, at most
 //! [`MAX_PARTS`].
 
+use axum::http::{HeaderMap, header};
+
+use crate::error::WebResult;
+
 /// Most parts one form may carry.
 pub const MAX_PARTS: usize = 120;
 
@@ -18,6 +22,29 @@ impl Part {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.data).into_owned()
     }
+}
+
+/// The parts of a request's `multipart/form-data` body; a clear `invalid_input` error when
+/// the body is not one (or has too many parts).
+pub fn parts_of(headers: &HeaderMap, body: &[u8]) -> WebResult<Vec<Part>> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    boundary(content_type)
+        .and_then(|b| parse(body, &b))
+        .ok_or_else(|| {
+            tinhso_core::DomainError::invalid("expected a multipart/form-data body").into()
+        })
+}
+
+/// The text of the first field (not a file) named `name`; empty when there is none.
+pub fn field(parts: &[Part], name: &str) -> String {
+    parts
+        .iter()
+        .find(|p| p.name == name && p.filename.is_none())
+        .map(Part::text)
+        .unwrap_or_default()
 }
 
 /// The boundary of a `multipart/form-data` content type.

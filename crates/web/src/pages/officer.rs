@@ -27,7 +27,7 @@ use crate::AppState;
 use crate::error::{WebError, WebResult};
 use crate::i18n::{Lang, has_key, t};
 use crate::pages::form_view::{FieldView, answers_from_form, field_messages, field_views};
-use crate::pages::{PageCtx, render, render_with_status};
+use crate::pages::{PageCtx, render, render_form, render_with_status};
 use crate::session::{Viewer, roles_of};
 
 /// This area's pages, merged into the public application by `crate::app`.
@@ -686,11 +686,7 @@ async fn inbox_page(
         outcomes,
         error,
     };
-    if failed {
-        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
-    } else {
-        render(&template)
-    }
+    render_form(failed, &template)
 }
 
 pub async fn inbox(
@@ -1051,11 +1047,7 @@ async fn dossier_page(
         notice,
         error,
     };
-    if failed {
-        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
-    } else {
-        render(&template)
-    }
+    render_form(failed, &template)
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -7,7 +7,6 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::{Datelike, NaiveDate};
@@ -22,7 +21,7 @@ use crate::AppState;
 use crate::error::{WebError, WebResult};
 use crate::format::{vn_day, vn_money, vn_percent};
 use crate::i18n::{Lang, t};
-use crate::pages::{PageCtx, error_message, render, render_with_status};
+use crate::pages::{PageCtx, error_message, render, render_form};
 use crate::session::Viewer;
 
 /// This area's pages, merged into the public application by `crate::app`.
@@ -838,9 +837,5 @@ pub async fn statistics_page(
             format!("/api/v1/statistics/xlsx?{}", xlsx.join("&"))
         },
     };
-    if failed {
-        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
-    } else {
-        render(&template)
-    }
+    render_form(failed, &template)
 }

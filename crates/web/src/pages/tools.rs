@@ -11,7 +11,7 @@ use tinhso_platform::org::resolve_unit;
 
 use crate::AppState;
 use crate::error::{WebError, WebResult};
-use crate::pages::{PageCtx, error_message, render, render_with_status};
+use crate::pages::{PageCtx, error_message, render_form, render_with_status};
 use crate::session::Viewer;
 
 #[derive(Template)]
@@ -67,11 +67,7 @@ pub async fn units(
         chain,
         error,
     };
-    if failed {
-        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
-    } else {
-        render(&template)
-    }
+    render_form(failed, &template)
 }
 
 #[derive(Template)]
@@ -250,11 +246,7 @@ async fn calendar_page(
         due,
         error,
     };
-    if failed {
-        render_with_status(StatusCode::UNPROCESSABLE_ENTITY, &template)
-    } else {
-        render(&template)
-    }
+    render_form(failed, &template)
 }
 
 #[derive(Debug, Deserialize)]
