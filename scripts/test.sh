@@ -3,7 +3,7 @@
 #
 # Stages, each reported under its own header; a failed stage does not stop the later ones
 # (except those that need its output), and the script exits non-zero if any stage failed:
-#   1. system packages   chromium, clamav, python3-aiosmtpd, psql, and the PostgreSQL server
+#   1. system packages   chromium, clamav, python3-aiosmtpd, xmlsec1, psql, and the PostgreSQL server
 #                        only when none answers; apt runs only when something is missing
 #   2. cargo fmt --check
 #   3. cargo clippy -D warnings
@@ -74,6 +74,8 @@ stage_system_packages() {
   # The PDF forms are checked with real readers: text and fonts (poppler), the QR code (zbar).
   command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
   command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
+  # edXML signatures are checked against another tool's (xmlsec1 signs and verifies).
+  command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
   if [[ -z ${TINHSO_TEST_POSTGRES_URL:-} ]] && ! pg_server_answers "$PG_PROBE_PORT" && ! pg_bindir >/dev/null; then
     missing+=(postgresql)
   fi
@@ -82,7 +84,7 @@ stage_system_packages() {
   fi
 
   if ((${#missing[@]} == 0)); then
-    info "all present: chromium, clamav, clamav-daemon, python3-aiosmtpd, postgresql-client, curl, poppler-utils, zbar-tools, PostgreSQL"
+    info "all present: chromium, clamav, clamav-daemon, python3-aiosmtpd, postgresql-client, curl, poppler-utils, zbar-tools, xmlsec1, PostgreSQL"
     return 0
   fi
   info "installing: ${missing[*]}"
