@@ -26,6 +26,46 @@ pub struct Config {
     pub national_portal: NationalPortalConfig,
     pub outbox: OutboxConfig,
     pub search: SearchConfig,
+    pub signing: SigningConfig,
+}
+
+/// Digital signatures: whose certificates are trusted, the installation's signing key and
+/// the timestamp authority (`tinhso-signing`, `tinhso-edxml`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SigningConfig {
+    /// PEM files of the certification authorities whose certificates are trusted (e.g. the
+    /// government CA's root and intermediates). A signature whose certificate does not chain
+    /// to one of them is reported as untrusted: a warning in `tinhso edxml validate`, an
+    /// error with `--require-trusted`.
+    pub trust_anchors: Vec<PathBuf>,
+    /// The organisation's signing key and certificate chain (PKCS#12), used when the server
+    /// signs a released document or an outgoing edXML package. Empty: the server does not
+    /// sign (`serve --demo` makes a test CA and key in the data directory instead).
+    pub pkcs12_path: PathBuf,
+    /// Password of `pkcs12_path`; redacted whenever the configuration is printed; prefer
+    /// `TINHSO_SIGNING__PKCS12_PASSWORD`.
+    pub pkcs12_password: String,
+    /// RFC 3161 timestamp authority. Set: PDF signatures are PAdES B-T (with a timestamp
+    /// token); empty: PAdES B-B.
+    pub timestamp_url: String,
+}
+
+impl SigningConfig {
+    fn validate(&self) -> Result<()> {
+        if self.timestamp_url.is_empty() {
+            return Ok(());
+        }
+        match url::Url::parse(&self.timestamp_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
+                Ok(())
+            }
+            _ => Err(Error::Config(format!(
+                "`signing.timestamp_url` must be an http:// or https:// URL (got `{}`)",
+                redact_url(&self.timestamp_url)
+            ))),
+        }
+    }
 }
 
 /// The full-text search index behind the procedure search (`platform::search`).
@@ -676,6 +716,7 @@ impl Config {
         }
         self.national_portal.validate()?;
         self.outbox.validate()?;
+        self.signing.validate()?;
         if self.security.max_failed_logins < 1 || self.limits.max_body_bytes < 1024 {
             return Err(Error::Config(
                 "`security.max_failed_logins` must be ≥ 1 and `limits.max_body_bytes` ≥ 1024"
@@ -756,6 +797,10 @@ impl Config {
             copy.national_portal.password = REDACTED.into();
         }
         copy.national_portal.url = redact_url(&self.national_portal.url);
+        if !copy.signing.pkcs12_password.is_empty() {
+            copy.signing.pkcs12_password = REDACTED.into();
+        }
+        copy.signing.timestamp_url = redact_url(&self.signing.timestamp_url);
         if !copy.blobs.s3_secret_key.is_empty() {
             copy.blobs.s3_secret_key = REDACTED.into();
         }
@@ -889,9 +934,11 @@ mod tests {
         c.notify.sms_token = "smstoken7".into();
         c.payment.secret = "paysecret5".into();
         c.national_portal.password = "portalpass5".into();
+        c.signing.pkcs12_password = "p12pass3".into();
         let printed = c.redacted().to_toml();
         assert!(
             !printed.contains("portalpass5")
+                && !printed.contains("p12pass3")
                 && !printed.contains("hunter2")
                 && !printed.contains("s3cret")
                 && !printed.contains("wJalrXUtnFEMI")
@@ -903,6 +950,22 @@ mod tests {
         assert!(printed.contains("app:***@db.local"));
         assert!(printed.contains("s3_secret_key = \"***\""), "{printed}");
         assert!(printed.contains("AKIAEXAMPLE"), "{printed}");
+    }
+
+    #[test]
+    fn signing_is_validated() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert!(c.signing.trust_anchors.is_empty() && c.signing.timestamp_url.is_empty());
+        let err = Config::load(None, env(&[("TINHSO_SIGNING__TIMESTAMP_URL", "tsa.local")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("signing.timestamp_url"), "{err}");
+        let c = Config::load(
+            None,
+            env(&[("TINHSO_SIGNING__TIMESTAMP_URL", "http://127.0.0.1:3180/tsa")]),
+        )
+        .unwrap();
+        assert_eq!(c.signing.timestamp_url, "http://127.0.0.1:3180/tsa");
     }
 
     #[test]
