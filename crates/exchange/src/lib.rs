@@ -1,0 +1,10 @@
+//! The document exchange (trục liên thông văn bản).
+//!
+//! `domain` holds the pure rules: where a recipient's agency identifier is delivered (an
+//! agency of this installation, a federated province's exchange, the national exchange),
+//! what a received package is compared with what was received before (new, a sender's
+//! repeat, or a different package reusing a document id). Transport statuses are the
+//! documents system's (`tinhso_documents::domain::workflow::TransportStatus`).
+//! The store-and-forward services and the federation transport build on these.
+
+pub mod domain;
