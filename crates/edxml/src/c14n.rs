@@ -934,13 +934,7 @@ impl<W: Write> Canonicalizer<W> {
         if self.depth == 0 {
             return Ok(());
         }
-        write_escaped(&mut self.out, text, |b| match b {
-            b'&' => Some(b"&amp;"),
-            b'<' => Some(b"&lt;"),
-            b'>' => Some(b"&gt;"),
-            b'\r' => Some(b"&#xD;"),
-            _ => None,
-        })
+        write_escaped_text(&mut self.out, text)
     }
 
     pub fn processing_instruction(&mut self, target: &str, data: &str) -> io::Result<()> {
@@ -968,6 +962,18 @@ impl<W: Write> Canonicalizer<W> {
     pub fn into_inner(self) -> W {
         self.out
     }
+}
+
+/// Writes character data escaped as canonical XML does (`&`, `<`, `>`, CR); the result is
+/// also well-formed element content for documents built by hand (a Signature's texts).
+pub fn write_escaped_text<W: Write>(out: &mut W, text: &str) -> io::Result<()> {
+    write_escaped(out, text, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'>' => Some(b"&gt;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    })
 }
 
 fn write_escaped_attribute<W: Write>(out: &mut W, value: &str) -> io::Result<()> {

@@ -339,6 +339,28 @@ fn unsigned_package() -> String {
 
 const HEADER_END: &str = "</edXML:edXMLHeader>";
 
+/// The same package with more in scope around the Signature: extra prefixes on the root and the
+/// header, `xml:lang` on the envelope. Inclusive C14N renders all of it on SignedInfo.
+fn package_with_context() -> String {
+    unsigned_package()
+        .replacen(
+            "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\">",
+            "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\" \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"urn:x x.xsd\">",
+            1,
+        )
+        .replacen("<edXML:edXMLEnvelope ", "<edXML:edXMLEnvelope xml:lang=\"vi\" ", 1)
+        .replacen(
+            "<edXML:edXMLHeader>",
+            "<edXML:edXMLHeader xmlns:lgsp=\"urn:lang-son:lgsp\" lgsp:hop=\"1\">",
+            1,
+        )
+}
+
+fn packages() -> [String; 2] {
+    [unsigned_package(), package_with_context()]
+}
+
 /// An xmlsec1 template shaped like the real packages' Signature (indented, as they are).
 fn template(
     signature_method: &str,
@@ -374,13 +396,13 @@ fn template(
     )
 }
 
-fn xmlsec_sign(dir: &Path, template: &str) -> PathBuf {
+fn xmlsec_sign(dir: &Path, unsigned: &str, template: &str) -> PathBuf {
     let keys = keys();
     let input = dir.join("template.xml");
     let output = dir.join("signed-by-xmlsec.xml");
     fs::write(
         &input,
-        unsigned_package().replacen(HEADER_END, &format!("{template}{HEADER_END}"), 1),
+        unsigned.replacen(HEADER_END, &format!("{template}{HEADER_END}"), 1),
     )
     .expect("template");
     run(Command::new("xmlsec1")
@@ -452,10 +474,14 @@ fn packages_signed_by_xmlsec1_verify() {
             DigestAlgorithm::Sha256,
         ),
     ];
-    for (signature_method, digest_method, c14n, extra, algorithm, digest) in cases {
+    for ((signature_method, digest_method, c14n, extra, algorithm, digest), unsigned) in cases
+        .into_iter()
+        .flat_map(|case| packages().map(|p| (case, p)))
+    {
         let dir = scratch();
         let signed = xmlsec_sign(
             dir.path(),
+            &unsigned,
             &template(signature_method, digest_method, c14n, extra),
         );
         let verified = verify_file(&signed)
@@ -476,8 +502,14 @@ fn packages_signed_by_xmlsec1_verify() {
 
 #[test]
 fn packages_signed_here_verify_with_xmlsec1_against_the_ca() {
+    for unsigned in packages() {
+        signed_here_verifies_with_xmlsec1(&unsigned);
+    }
+}
+
+fn signed_here_verifies_with_xmlsec1(unsigned: &str) {
     let dir = scratch();
-    let signed = sign_ours(dir.path(), &unsigned_package());
+    let signed = sign_ours(dir.path(), unsigned);
     let output = xmlsec_verify(&signed);
     assert!(
         output.status.success(),
@@ -491,10 +523,7 @@ fn packages_signed_here_verify_with_xmlsec1_against_the_ca() {
     let at = text.find("<Signature ").expect("signature");
     let end = text.find("</Signature>").expect("end") + "</Signature>".len();
     assert!(text[end..].starts_with(HEADER_END));
-    assert_eq!(
-        format!("{}{}", &text[..at], &text[end..]),
-        unsigned_package()
-    );
+    assert_eq!(format!("{}{}", &text[..at], &text[end..]), unsigned);
 
     let verified = verify_file(&signed).expect("our own signature verifies");
     assert_eq!(verified.algorithm, SignatureAlgorithm::RsaSha256);
@@ -543,6 +572,7 @@ fn altered_packages_are_rejected_with_the_matching_code() {
         sign_ours(dir.path(), &unsigned_package()),
         xmlsec_sign(
             dir.path(),
+            &package_with_context(),
             &template(
                 "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
                 "http://www.w3.org/2000/09/xmldsig#sha1",
@@ -713,4 +743,11 @@ fn large_attachment_alone() {
         "signing and verifying a 50 MB attachment raised peak memory by {grown_mib} MiB"
     );
     assert!(fs::metadata(&output).expect("size").len() > ATTACHMENT as u64);
+    // The streamed digest over 50 MB of CR LF text agrees with libxml2's (its own process).
+    let xmlsec = xmlsec_verify(&output);
+    assert!(
+        xmlsec.status.success(),
+        "{}",
+        String::from_utf8_lossy(&xmlsec.stderr)
+    );
 }

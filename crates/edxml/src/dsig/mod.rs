@@ -191,11 +191,3 @@ pub(crate) fn digest(algorithm: DigestAlgorithm, data: &[u8]) -> Vec<u8> {
     let _ = sink.write_all(data);
     sink.finish(algorithm).unwrap_or_default()
 }
-
-/// Escapes text for element content or a double-quoted attribute.
-pub(crate) fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}

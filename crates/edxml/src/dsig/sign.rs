@@ -17,9 +17,11 @@ use tinhso_signing::signer::{DigestAlgorithm, Signer};
 
 use super::{
     C14N, DSIG_NAMESPACE, DigestSink, DsigError, EDXML_NAMESPACE, ENVELOPED_SIGNATURE, RSA_SHA256,
-    SHA256, certificate, digest, xml_escape,
+    SHA256, certificate, digest,
 };
-use crate::c14n::{Canonicalizer, Mode, Node, NsContext, XmlStream, canonicalize_fragment};
+use crate::c14n::{
+    Canonicalizer, Mode, Node, NsContext, XmlStream, canonicalize_fragment, write_escaped_text,
+};
 
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -71,11 +73,14 @@ pub fn sign_enveloped(
         &digest(DigestAlgorithm::Sha256, &canonical),
     )?;
 
+    let mut subject_text = Vec::new();
+    write_escaped_text(&mut subject_text, &subject)?;
+    let subject_text = String::from_utf8_lossy(&subject_text);
     let mut signature = format!("<Signature xmlns=\"{DSIG_NAMESPACE}\">{signed_info}");
     signature.push_str(&format!(
         "<SignatureValue>{}</SignatureValue><KeyInfo><X509Data><X509SubjectName>{}</X509SubjectName>",
         STANDARD.encode(value),
-        xml_escape(&subject)
+        subject_text
     ));
     for der in chain {
         signature.push_str(&format!(
