@@ -357,8 +357,29 @@ fn package_with_context() -> String {
         )
 }
 
-fn packages() -> [String; 2] {
-    [unsigned_package(), package_with_context()]
+/// Comments and processing instructions in and around the document, which a same-document
+/// reference leaves out (comments) or keeps (PIs, with their line feeds).
+fn package_with_comments() -> String {
+    unsigned_package()
+        .replacen(
+            "<edXML xmlns",
+            "<!-- gói tin thử -->\n<?edxml-producer tinhso?>\n<edXML xmlns",
+            1,
+        )
+        .replacen(
+            "<edXML:TraceHeaderList>",
+            "<!-- trace --><edXML:TraceHeaderList>",
+            1,
+        )
+        + "<?after the root?>\n<!-- end -->\n"
+}
+
+fn packages() -> [String; 3] {
+    [
+        unsigned_package(),
+        package_with_context(),
+        package_with_comments(),
+    ]
 }
 
 /// An xmlsec1 template shaped like the real packages' Signature (indented, as they are).
@@ -750,4 +771,54 @@ fn large_attachment_alone() {
         "{}",
         String::from_utf8_lossy(&xmlsec.stderr)
     );
+}
+
+#[test]
+fn a_chain_in_key_info_names_the_leaf_as_signer_in_any_order() {
+    let keys = keys();
+    let ca_der = {
+        let dir = scratch();
+        let der = dir.path().join("ca.der");
+        run(Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(&keys.ca_pem)
+            .arg("-out")
+            .arg(&der));
+        fs::read(der).expect("ca der")
+    };
+    let signer = TestSigner {
+        key: keys.signer.key.clone(),
+        chain: vec![keys.signer.chain[0].clone(), ca_der.clone()],
+    };
+    let dir = scratch();
+    let input = dir.path().join("unsigned.xml");
+    fs::write(&input, unsigned_package()).expect("write");
+    let signed = dir.path().join("signed.xml");
+    sign_enveloped(&input, fs::File::create(&signed).expect("create"), &signer).expect("sign");
+    assert!(xmlsec_verify(&signed).status.success());
+    let verified = verify_file(&signed).expect("verify");
+    assert_eq!(verified.certificate, keys.signer.chain[0]);
+    assert_eq!(verified.extra_certificates, vec![ca_der.clone()]);
+
+    // KeyInfo is outside what is signed: its certificates may come in any order.
+    let text = fs::read_to_string(&signed).expect("read");
+    let certs: Vec<&str> = text
+        .match_indices("<X509Certificate>")
+        .map(|(i, _)| {
+            let end =
+                text[i..].find("</X509Certificate>").expect("end") + i + "</X509Certificate>".len();
+            &text[i..end]
+        })
+        .collect();
+    assert_eq!(certs.len(), 2);
+    let swapped = text
+        .replacen(certs[0], "\u{0}", 1)
+        .replacen(certs[1], certs[0], 1)
+        .replacen('\u{0}', certs[1], 1);
+    let swapped_path = dir.path().join("swapped.xml");
+    fs::write(&swapped_path, &swapped).expect("write");
+    assert!(swapped.find(certs[1]) < swapped.find(certs[0]));
+    let verified = verify_file(&swapped_path).expect("verify swapped");
+    assert_eq!(verified.certificate, keys.signer.chain[0]);
+    assert_eq!(verified.extra_certificates, vec![ca_der]);
 }
