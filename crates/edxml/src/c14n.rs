@@ -437,7 +437,12 @@ impl<R: BufRead> XmlStream<R> {
         }
         loop {
             if self.read_text()? {
-                if self.open.is_empty() && !self.current_text().trim().is_empty() {
+                if self.open.is_empty()
+                    && !self
+                        .current_text()
+                        .trim_matches([' ', '\t', '\n', '\r'])
+                        .is_empty()
+                {
                     return Err(C14nError::Malformed(
                         "text outside the document element".into(),
                     ));

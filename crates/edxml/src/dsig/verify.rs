@@ -23,7 +23,9 @@ use super::{
     EXC_C14N_WITH_COMMENTS, RSA_SHA1, RSA_SHA256, SHA1, SHA256, SignatureAlgorithm,
     VerifiedSignature, digest,
 };
-use crate::c14n::{Canonicalizer, Mode, Node, NsContext, XmlStream, canonicalize_fragment};
+use crate::c14n::{
+    Canonicalizer, Element, Mode, Node, NsContext, XmlStream, canonicalize_fragment,
+};
 
 /// Longest SignedInfo accepted (a real one is under 2 KB).
 const MAX_SIGNED_INFO: usize = 256 * 1024;
@@ -46,6 +48,70 @@ struct SignatureParts {
     subject_name: Option<String>,
     certificates: Vec<String>,
     signed_info: Option<(Vec<u8>, NsContext)>,
+}
+
+impl SignatureParts {
+    /// Notes what an element at `path` (below Signature) says in its attributes.
+    fn element(&mut self, path: &[&str], element: &Element) {
+        let algorithm = element.attribute("Algorithm").map(str::to_owned);
+        let prefix_list = || {
+            element
+                .attribute("PrefixList")
+                .unwrap_or("")
+                .split_ascii_whitespace()
+                .map(|p| if p == "#default" { "" } else { p }.to_owned())
+                .collect::<Vec<_>>()
+        };
+        match path {
+            ["SignedInfo", "CanonicalizationMethod"] => self.canonicalization = algorithm,
+            [
+                "SignedInfo",
+                "CanonicalizationMethod",
+                "ec:InclusiveNamespaces",
+            ] => {
+                self.canonicalization_prefixes = prefix_list();
+            }
+            ["SignedInfo", "SignatureMethod"] => self.signature_method = algorithm,
+            ["SignedInfo", "Reference"] => {
+                self.references += 1;
+                self.reference_uri = element.attribute("URI").map(str::to_owned);
+            }
+            ["SignedInfo", "Reference", "Transforms", "Transform"] => {
+                self.transforms.push(algorithm.unwrap_or_default());
+            }
+            [
+                "SignedInfo",
+                "Reference",
+                "Transforms",
+                "Transform",
+                "ec:InclusiveNamespaces",
+            ] => {
+                self.transform_prefixes.extend(prefix_list());
+            }
+            ["SignedInfo", "Reference", "DigestMethod"] => self.digest_method = algorithm,
+            ["KeyInfo", "X509Data", "X509Certificate"] => self.certificates.push(String::new()),
+            ["KeyInfo", "X509Data", "X509SubjectName"] => self.subject_name = Some(String::new()),
+            _ => {}
+        }
+    }
+
+    /// Keeps the text of the elements whose content matters.
+    fn text(&mut self, path: &[&str], text: &str) -> Result<(), DsigError> {
+        let target = match path {
+            ["SignedInfo", "Reference", "DigestValue"] => Some(&mut self.digest_value),
+            ["SignatureValue"] => Some(&mut self.signature_value),
+            ["KeyInfo", "X509Data", "X509Certificate"] => self.certificates.last_mut(),
+            ["KeyInfo", "X509Data", "X509SubjectName"] => self.subject_name.as_mut(),
+            _ => None,
+        };
+        if let Some(target) = target {
+            if target.len() + text.len() > MAX_SIGNATURE_TEXT {
+                return Err(DsigError::Malformed("oversized Signature content".into()));
+            }
+            target.push_str(text);
+        }
+        Ok(())
+    }
 }
 
 /// Where in the Signature the stream is, by the dsig local names from Signature down
@@ -114,11 +180,7 @@ pub fn verify_enveloped(input: impl BufRead) -> Result<VerifiedSignature, DsigEr
         let mut begin_capture = false;
         let mut end_capture = false;
         match &node {
-            Node::Start {
-                element,
-                scope,
-                depth,
-            } => {
+            Node::Start { element, scope, .. } => {
                 let name = if element.namespace == DSIG_NAMESPACE {
                     element.local_name().to_owned()
                 } else if element.namespace == EXC_C14N {
@@ -128,77 +190,19 @@ pub fn verify_enveloped(input: impl BufRead) -> Result<VerifiedSignature, DsigEr
                 };
                 sig.path.push(name);
                 let path: Vec<&str> = sig.path.iter().map(String::as_str).collect();
-                let algorithm = element.attribute("Algorithm").map(str::to_owned);
-                let prefix_list = || {
-                    element
-                        .attribute("PrefixList")
-                        .unwrap_or("")
-                        .split_ascii_whitespace()
-                        .map(|p| {
-                            if p == "#default" {
-                                String::new()
-                            } else {
-                                p.to_owned()
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                };
-                match path.as_slice() {
-                    ["SignedInfo"] if *depth == sig.depth + 1 => {
-                        if parts.signed_info.is_some() {
-                            return Err(DsigError::Malformed("two SignedInfo elements".into()));
-                        }
-                        parts.signed_info = Some((Vec::new(), scope.context(false)));
-                        begin_capture = true;
+                if let ["SignedInfo"] = path.as_slice() {
+                    if parts.signed_info.is_some() {
+                        return Err(DsigError::Malformed("two SignedInfo elements".into()));
                     }
-                    ["SignedInfo", "CanonicalizationMethod"] => parts.canonicalization = algorithm,
-                    [
-                        "SignedInfo",
-                        "CanonicalizationMethod",
-                        "ec:InclusiveNamespaces",
-                    ] => {
-                        parts.canonicalization_prefixes = prefix_list();
-                    }
-                    ["SignedInfo", "SignatureMethod"] => parts.signature_method = algorithm,
-                    ["SignedInfo", "Reference"] => {
-                        parts.references += 1;
-                        parts.reference_uri = element.attribute("URI").map(str::to_owned);
-                    }
-                    ["SignedInfo", "Reference", "Transforms", "Transform"] => {
-                        parts.transforms.push(algorithm.unwrap_or_default());
-                    }
-                    [
-                        "SignedInfo",
-                        "Reference",
-                        "Transforms",
-                        "Transform",
-                        "ec:InclusiveNamespaces",
-                    ] => parts.transform_prefixes.extend(prefix_list()),
-                    ["SignedInfo", "Reference", "DigestMethod"] => parts.digest_method = algorithm,
-                    ["KeyInfo", "X509Data", "X509Certificate"] => {
-                        parts.certificates.push(String::new());
-                    }
-                    ["KeyInfo", "X509Data", "X509SubjectName"] => {
-                        parts.subject_name = Some(String::new());
-                    }
-                    _ => {}
+                    parts.signed_info = Some((Vec::new(), scope.context(false)));
+                    begin_capture = true;
+                } else {
+                    parts.element(&path, element);
                 }
             }
             Node::Text(text) => {
                 let path: Vec<&str> = sig.path.iter().map(String::as_str).collect();
-                let target = match path.as_slice() {
-                    ["SignedInfo", "Reference", "DigestValue"] => Some(&mut parts.digest_value),
-                    ["SignatureValue"] => Some(&mut parts.signature_value),
-                    ["KeyInfo", "X509Data", "X509Certificate"] => parts.certificates.last_mut(),
-                    ["KeyInfo", "X509Data", "X509SubjectName"] => parts.subject_name.as_mut(),
-                    _ => None,
-                };
-                if let Some(target) = target {
-                    if target.len() + text.len() > MAX_SIGNATURE_TEXT {
-                        return Err(DsigError::Malformed("oversized Signature content".into()));
-                    }
-                    target.push_str(text);
-                }
+                parts.text(&path, text)?;
             }
             Node::End { depth, .. } => {
                 if *depth == sig.depth {
