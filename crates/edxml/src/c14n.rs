@@ -564,11 +564,15 @@ impl<R: BufRead> XmlStream<R> {
         std::str::from_utf8(&self.text[..self.text_valid]).unwrap_or_default()
     }
 
+    /// Drops a UTF-8 byte order mark, byte by byte: the reader's buffer may be shorter than it.
     fn skip_bom(&mut self) -> Result<(), C14nError> {
         let inner = self.reader.get_mut();
-        let available = inner.fill_buf()?;
-        if available.starts_with(&[0xEF, 0xBB, 0xBF]) {
-            inner.consume(3);
+        for (i, expected) in [0xEF, 0xBB, 0xBF].into_iter().enumerate() {
+            match inner.fill_buf()?.first() {
+                Some(&b) if b == expected => inner.consume(1),
+                _ if i == 0 => return Ok(()),
+                _ => return Err(C14nError::Malformed("a broken byte order mark".into())),
+            }
         }
         Ok(())
     }

@@ -154,6 +154,18 @@ fn crlf_and_lone_cr_are_normalised_like_libxml2() {
 }
 
 #[test]
+fn a_byte_order_mark_is_dropped_like_libxml2() {
+    let dir = scratch();
+    let path = dir.path().join("bom.xml");
+    fs::write(
+        &path,
+        "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<doc>ok</doc>\n",
+    )
+    .expect("write");
+    assert_same_as_xmllint(&path);
+}
+
+#[test]
 fn text_longer_than_a_chunk_streams_and_matches_libxml2() {
     let dir = scratch();
     let path = dir.path().join("long.xml");
@@ -650,6 +662,16 @@ fn altered_packages_are_rejected_with_the_matching_code() {
             format!("{}{}", &s[..end], &s[start..])
         });
         assert_code(&twice, "edxml.signature.multiple");
+
+        // As in some packages in circulation: the Signature without the XML-DSig namespace.
+        let foreign = altered(dir.path(), &signed, "foreign.xml", |s| {
+            s.replacen(
+                &format!("<Signature xmlns=\"{DSIG_NAMESPACE}\">"),
+                "<Signature>",
+                1,
+            )
+        });
+        assert_code(&foreign, "edxml.signature.malformed");
     }
     let unsigned = dir.path().join("unsigned-only.xml");
     fs::write(&unsigned, unsigned_package()).expect("write");

@@ -150,6 +150,8 @@ pub fn verify_enveloped(input: impl BufRead) -> Result<VerifiedSignature, DsigEr
     .collect();
     let mut parts = SignatureParts::default();
     let mut seen_signature = false;
+    // Some packages in circulation carry `<Signature>` in the edXML namespace: worth naming.
+    let mut foreign_signature: Option<String> = None;
     let mut inside: Option<InSignature> = None;
     let mut plan: Option<ReferencePlan> = None;
 
@@ -171,6 +173,11 @@ pub fn verify_enveloped(input: impl BufRead) -> Result<VerifiedSignature, DsigEr
                     path: Vec::new(),
                 });
                 continue;
+            }
+            if let Node::Start { element, .. } = &node
+                && element.local_name() == "Signature"
+            {
+                foreign_signature = Some(element.namespace.clone());
             }
             for document in &mut documents {
                 document.node(&node)?;
@@ -237,7 +244,12 @@ pub fn verify_enveloped(input: impl BufRead) -> Result<VerifiedSignature, DsigEr
     }
 
     if !seen_signature {
-        return Err(DsigError::Missing);
+        return Err(match foreign_signature {
+            Some(namespace) => DsigError::Malformed(format!(
+                "a Signature element in namespace {namespace:?}, not the XML-DSig namespace"
+            )),
+            None => DsigError::Missing,
+        });
     }
     let (plan, (signed_info, context)) = match (plan, parts.signed_info.take()) {
         (Some(plan), Some(signed_info)) => (plan, signed_info),
