@@ -701,15 +701,18 @@ impl<R: BufRead> XmlStream<R> {
                     inner.consume(1);
                     self.reference = Some(Vec::new());
                 }
+                b'\r' if available.get(1) == Some(&b'\n') => {
+                    self.text.push(b'\n');
+                    inner.consume(2);
+                }
                 b'\r' => {
+                    // Whether an LF follows is known only after the next read.
                     inner.consume(1);
                     self.pending_cr = true;
                 }
                 _ => {
-                    let run = available
-                        .iter()
-                        .position(|&b| matches!(b, b'<' | b'&' | b'\r'))
-                        .unwrap_or(available.len());
+                    let run =
+                        memchr::memchr3(b'<', b'&', b'\r', available).unwrap_or(available.len());
                     let take = run.min(TEXT_CHUNK - self.text.len());
                     self.text.extend_from_slice(&available[..take]);
                     inner.consume(take);
