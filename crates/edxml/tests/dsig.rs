@@ -544,6 +544,32 @@ fn packages_signed_by_xmlsec1_verify() {
 }
 
 #[test]
+fn an_inclusive_namespaces_prefix_list_on_signed_info_is_honoured() {
+    let exc = "http://www.w3.org/2001/10/xml-exc-c14n#";
+    let plain = template(
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+        "http://www.w3.org/2001/04/xmlenc#sha256",
+        exc,
+        None,
+    );
+    // With edXML in the PrefixList the canonical SignedInfo carries xmlns:edXML, which plain
+    // exclusive canonicalisation would leave out: ignoring the list breaks the signature.
+    let with_list = plain.replacen(
+        &format!("<CanonicalizationMethod Algorithm=\"{exc}\"/>"),
+        &format!(
+            "<CanonicalizationMethod Algorithm=\"{exc}\"><ec:InclusiveNamespaces \
+             xmlns:ec=\"{exc}\" PrefixList=\"edXML #default\"/></CanonicalizationMethod>"
+        ),
+        1,
+    );
+    assert_ne!(with_list, plain);
+    let dir = scratch();
+    let signed = xmlsec_sign(dir.path(), &unsigned_package(), &with_list);
+    let verified = verify_file(&signed).expect("verifies");
+    assert_eq!(verified.canonicalization, exc);
+}
+
+#[test]
 fn packages_signed_here_verify_with_xmlsec1_against_the_ca() {
     for unsigned in packages() {
         signed_here_verifies_with_xmlsec1(&unsigned);
