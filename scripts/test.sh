@@ -76,6 +76,9 @@ stage_system_packages() {
   command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
   # edXML signatures are checked against another tool's (xmlsec1 signs and verifies).
   command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
+  # Canonical XML is compared with libxml2's (xmllint); test keys and CAs come from openssl.
+  command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   if [[ -z ${TINHSO_TEST_POSTGRES_URL:-} ]] && ! pg_server_answers "$PG_PROBE_PORT" && ! pg_bindir >/dev/null; then
     missing+=(postgresql)
   fi
@@ -84,7 +87,7 @@ stage_system_packages() {
   fi
 
   if ((${#missing[@]} == 0)); then
-    info "all present: chromium, clamav, clamav-daemon, python3-aiosmtpd, postgresql-client, curl, poppler-utils, zbar-tools, xmlsec1, PostgreSQL"
+    info "all present: chromium, clamav, clamav-daemon, python3-aiosmtpd, postgresql-client, curl, poppler-utils, zbar-tools, xmlsec1, libxml2-utils, openssl, PostgreSQL"
     return 0
   fi
   info "installing: ${missing[*]}"
