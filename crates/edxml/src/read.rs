@@ -408,6 +408,18 @@ impl Parser {
 
     fn text(&mut self, text: &str, offset: u64) -> Result<(), ReadError> {
         if let Some(open) = self.stack.last_mut() {
+            // Attachment bodies are streamed up to the first `<`; text after a comment or
+            // CDATA inside one would otherwise land in memory, so such markup is refused.
+            if open.zone == Zone::Attachments
+                && open.node.local == "ContentTransferEncoded"
+                && !text.trim().is_empty()
+            {
+                return Err(ReadError::new(
+                    "M.Attachment.ContentTransferEncoded",
+                    offset,
+                    "markup inside attachment content",
+                ));
+            }
             if open.node.text.len() + text.len() > MAX_TEXT {
                 return Err(ReadError::new(
                     "R.edXML.header",

@@ -379,3 +379,16 @@ fn header_json_round_trips() {
     assert_eq!(minimal.message_header.subject.as_deref(), Some("V/v thử"));
     assert!(minimal.trace_header_list.is_none());
 }
+
+#[test]
+fn markup_inside_attachment_content_is_refused() {
+    let text = std::fs::read_to_string(fixture("document_update.edxml")).unwrap();
+    let broken = text.replacen(
+        "</edXML:ContentTransferEncoded>",
+        "<!-- x -->QUJD</edXML:ContentTransferEncoded>",
+        1,
+    );
+    assert_ne!(text, broken);
+    let err = read_package(Cursor::new(broken), &mut DiscardSink).unwrap_err();
+    assert_eq!(err.code(), "M.Attachment.ContentTransferEncoded");
+}
