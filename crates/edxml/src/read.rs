@@ -172,6 +172,32 @@ impl ReadError {
     }
 }
 
+/// Line and column (1-based; the column counts bytes) of byte `offset` of `input`, for
+/// reporting a [`ReadError`] to a person. Streams, so it works on files of any size.
+pub fn line_and_column<R: io::Read>(mut input: R, offset: u64) -> io::Result<(u64, u64)> {
+    let mut buf = vec![0u8; CHUNK];
+    let (mut line, mut column, mut seen) = (1u64, 1u64, 0u64);
+    while seen < offset {
+        let want = usize::try_from(offset - seen)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = input.read(&mut buf[..want])?;
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+        }
+        seen += n as u64;
+    }
+    Ok((line, column))
+}
+
 /// An element gathered outside attachment bodies.
 #[derive(Debug, Default)]
 struct Node {

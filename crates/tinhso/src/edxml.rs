@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tinhso_edxml::model::AttachmentMeta;
-use tinhso_edxml::read::{DiscardSink, read_package};
+use tinhso_edxml::read::{DiscardSink, ReadError, line_and_column, read_package};
 use tinhso_edxml::validate::{
     check_structure, validate_attachments, validate_document, validate_status,
 };
@@ -50,6 +50,17 @@ fn open(path: &Path) -> Result<BufReader<File>, ExitCode> {
     })
 }
 
+/// The message of a read error with where it happened (line, column and byte).
+fn describe(e: &ReadError, path: &Path) -> String {
+    match File::open(path).and_then(|f| line_and_column(BufReader::new(f), e.offset)) {
+        Ok((line, column)) => format!(
+            "{} (line {line}, column {column}, byte {})",
+            e.message, e.offset
+        ),
+        Err(_) => format!("{} (byte {})", e.message, e.offset),
+    }
+}
+
 fn print_issues(issues: &[Issue]) {
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -65,7 +76,7 @@ fn validate(path: &Path) -> ExitCode {
     };
     match check_structure(input) {
         Err(e) => {
-            println!("{} {} (byte {})", e.code, e.message, e.offset);
+            println!("{} {}", e.code, describe(&e, path));
             ExitCode::from(INVALID)
         }
         Ok((_, issues)) if !issues.is_empty() => {
@@ -119,7 +130,7 @@ fn inspect(path: &Path) -> ExitCode {
     };
     match read_package(input, &mut DiscardSink) {
         Err(e) => {
-            eprintln!("{} {} (byte {})", e.code, e.message, e.offset);
+            eprintln!("{} {}", e.code, describe(&e, path));
             ExitCode::from(INVALID)
         }
         Ok(package) => match serde_json::to_string_pretty(&package) {

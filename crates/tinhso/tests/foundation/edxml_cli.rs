@@ -159,6 +159,11 @@ fn validate_rejects_a_wrong_namespace_and_a_missing_file() {
     let checked = tinhso(&["validate", &fixture("bad_namespace.edxml")]);
     assert_eq!(checked.status.code(), Some(1));
     assert!(stdout(&checked).starts_with("M.edXML.namespace "));
+    let malformed = tinhso(&["validate", &fixture("malformed.edxml")]);
+    assert_eq!(malformed.status.code(), Some(1));
+    let text = stdout(&malformed);
+    assert!(text.starts_with("edxml.xml.malformed "), "{text}");
+    assert!(text.contains("line 51, column 99"), "{text}");
     let missing = tinhso(&["validate", "/nonexistent/package.edxml"]);
     assert_eq!(missing.status.code(), Some(2));
 }
