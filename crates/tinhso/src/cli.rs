@@ -80,6 +80,35 @@ pub enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+    /// edXML packages (QCVN 102:2016): validate, inspect, build.
+    Edxml {
+        #[command(subcommand)]
+        command: EdxmlCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EdxmlCommand {
+    /// Check a package: exit 0 when valid, else 1 with one problem per line on stdout
+    /// (the rule code, then a readable message); 2 when the file cannot be opened.
+    Validate { file: PathBuf },
+    /// Print the parsed header and the attachments (name, type, size) as JSON.
+    Inspect { file: PathBuf },
+    /// Write a package: a document from --header and --attach, or a status package from --status.
+    Build {
+        /// The document package's header as JSON (the element names of the package).
+        #[arg(long, required_unless_present = "status", conflicts_with = "status")]
+        header: Option<PathBuf>,
+        /// A status package as JSON.
+        #[arg(long)]
+        status: Option<PathBuf>,
+        /// An attachment, FILE or FILE:ContentType; repeatable, in manifest order.
+        #[arg(long = "attach", conflicts_with = "status")]
+        attach: Vec<String>,
+        /// Where to write the package.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

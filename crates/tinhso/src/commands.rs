@@ -51,6 +51,8 @@ fn init_logging(config: &Config) {
 pub async fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Calendar { command } => calendar_command(&args.global, command).await,
+        // Works on files only: no configuration, database or runtime needed.
+        Command::Edxml { command } => Ok(crate::edxml::run(command)),
         Command::Config {
             command: ConfigCommand::Print,
         } => {

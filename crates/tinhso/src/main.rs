@@ -7,6 +7,7 @@
 
 mod cli;
 mod commands;
+mod edxml;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -7,6 +7,7 @@ mod foundation {
     mod citizen_ui;
     mod crash;
     mod documents;
+    mod edxml_cli;
     mod forms;
     mod national_portal;
     mod officer_ui;
