@@ -153,7 +153,7 @@ fn chain_errors_name_the_problem() {
     let untrusted = verify_chain(
         &p.signer.certificate_der,
         &[],
-        &[p.tsa.certificate_der.clone()],
+        std::slice::from_ref(&p.tsa.certificate_der),
         AT,
     );
     assert_eq!(untrusted.unwrap_err().code(), "chain.untrusted");
@@ -195,7 +195,7 @@ fn chain_errors_name_the_problem() {
     .unwrap();
     let not_ca = verify_chain(
         &under_leaf,
-        &[p.signer.certificate_der.clone()],
+        std::slice::from_ref(&p.signer.certificate_der),
         &anchors(),
         AT,
     );
@@ -208,7 +208,7 @@ fn chain_errors_name_the_problem() {
         verify_chain(
             &p.signer.certificate_der,
             &[],
-            &[p.signer.certificate_der.clone()],
+            std::slice::from_ref(&p.signer.certificate_der),
             AT
         )
         .is_ok()
@@ -241,7 +241,7 @@ fn pkcs12_written_by_the_test_ca_loads_and_signs() {
     // The chain is the leaf only: the root is the verifier's anchor, not part of the chain.
     assert_eq!(
         signer.certificate_chain(),
-        &[p.signer.certificate_der.clone()]
+        std::slice::from_ref(&p.signer.certificate_der)
     );
     let digest = [7u8; 32];
     let signature = signer

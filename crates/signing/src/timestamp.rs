@@ -22,8 +22,8 @@ pub enum TimestampError {
     Unreachable(String),
     #[error("the timestamp authority answered HTTP {0}")]
     Http(u16),
-    #[error("the timestamp authority refused the request (status {0})")]
-    Refused(u8),
+    #[error("the timestamp authority refused the request (status {0}): {1}")]
+    Refused(u8, String),
     #[error("the timestamp authority's answer cannot be read: {0}")]
     Malformed(String),
     #[error("the token does not stamp what was sent (imprint or nonce differ)")]
@@ -35,7 +35,7 @@ impl TimestampError {
         match self {
             TimestampError::Unreachable(_) => "timestamp.unreachable",
             TimestampError::Http(_) => "timestamp.http_status",
-            TimestampError::Refused(_) => "timestamp.refused",
+            TimestampError::Refused(..) => "timestamp.refused",
             TimestampError::Malformed(_) => "timestamp.malformed",
             TimestampError::Mismatch => "timestamp.mismatch",
         }
@@ -65,10 +65,15 @@ pub fn request(data: &[u8], nonce: u64) -> Result<Vec<u8>, TimestampError> {
     request.to_der().map_err(malformed)
 }
 
-/// Big-endian bytes of a nonce as a positive INTEGER.
+/// Big-endian bytes of a nonce as a positive INTEGER in minimal DER form (a leading zero
+/// only before a set high bit: responders reject any other padding).
 fn nonce_bytes(nonce: u64) -> Vec<u8> {
-    let mut bytes = vec![0u8];
-    bytes.extend_from_slice(&nonce.to_be_bytes());
+    let all = nonce.to_be_bytes();
+    let first = all.iter().position(|&b| b != 0).unwrap_or(all.len() - 1);
+    let mut bytes = all[first..].to_vec();
+    if bytes[0] & 0x80 != 0 {
+        bytes.insert(0, 0);
+    }
     bytes
 }
 
@@ -83,7 +88,15 @@ pub fn token_from_response(
     let status = response.status.status as u8;
     // granted (0) and grantedWithMods (1) carry a token; anything else is a refusal.
     if status > 1 {
-        return Err(TimestampError::Refused(status));
+        let text = response
+            .status
+            .status_string
+            .iter()
+            .flat_map(|texts| texts.iter())
+            .map(|t| t.as_str().to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(TimestampError::Refused(status, text));
     }
     let token = response
         .time_stamp_token
