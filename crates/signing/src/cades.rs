@@ -210,9 +210,18 @@ impl DetachedSignature {
 
 /// Reads a ContentInfo holding SignedData, ignoring what follows it (a PDF's `/Contents` is
 /// zero-padded to its reserved size).
+/// BER (indefinite lengths, chunked strings, as NSS writes) is re-encoded as DER first.
 pub(crate) fn parse_signed_data(bytes: &[u8]) -> Result<SignedData, String> {
-    let mut reader = der::SliceReader::new(bytes).map_err(|e| e.to_string())?;
-    let info = <ContentInfo as der::Decode>::decode(&mut reader).map_err(|e| e.to_string())?;
+    let decode = |bytes: &[u8]| -> Result<ContentInfo, String> {
+        let mut reader = der::SliceReader::new(bytes).map_err(|e| e.to_string())?;
+        <ContentInfo as der::Decode>::decode(&mut reader).map_err(|e| e.to_string())
+    };
+    let info = match decode(bytes) {
+        Ok(info) => info,
+        Err(first) => crate::ber::to_der(bytes)
+            .and_then(|der| decode(&der))
+            .map_err(|e| format!("{first}; as BER: {e}"))?,
+    };
     if info.content_type != OID_SIGNED_DATA {
         return Err(format!(
             "content type {} is not SignedData",

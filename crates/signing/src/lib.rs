@@ -7,6 +7,7 @@
 //! CMS signatures; `timestamp` speaks RFC 3161; `pades` signs and verifies PDFs; `test_ca`
 //! makes the demo's and the tests' certificates. No clock here: every instant is a parameter.
 
+mod ber;
 pub mod cades;
 pub mod pades;
 pub mod pki;

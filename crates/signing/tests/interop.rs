@@ -424,3 +424,74 @@ async fn an_unreachable_authority_is_a_stable_error() {
         .unwrap_err();
     assert_eq!(err.code(), "timestamp.unreachable");
 }
+
+#[test]
+fn we_verify_what_poppler_signs() {
+    let f = fixture();
+    // poppler signs with a key in an NSS database: import the test signer's PKCS#12 file.
+    let db_dir = f.dir.join("poppler-signer-db");
+    std::fs::create_dir_all(&db_dir).unwrap();
+    let db = format!("sql:{}", path(&db_dir));
+    let (ok, out) = run("certutil", &["-N", "-d", &db, "--empty-password"]);
+    assert!(ok, "{out}");
+    let p12 = f.dir.join("signer.p12");
+    let (ok, out) = run(
+        "pk12util",
+        &["-i", path(&p12), "-d", &db, "-W", TEST_PASSWORD],
+    );
+    assert!(ok, "pk12util: {out}");
+    let (_, listing) = run("certutil", &["-L", "-d", &db]);
+    let nick = listing
+        .lines()
+        .find(|l| l.trim_end().ends_with("u,u,u"))
+        .map(|l| {
+            l.trim_end()
+                .trim_end_matches("u,u,u")
+                .trim_end()
+                .to_string()
+        })
+        .unwrap_or_else(|| panic!("no key in {listing}"));
+
+    let input = f.dir.join("for-poppler.pdf");
+    std::fs::write(&input, our_pdf()).unwrap();
+    let output = f.dir.join("poppler-signed.pdf");
+    let (_, out) = run(
+        "pdfsig",
+        &[
+            "-nssdir",
+            &db,
+            "-nick",
+            &nick,
+            "-add-signature",
+            "-reason",
+            "thử",
+            path(&input),
+            path(&output),
+        ],
+    );
+    let signed = std::fs::read(&output).unwrap_or_else(|_| panic!("pdfsig did not sign: {out}"));
+
+    let anchors = [f.pki.ca.certificate_der.clone()];
+    let reports = verify_pdf(&signed, &anchors, f.now).unwrap();
+    assert_eq!(reports.len(), 1);
+    let r = &reports[0];
+    assert_eq!(r.sub_filter.as_deref(), Some("adbe.pkcs7.detached"));
+    assert!(r.is_valid(), "{:?}", r.problems);
+    assert_eq!(
+        r.signer
+            .as_ref()
+            .and_then(|s| s.subject.common_name.as_deref()),
+        Some(test_ca::SIGNER_NAME)
+    );
+
+    // And a signature of ours added after poppler's keeps both verifiable.
+    let both = sign_pdf(&signed, &signer(f), &options(f)).unwrap();
+    let reports = verify_pdf(&both, &anchors, f.now).unwrap();
+    assert_eq!(reports.len(), 2);
+    assert!(
+        reports[0].intact && reports[0].trusted,
+        "{:?}",
+        reports[0].problems
+    );
+    assert!(reports[1].is_valid(), "{:?}", reports[1].problems);
+}

@@ -15,6 +15,7 @@ mod foundation {
     mod payments;
     mod portal_ui;
     mod scenarios;
+    mod signing;
     mod steps;
     pub mod support;
 }
