@@ -85,6 +85,11 @@ pub enum Command {
         #[command(subcommand)]
         command: EdxmlCommand,
     },
+    /// Digital signatures: the test CA, signing and verifying PDFs (PAdES).
+    Signing {
+        #[command(subcommand)]
+        command: SigningCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +113,44 @@ pub enum EdxmlCommand {
         /// Where to write the package.
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SigningCommand {
+    /// Write a test CA with a signer, a timestamp authority and an expired signer (PKCS#12
+    /// with password `tinhso-demo`, and PEM) into DIR. For the demo and tests only: a
+    /// province configures the CA it really uses.
+    TestCa {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a PDF as PAdES B-B, or B-T when --tsa names an RFC 3161 timestamp authority.
+    Sign {
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// PKCS#12 file with the signer's key and certificate.
+        #[arg(long)]
+        p12: PathBuf,
+        /// Password of the PKCS#12 file.
+        #[arg(long, env = "TINHSO_SIGNING_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Timestamp authority URL (HTTP POST application/timestamp-query).
+        #[arg(long)]
+        tsa: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        location: Option<String>,
+    },
+    /// Verify every signature of a PDF against trusted CA certificates (PEM files); exits
+    /// non-zero when a signature has a problem.
+    Verify {
+        input: PathBuf,
+        /// A PEM file of trusted CA certificates; repeatable.
+        #[arg(long = "anchor")]
+        anchors: Vec<PathBuf>,
     },
 }
 

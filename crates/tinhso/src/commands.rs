@@ -14,7 +14,7 @@ use tinhso_platform::{Config, Ctx, Db, Error, Platform, Result, backup, calendar
 
 use crate::cli::{
     AdminCommand, Args, AuditCommand, CalendarCommand, CatalogCommand, Command, ConfigCommand,
-    Global, ImportCommand,
+    Global, ImportCommand, SigningCommand,
 };
 
 /// The schema of every system this binary links: the foundation's and each system crate's.
@@ -53,6 +53,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         Command::Calendar { command } => calendar_command(&args.global, command).await,
         // Works on files only: no configuration, database or runtime needed.
         Command::Edxml { command } => Ok(crate::edxml::run(command)),
+        Command::Signing { command } => signing_command(command).await,
         Command::Config {
             command: ConfigCommand::Print,
         } => {
@@ -353,6 +354,113 @@ async fn admin_command(p: &Platform, ctx: &Ctx, command: AdminCommand) -> Result
 fn parse_date(text: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map_err(|_| Error::Other(format!("`{text}` is not a YYYY-MM-DD date")))
+}
+
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::Other(format!("{}: {e}", path.display())))
+}
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Signing needs no database: the key, the document and the trust anchors are files.
+async fn signing_command(command: SigningCommand) -> Result<ExitCode> {
+    use tinhso_signing::pades::{self, SignOptions};
+    let failed = |code: &str, e: &dyn std::fmt::Display| Error::Other(format!("{code}: {e}"));
+    match command {
+        SigningCommand::TestCa { out } => {
+            let pki = tinhso_signing::test_ca::TestPki::generate(unix_now())
+                .map_err(|e| failed(e.code(), &e))?;
+            for path in pki.write_to(&out).map_err(|e| failed(e.code(), &e))? {
+                println!("{}", path.display());
+            }
+        }
+        SigningCommand::Sign {
+            input,
+            out,
+            p12,
+            password,
+            tsa,
+            reason,
+            location,
+        } => {
+            let signer = tinhso_signing::Pkcs12Signer::from_pkcs12(&read_file(&p12)?, &password)
+                .map_err(|e| failed(e.code(), &e))?;
+            let options = SignOptions {
+                signing_time_unix: unix_now(),
+                reason,
+                location,
+            };
+            let pdf = read_file(&input)?;
+            let signed = match tsa {
+                Some(url) => {
+                    let authority = tinhso_signing::timestamp::HttpTimestampAuthority::new(
+                        &url,
+                        std::time::Duration::from_secs(30),
+                    )
+                    .map_err(|e| failed(e.code(), &e))?;
+                    pades::sign_pdf_timestamped(&pdf, &signer, &options, &authority).await
+                }
+                None => pades::sign_pdf(&pdf, &signer, &options),
+            }
+            .map_err(|e| failed(e.code(), &e))?;
+            std::fs::write(&out, signed)
+                .map_err(|e| Error::Other(format!("{}: {e}", out.display())))?;
+            println!("{}", out.display());
+        }
+        SigningCommand::Verify { input, anchors } => {
+            let mut trusted = Vec::new();
+            for path in &anchors {
+                trusted.extend(
+                    tinhso_signing::pki::certificates_from_pem(&read_file(path)?)
+                        .map_err(|e| failed(e.code(), &e))?,
+                );
+            }
+            let reports = pades::verify_pdf(&read_file(&input)?, &trusted, unix_now())
+                .map_err(|e| failed(e.code(), &e))?;
+            if reports.is_empty() {
+                println!("no signature");
+                return Ok(ExitCode::FAILURE);
+            }
+            let vietnam = chrono::FixedOffset::east_opt(7 * 3600);
+            let show = |t: Option<i64>| {
+                t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                    .zip(vietnam)
+                    .map(|(t, tz)| t.with_timezone(&tz).to_rfc3339())
+                    .unwrap_or_else(|| "-".into())
+            };
+            for (i, r) in reports.iter().enumerate() {
+                let signer = r.signer.as_ref();
+                println!(
+                    "signature {}: {}",
+                    i + 1,
+                    r.field_name.as_deref().unwrap_or("-")
+                );
+                println!(
+                    "  signer: {} ({})",
+                    signer.map_or("-", |s| s.subject.short()),
+                    signer
+                        .and_then(|s| s.subject.organization.as_deref())
+                        .unwrap_or("-")
+                );
+                println!("  signing time (/M): {}", show(r.signing_time_unix));
+                if let Some(ts) = &r.timestamp {
+                    println!("  timestamp: {}", show(Some(ts.time_unix)));
+                }
+                println!("  covers whole file: {}", r.covers_whole_file);
+                println!("  intact: {}  trusted: {}", r.intact, r.trusted);
+                for p in &r.problems {
+                    println!("  problem {}: {}", p.code, p.message);
+                }
+                println!("  {}", if r.is_valid() { "VALID" } else { "NOT VALID" });
+            }
+            if reports.iter().any(|r| !r.is_valid()) {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Lunar and solar conversions need no database; holidays and due dates read the configured

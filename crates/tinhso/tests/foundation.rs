@@ -16,6 +16,7 @@ mod foundation {
     mod payments;
     mod portal_ui;
     mod scenarios;
+    mod signing;
     mod steps;
     pub mod support;
 }
