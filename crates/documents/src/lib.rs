@@ -11,7 +11,9 @@ pub mod exchange;
 pub mod files;
 pub mod incoming;
 pub mod outgoing;
+pub mod registers;
 pub mod settings;
+pub mod statistics;
 
 /// This system's schema migrations (versions 2001–2999).
 pub const MIGRATIONS: &[tinhso_platform::Migration] = &[(

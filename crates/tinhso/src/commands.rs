@@ -18,9 +18,10 @@ use crate::cli::{
 };
 
 /// The schema of every system this binary links: the foundation's and each system crate's.
-pub const MIGRATIONS: [&[tinhso_platform::Migration]; 2] = [
+pub const MIGRATIONS: [&[tinhso_platform::Migration]; 3] = [
     tinhso_platform::FOUNDATION_MIGRATIONS,
     tinhso_onestop::MIGRATIONS,
+    tinhso_documents::MIGRATIONS,
 ];
 
 /// Configuration from defaults, file and environment, then the command-line flags.
