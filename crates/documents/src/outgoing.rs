@@ -668,7 +668,9 @@ pub async fn change_recipients(
             "name at least one recipient".into(),
         ));
     }
-    let (h, next) = begin_step(p, ctx, id, step).await?;
+    // The list is checked before the state, so a bad recipient is named as such.
+    let h = visible(p, ctx, id).await?;
+    check_right(ctx, step.permission(), &h.agency.agency_path())?;
     let current: Vec<(i64, String, String, Option<i64>, bool)> = sqlx::query(
         "SELECT id, organ_id, kind, incoming_id, active FROM doc_recipients WHERE outgoing_id = $1",
     )
@@ -737,6 +739,7 @@ pub async fn change_recipients(
             })?;
         removals.push(found.clone());
     }
+    let next = outgoing_next(h.status, step)?;
     let doc = released(p, id, &h.agency).await?;
     let mut tx = p.db.begin_write().await?;
     move_status(&mut tx, id, h.status, next).await?;

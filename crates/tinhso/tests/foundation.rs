@@ -7,6 +7,7 @@ mod foundation {
     mod citizen_ui;
     mod crash;
     mod documents;
+    mod documents_ns30;
     mod forms;
     mod national_portal;
     mod officer_ui;
