@@ -254,7 +254,7 @@ mod tests {
             Some("document.signer_name.too_long")
         );
         let mut m = incoming();
-        m.to_places = vec!["Sở Nội vụ".repeat(10); 8];
+        m.to_places = vec!["Sở Nội vụ".repeat(10); 12];
         assert_eq!(
             m.check_incoming().unwrap_err().rule,
             Some("document.to_places.too_long")
