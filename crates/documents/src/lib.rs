@@ -6,6 +6,7 @@
 //! above all — call [`exchange`]'s functions, never these tables.
 
 pub mod common;
+pub mod demo;
 pub mod domain;
 pub mod exchange;
 pub mod files;

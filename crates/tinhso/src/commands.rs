@@ -486,6 +486,12 @@ async fn serve(config: Config, demo_mode: bool) -> Result<ExitCode> {
         if tinhso_onestop::demo_dossiers::seed(&platform).await? {
             tracing::info!("demo dossiers filed");
         }
+        if tinhso_documents::demo::seed(&platform).await? {
+            tracing::info!(
+                clerk = tinhso_documents::demo::DEMO_CLERK.0,
+                "demo documents registered (the ward's clerk logs in with the demo password)"
+            );
+        }
     }
     if !demo_mode {
         warn_about_test_adapters(&platform.config);

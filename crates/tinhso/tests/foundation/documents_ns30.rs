@@ -857,3 +857,55 @@ async fn bad_input_has_stable_codes(backend: Backend) {
     app.stop().await;
 }
 both!(bad_input_has_stable_codes);
+
+async fn demo_documents(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    assert!(tinhso_documents::demo::seed(&app.platform).await.unwrap());
+    assert!(
+        !tinhso_documents::demo::seed(&app.platform).await.unwrap(),
+        "created once"
+    );
+    let c = app.client();
+    let clerk = token(&app, tinhso_documents::demo::DEMO_CLERK.0).await;
+    let (s, list) = get(
+        &c,
+        app.url(&format!("/api/v1/documents/incoming?agency={NHA_TRANG}")),
+        &clerk,
+    )
+    .await;
+    assert_eq!(s, 200, "{list}");
+    let statuses: Vec<&str> = list["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["in_progress", "registered"]);
+    let (_, out) = get(
+        &c,
+        app.url(&format!("/api/v1/documents/outgoing?agency={NHA_TRANG}")),
+        &clerk,
+    )
+    .await;
+    let out = out["documents"].as_array().unwrap();
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0]["status"], "submitted");
+    assert_eq!(out[0]["confidentiality"], "confidential");
+    assert_eq!(out[1]["status"], "dispatched");
+    assert_eq!(out[1]["code"], "01/BC-UBND");
+    // The reply arrived at the Department of Home Affairs.
+    let arrived: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM doc_incoming i JOIN agencies a ON a.id = i.agency_id WHERE a.code = '000.00.02.H32' AND i.source = 'internal'")
+        .fetch_one(app.platform.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(arrived, 1);
+    let verdict = tinhso_platform::audit::verify(&app.platform.db, &app.platform.audit_key)
+        .await
+        .unwrap();
+    assert!(
+        matches!(verdict, tinhso_platform::audit::Verdict::Intact { .. }),
+        "{verdict:?}"
+    );
+    app.stop().await;
+}
+both!(demo_documents);
