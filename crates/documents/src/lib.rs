@@ -15,6 +15,7 @@ pub mod outgoing;
 pub mod registers;
 pub mod settings;
 pub mod statistics;
+pub mod work_files;
 
 /// This system's schema migrations (versions 2001–2999).
 pub const MIGRATIONS: &[tinhso_platform::Migration] = &[(

@@ -59,6 +59,7 @@ struct Outside {
     incoming_id: i64,
     outgoing_id: i64,
     file_id: i64,
+    work_file_id: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -688,6 +689,24 @@ fn probes_for(
                 out.agency_code
             ),
             None,
+        )],
+        ("POST", "/documents/work-files") => vec![probe(
+            "POST",
+            path.into(),
+            Some(
+                json!({"agency_code": out.agency_code, "metadata": {"file_notation": format!("M.{n}"), "title": "Ngoài phạm vi"}}),
+            ),
+            Expect::Refused,
+        )],
+        ("GET", "/documents/work-files/{id}") => vec![denied(
+            "GET",
+            format!("/documents/work-files/{}", out.work_file_id),
+            None,
+        )],
+        ("POST", "/documents/work-files/{id}/items") => vec![denied(
+            "POST",
+            format!("/documents/work-files/{}/items", out.work_file_id),
+            Some(json!({"direction": "in", "document_id": out.incoming_id})),
         )],
         (method, path) => panic!(
             "the access matrix has no case for {method} {path}: add one to `probes_for` in \
@@ -1348,7 +1367,21 @@ async fn access_matrix(backend: Backend) {
             )
             .await
             .unwrap();
-            (incoming.id, outgoing.id, file.id)
+            let work_file = tinhso_documents::work_files::create(
+                &app.platform,
+                &drafter_ctx,
+                &tinhso_documents::work_files::NewWorkFile {
+                    agency_code: outgoing.agency_code.clone(),
+                    year: Some(2026),
+                    metadata: serde_json::from_value(
+                        json!({"file_notation": "HS.01", "title": "Hồ sơ của cơ quan ngoài"}),
+                    )
+                    .unwrap(),
+                },
+            )
+            .await
+            .unwrap();
+            (incoming.id, outgoing.id, file.id, work_file.id)
         }
     };
     let na_docs = doc_family(na_stp.id, na_stp.code.clone()).await;
@@ -1368,6 +1401,7 @@ async fn access_matrix(backend: Backend) {
         incoming_id: na_docs.0,
         outgoing_id: na_docs.1,
         file_id: na_docs.2,
+        work_file_id: na_docs.3,
     };
     let in_stp = Outside {
         label: "Sở Tư pháp Khánh Hòa and its admin",
@@ -1381,6 +1415,7 @@ async fn access_matrix(backend: Backend) {
         incoming_id: stp_docs.0,
         outgoing_id: stp_docs.1,
         file_id: stp_docs.2,
+        work_file_id: stp_docs.3,
     };
     let in_nha_trang = Outside {
         label: "UBND phường Nha Trang and its counter officer",
@@ -1394,6 +1429,7 @@ async fn access_matrix(backend: Backend) {
         incoming_id: nha_trang_docs.0,
         outgoing_id: nha_trang_docs.1,
         file_id: nha_trang_docs.2,
+        work_file_id: nha_trang_docs.3,
     };
     let other_citizen = Outside {
         label: "Nghệ An province and a second citizen",
@@ -1407,6 +1443,7 @@ async fn access_matrix(backend: Backend) {
         incoming_id: na_root_docs.0,
         outgoing_id: na_root_docs.1,
         file_id: na_root_docs.2,
+        work_file_id: na_root_docs.3,
     };
 
     // Every demo account, with a full-scope token.

@@ -417,6 +417,56 @@ async fn incoming_reply_dispatched_internally(backend: Backend) {
     );
     assert_eq!(stats["share_incoming_electronic"].as_f64(), Some(0.0));
 
+    // The matter's work file holds the incoming letter and its reply.
+    let (s, wf) = post(
+        &c,
+        api("/work-files"),
+        &specialist,
+        &json!({"agency_code": NHA_TRANG, "metadata": {"file_notation": "VX.01", "title": "Hồ sơ triển khai chuyển đổi số", "maintenance": "10 năm", "start_date": "2026-03-02"}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{wf}");
+    assert_eq!(wf["file_code"], "000.00.31.H32.2026.VX.01");
+    let wf_id = wf["id"].as_i64().unwrap();
+    post(
+        &c,
+        api(&format!("/work-files/{wf_id}/items")),
+        &specialist,
+        &json!({"direction": "in", "document_id": id}),
+    )
+    .await;
+    let (s, wf) = post(
+        &c,
+        api(&format!("/work-files/{wf_id}/items")),
+        &specialist,
+        &json!({"direction": "out", "document_id": out_id}),
+    )
+    .await;
+    assert_eq!((s, wf["doc_total"].as_i64()), (200, Some(2)), "{wf}");
+    assert_eq!(wf["items"][1]["code"], "01/UBND-VX");
+    let (s, body) = post(
+        &c,
+        api(&format!("/work-files/{wf_id}/items")),
+        &specialist,
+        &json!({"direction": "in", "document_id": id}),
+    )
+    .await;
+    assert_eq!(
+        (s, rule(&body)),
+        (409, "work_file.item.duplicate"),
+        "{body}"
+    );
+    let (s, body) = post(
+        &c,
+        api(&format!("/work-files/{wf_id}/items")),
+        &specialist,
+        &json!({"direction": "in", "document_id": arrived}),
+    )
+    .await;
+    assert_eq!(s, 404, "another agency's document: {body}");
+    let (s, _) = get(&c, api(&format!("/work-files/{wf_id}")), &clerk_b).await;
+    assert_eq!(s, 404);
+
     // Out of reach: the other ward's clerk, a citizen, nobody at all.
     let (s, body) = get(&c, api(&format!("/incoming/{id}")), &clerk_b).await;
     assert_eq!(s, 404, "{body}");

@@ -361,6 +361,21 @@ pub fn router() -> ApiRouter {
             "/documents/statistics",
             get(office_documents::statistics),
         )
+        .route(
+            Method::POST,
+            "/documents/work-files",
+            post(office_documents::create_work_file),
+        )
+        .route(
+            Method::GET,
+            "/documents/work-files/{id}",
+            get(office_documents::get_work_file),
+        )
+        .route(
+            Method::POST,
+            "/documents/work-files/{id}/items",
+            post(office_documents::add_work_file_item),
+        )
         // == admin == (catalogue editor, notification templates)
         .route(
             Method::PUT,

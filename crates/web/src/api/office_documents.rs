@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tinhso_documents::domain::workflow::{Assignment, IncomingStep, OutgoingStep};
-use tinhso_documents::{files, incoming, outgoing, registers, settings, statistics};
+use tinhso_documents::{files, incoming, outgoing, registers, settings, statistics, work_files};
 
 use super::documents::{attachment, read_upload};
 use super::{ApiCtx, ApiJson, require_caller};
@@ -340,5 +340,36 @@ pub async fn statistics(
     require_caller(&ctx)?;
     Ok(Json(
         statistics::compute(&state.platform, &ctx, &q.agency, q.from, q.to).await?,
+    ))
+}
+
+pub async fn create_work_file(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    ApiJson(input): ApiJson<work_files::NewWorkFile>,
+) -> WebResult<Response> {
+    require_caller(&ctx)?;
+    let view = work_files::create(&state.platform, &ctx, &input).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+pub async fn get_work_file(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(id): Path<i64>,
+) -> WebResult<Json<work_files::WorkFileView>> {
+    require_caller(&ctx)?;
+    Ok(Json(work_files::get(&state.platform, &ctx, id).await?))
+}
+
+pub async fn add_work_file_item(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<work_files::NewItem>,
+) -> WebResult<Json<work_files::WorkFileView>> {
+    require_caller(&ctx)?;
+    Ok(Json(
+        work_files::add_item(&state.platform, &ctx, id, &input).await?,
     ))
 }

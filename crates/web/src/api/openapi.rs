@@ -719,6 +719,29 @@ pub const OPERATIONS: &[Operation] = &[
             ("to", "YYYY-MM-DD")
         ]
     ),
+    op!(
+        POST,
+        "/documents/work-files",
+        "documents",
+        Authenticated,
+        "Open a work file (hồ sơ công việc) of an agency with Phụ lục VI's file metadata; FileCode OrganId.Year.FileNotation is unique (409, rule work_file.file_code.duplicate); rules work_file.<field>.too_long|required",
+        body = r#"{"agency_code":"000.00.31.H32","year":2026,"metadata":{"file_notation":"VX.01","title":"Hồ sơ chuyển đổi số năm 2026","maintenance":"Vĩnh viễn","rights":"Công khai","creator":"Nguyễn Thị Hoa","language":"Tiếng Việt","start_date":"2026-01-05"}}"#
+    ),
+    op!(
+        GET,
+        "/documents/work-files/{id}",
+        "documents",
+        Authenticated,
+        "A work file with its metadata, DocTotal and the documents the caller may see"
+    ),
+    op!(
+        POST,
+        "/documents/work-files/{id}/items",
+        "documents",
+        Authenticated,
+        "Put one of the agency's documents into the work file (rules work_file.item.other_agency|duplicate|direction)",
+        body = r#"{"direction":"in","document_id":1}"#
+    ),
 ];
 
 fn operation_object(op: &Operation) -> Value {
