@@ -98,10 +98,23 @@ pub enum Action {
     ProcessDossier,
     /// Decide: approve, refuse, suspend.
     DecideDossier,
+    /// Read the official documents (văn bản đến/đi) of an agency.
+    ViewDocuments,
+    /// The clerk's work (văn thư): register incoming documents, release and dispatch
+    /// outgoing ones, revoke them.
+    RegisterDocuments,
+    /// Route an incoming document to its handlers (phân công xử lý).
+    AssignDocuments,
+    /// Draft outgoing documents and work on the incoming ones assigned to oneself.
+    DraftDocuments,
+    /// Review, approve and sign outgoing documents.
+    ApproveDocuments,
+    /// Edit an agency's document settings (issuer and unit abbreviations).
+    ManageDocumentSettings,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 20] = [
         Action::ViewAgency,
         Action::ManageAgency,
         Action::ViewUsers,
@@ -116,6 +129,12 @@ impl Action {
         Action::ViewDossier,
         Action::ProcessDossier,
         Action::DecideDossier,
+        Action::ViewDocuments,
+        Action::RegisterDocuments,
+        Action::AssignDocuments,
+        Action::DraftDocuments,
+        Action::ApproveDocuments,
+        Action::ManageDocumentSettings,
     ];
 }
 
@@ -136,6 +155,10 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         ReceiveDossier => matches!(role, CounterOfficer),
         ViewDossier | ProcessDossier => matches!(role, CounterOfficer | Specialist | Leader),
         DecideDossier => matches!(role, Leader),
+        ViewDocuments | DraftDocuments => matches!(role, Clerk | Specialist | Leader),
+        RegisterDocuments => matches!(role, Clerk),
+        AssignDocuments | ApproveDocuments => matches!(role, Leader),
+        ManageDocumentSettings => matches!(role, AgencyAdmin | ProvincialAdmin),
     }
 }
 

@@ -18,9 +18,10 @@ use crate::cli::{
 };
 
 /// The schema of every system this binary links: the foundation's and each system crate's.
-pub const MIGRATIONS: [&[tinhso_platform::Migration]; 2] = [
+pub const MIGRATIONS: [&[tinhso_platform::Migration]; 3] = [
     tinhso_platform::FOUNDATION_MIGRATIONS,
     tinhso_onestop::MIGRATIONS,
+    tinhso_documents::MIGRATIONS,
 ];
 
 /// Configuration from defaults, file and environment, then the command-line flags.
@@ -594,6 +595,12 @@ async fn serve(config: Config, demo_mode: bool) -> Result<ExitCode> {
         }
         if tinhso_onestop::demo_dossiers::seed(&platform).await? {
             tracing::info!("demo dossiers filed");
+        }
+        if tinhso_documents::demo::seed(&platform).await? {
+            tracing::info!(
+                clerk = tinhso_documents::demo::DEMO_CLERK.0,
+                "demo documents registered (the ward's clerk logs in with the demo password)"
+            );
         }
     }
     if !demo_mode {

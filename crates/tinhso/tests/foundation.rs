@@ -8,6 +8,7 @@ mod foundation {
     mod crash;
     mod documents;
     mod edxml_cli;
+    mod documents_ns30;
     mod forms;
     mod national_portal;
     mod officer_ui;

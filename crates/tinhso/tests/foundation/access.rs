@@ -54,6 +54,12 @@ struct Outside {
     dossier_code: String,
     /// A document of that dossier.
     document_id: i64,
+    /// An incoming document registered by the outside agency, a draft of its own, and the
+    /// draft's file (document management).
+    incoming_id: i64,
+    outgoing_id: i64,
+    file_id: i64,
+    work_file_id: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -543,6 +549,165 @@ fn probes_for(
             Some(json!({"subject": "Hồ sơ {code}", "body": "Kính gửi {ho_ten}", "sms": "{code}"})),
             Expect::InstallationWrite,
         )),
+        // == documents == (quản lý văn bản): every object belongs to the outside agency.
+        ("GET", "/documents/settings/{agency_code}") => vec![denied(
+            "GET",
+            format!("/documents/settings/{}", out.agency_code),
+            None,
+        )],
+        ("PUT", "/documents/settings/{agency_code}") => vec![denied(
+            "PUT",
+            format!("/documents/settings/{}", out.agency_code),
+            Some(json!({"issuer_abbreviation": "NGOAI", "units": []})),
+        )],
+        // A JSON body is no PDF: refused by type (or for lack of right), nothing stored.
+        ("POST", "/documents/files") => once(probe(
+            "POST",
+            "/documents/files?filename=trang.html".into(),
+            Some(json!({"html": "<script>alert(1)</script>"})),
+            Expect::Refused,
+        )),
+        ("GET", "/documents/files/{id}") => {
+            vec![denied(
+                "GET",
+                format!("/documents/files/{}", out.file_id),
+                None,
+            )]
+        }
+        ("POST", "/documents/incoming") => vec![probe(
+            "POST",
+            path.into(),
+            Some(json!({
+                "agency_code": out.agency_code,
+                "metadata": {"type_code": "plan", "subject": "Ngoài phạm vi", "issued_date": "2026-03-02", "organ_name": "UBND tỉnh"},
+            })),
+            Expect::Refused,
+        )],
+        ("GET", "/documents/incoming") => vec![denied(
+            "GET",
+            format!("/documents/incoming?agency={}", out.agency_code),
+            None,
+        )],
+        ("GET", "/documents/incoming/{id}") => vec![denied(
+            "GET",
+            format!("/documents/incoming/{}", out.incoming_id),
+            None,
+        )],
+        ("POST", "/documents/incoming/{id}/assign") => vec![denied(
+            "POST",
+            format!("/documents/incoming/{}/assign", out.incoming_id),
+            Some(json!({"main_handler": caller.user_id.max(1)})),
+        )],
+        ("POST", "/documents/incoming/{id}/progress") => vec![denied(
+            "POST",
+            format!("/documents/incoming/{}/progress", out.incoming_id),
+            Some(json!({"note": "ngoài phạm vi"})),
+        )],
+        ("POST", "/documents/incoming/{id}/done") => vec![denied(
+            "POST",
+            format!("/documents/incoming/{}/done", out.incoming_id),
+            Some(json!({"note": "ngoài phạm vi"})),
+        )],
+        ("POST", "/documents/outgoing") => vec![probe(
+            "POST",
+            path.into(),
+            Some(json!({
+                "agency_code": out.agency_code,
+                "metadata": {"type_code": "plan", "subject": "Ngoài phạm vi"},
+                "file_id": out.file_id,
+            })),
+            Expect::Refused,
+        )],
+        ("GET", "/documents/outgoing") => vec![denied(
+            "GET",
+            format!("/documents/outgoing?agency={}", out.agency_code),
+            None,
+        )],
+        ("GET", "/documents/outgoing/{id}") => vec![denied(
+            "GET",
+            format!("/documents/outgoing/{}", out.outgoing_id),
+            None,
+        )],
+        ("POST", "/documents/outgoing/{id}/versions") => vec![denied(
+            "POST",
+            format!("/documents/outgoing/{}/versions", out.outgoing_id),
+            Some(json!({"file_id": out.file_id})),
+        )],
+        ("POST", "/documents/outgoing/{id}/review") => vec![
+            denied(
+                "POST",
+                format!("/documents/outgoing/{}/review", out.outgoing_id),
+                Some(json!({"step": "submit"})),
+            ),
+            denied(
+                "POST",
+                format!("/documents/outgoing/{}/review", out.outgoing_id),
+                Some(json!({"step": "return", "comment": "ngoài phạm vi"})),
+            ),
+        ],
+        ("POST", "/documents/outgoing/{id}/sign") => vec![denied(
+            "POST",
+            format!("/documents/outgoing/{}/sign", out.outgoing_id),
+            Some(
+                json!({"file_id": out.file_id, "signer_position": "Chủ tịch", "signer_name": "Ngoài"}),
+            ),
+        )],
+        ("POST", "/documents/outgoing/{id}/release") => vec![denied(
+            "POST",
+            format!("/documents/outgoing/{}/release", out.outgoing_id),
+            None,
+        )],
+        ("POST", "/documents/outgoing/{id}/recipients") => vec![denied(
+            "POST",
+            format!("/documents/outgoing/{}/recipients", out.outgoing_id),
+            Some(json!({"add": [{"organ_id": "000.00.00.G22", "organ_name": "VPCP"}]})),
+        )],
+        ("POST", "/documents/outgoing/{id}/revoke") => vec![denied(
+            "POST",
+            format!("/documents/outgoing/{}/revoke", out.outgoing_id),
+            Some(json!({"reason": "ngoài phạm vi"})),
+        )],
+        ("GET", "/documents/registers/{agency_code}/{year}") => vec![
+            denied(
+                "GET",
+                format!("/documents/registers/{}/2026", out.agency_code),
+                None,
+            ),
+            denied(
+                "GET",
+                format!(
+                    "/documents/registers/{}/2026?direction=out&series=secret&format=xlsx",
+                    out.agency_code
+                ),
+                None,
+            ),
+        ],
+        ("GET", "/documents/statistics") => vec![denied(
+            "GET",
+            format!(
+                "/documents/statistics?agency={}&from=2026-01-01&to=2026-12-31",
+                out.agency_code
+            ),
+            None,
+        )],
+        ("POST", "/documents/work-files") => vec![probe(
+            "POST",
+            path.into(),
+            Some(
+                json!({"agency_code": out.agency_code, "metadata": {"file_notation": format!("M.{n}"), "title": "Ngoài phạm vi"}}),
+            ),
+            Expect::Refused,
+        )],
+        ("GET", "/documents/work-files/{id}") => vec![denied(
+            "GET",
+            format!("/documents/work-files/{}", out.work_file_id),
+            None,
+        )],
+        ("POST", "/documents/work-files/{id}/items") => vec![denied(
+            "POST",
+            format!("/documents/work-files/{}/items", out.work_file_id),
+            Some(json!({"direction": "in", "document_id": out.incoming_id})),
+        )],
         (method, path) => panic!(
             "the access matrix has no case for {method} {path}: add one to `probes_for` in \
              crates/tinhso/tests/foundation/access.rs (aim it at an object outside the caller's scope)"
@@ -1137,6 +1302,93 @@ async fn access_matrix(backend: Backend) {
     let citizen2_document = citizen2_dossier.documents[0].id;
     let citizen2_dossier = citizen2_dossier.code;
 
+    // A document family in each outside agency: an incoming document registered by the
+    // platform and a draft written by an official of that agency.
+    let doc_family = |agency_id: i64, agency_code: String| {
+        let app = &app;
+        async move {
+            let drafter = new_official(
+                app,
+                &format!("soanthao.{agency_id}"),
+                "Người soạn thảo",
+                agency_id,
+                &[(Role::Specialist, agency_id)],
+            )
+            .await;
+            let drafter_ctx = tinhso_platform::Ctx {
+                actor: format!("user:{}", drafter.id),
+                caller: tinhso_platform::Caller::User(
+                    identity::principal_for(&app.platform, &drafter)
+                        .await
+                        .unwrap(),
+                ),
+                ..app.ctx()
+            };
+            let file = tinhso_documents::files::store(
+                &app.platform,
+                &drafter_ctx,
+                "du-thao.pdf",
+                &super::support::sample_pdf(agency_id as usize + 100),
+            )
+            .await
+            .unwrap();
+            let metadata: tinhso_documents::domain::metadata::Metadata =
+                serde_json::from_value(json!({
+                    "type_code": "plan", "subject": "Kế hoạch của cơ quan ngoài",
+                    "issued_date": "2026-03-02", "organ_name": "UBND tỉnh",
+                }))
+                .unwrap();
+            let incoming = tinhso_documents::incoming::register(
+                &app.platform,
+                &app.ctx(),
+                &tinhso_documents::incoming::NewIncoming {
+                    agency_code: agency_code.clone(),
+                    source: "paper".into(),
+                    document_id: None,
+                    metadata: metadata.clone(),
+                    file_ids: vec![],
+                },
+            )
+            .await
+            .unwrap();
+            let mut draft_metadata = metadata;
+            draft_metadata.issued_date = None;
+            let outgoing = tinhso_documents::outgoing::create_draft(
+                &app.platform,
+                &drafter_ctx,
+                &tinhso_documents::outgoing::NewDraft {
+                    agency_code,
+                    metadata: draft_metadata,
+                    unit_abbreviation: String::new(),
+                    file_id: file.id,
+                    response_for: Some(incoming.id),
+                    note: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+            let work_file = tinhso_documents::work_files::create(
+                &app.platform,
+                &drafter_ctx,
+                &tinhso_documents::work_files::NewWorkFile {
+                    agency_code: outgoing.agency_code.clone(),
+                    year: Some(2026),
+                    metadata: serde_json::from_value(
+                        json!({"file_notation": "HS.01", "title": "Hồ sơ của cơ quan ngoài"}),
+                    )
+                    .unwrap(),
+                },
+            )
+            .await
+            .unwrap();
+            (incoming.id, outgoing.id, file.id, work_file.id)
+        }
+    };
+    let na_docs = doc_family(na_stp.id, na_stp.code.clone()).await;
+    let stp_docs = doc_family(stp.id, stp.code.clone()).await;
+    let nha_trang_docs = doc_family(nha_trang.id, nha_trang.code.clone()).await;
+    let na_root_docs = doc_family(na_root.id, na_root.code.clone()).await;
+
     let na = Outside {
         label: "Nghệ An department and its admin",
         agency_id: na_stp.id,
@@ -1146,6 +1398,10 @@ async fn access_matrix(backend: Backend) {
         token_id: token_of(na_official.id),
         dossier_code: na_dossier.0,
         document_id: na_dossier.1,
+        incoming_id: na_docs.0,
+        outgoing_id: na_docs.1,
+        file_id: na_docs.2,
+        work_file_id: na_docs.3,
     };
     let in_stp = Outside {
         label: "Sở Tư pháp Khánh Hòa and its admin",
@@ -1156,6 +1412,10 @@ async fn access_matrix(backend: Backend) {
         token_id: token_of(quantri_so.id),
         dossier_code: stp_dossier.0,
         document_id: stp_dossier.1,
+        incoming_id: stp_docs.0,
+        outgoing_id: stp_docs.1,
+        file_id: stp_docs.2,
+        work_file_id: stp_docs.3,
     };
     let in_nha_trang = Outside {
         label: "UBND phường Nha Trang and its counter officer",
@@ -1166,6 +1426,10 @@ async fn access_matrix(backend: Backend) {
         token_id: token_of(motcua.id),
         dossier_code: nha_trang_dossier.0,
         document_id: nha_trang_dossier.1,
+        incoming_id: nha_trang_docs.0,
+        outgoing_id: nha_trang_docs.1,
+        file_id: nha_trang_docs.2,
+        work_file_id: nha_trang_docs.3,
     };
     let other_citizen = Outside {
         label: "Nghệ An province and a second citizen",
@@ -1176,6 +1440,10 @@ async fn access_matrix(backend: Backend) {
         token_id: token_of(citizen2.id),
         dossier_code: citizen2_dossier,
         document_id: citizen2_document,
+        incoming_id: na_root_docs.0,
+        outgoing_id: na_root_docs.1,
+        file_id: na_root_docs.2,
+        work_file_id: na_root_docs.3,
     };
 
     // Every demo account, with a full-scope token.

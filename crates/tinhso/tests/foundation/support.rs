@@ -12,9 +12,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use tinhso_platform::{Config, Ctx, Platform};
 
 /// The same schema the binary runs.
-pub const MIGRATIONS: [&[tinhso_platform::Migration]; 2] = [
+pub const MIGRATIONS: [&[tinhso_platform::Migration]; 3] = [
     tinhso_platform::FOUNDATION_MIGRATIONS,
     tinhso_onestop::MIGRATIONS,
+    tinhso_documents::MIGRATIONS,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -42,6 +42,27 @@ fn too_large(limit: usize) -> Response {
     response
 }
 
+/// The raw body of an upload, read under `limits.max_upload_bytes`; the ready 413 response
+/// (connection closed) when it is larger. Shared by every upload route.
+pub(crate) async fn read_upload(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<axum::body::Bytes, Response> {
+    let limit = state.platform.config.limits.max_upload_bytes;
+    // A declared length over the limit is refused before a byte is read.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large(limit))
+}
+
 pub async fn upload(
     State(state): State<AppState>,
     ApiCtx(ctx): ApiCtx,
@@ -51,17 +72,9 @@ pub async fn upload(
 ) -> WebResult<Response> {
     require_caller(&ctx)?;
     documents::check_may_upload(&ctx)?;
-    let limit = state.platform.config.limits.max_upload_bytes;
-    // A declared length over the limit is refused before a byte is read.
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Ok(too_large(limit));
-    }
-    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-        return Ok(too_large(limit));
+    let bytes = match read_upload(&state, &headers, body).await {
+        Ok(bytes) => bytes,
+        Err(response) => return Ok(response),
     };
     match documents::upload(&state.platform, &ctx, &q.filename, &bytes).await {
         Ok(view) => Ok((StatusCode::CREATED, Json(view)).into_response()),
@@ -127,14 +140,21 @@ pub async fn download(
         .content_type
         .as_deref()
         .unwrap_or("application/octet-stream");
-    let mut response = file.bytes.into_response();
+    attachment(file.bytes, content_type, &file.document.filename)
+}
+
+/// A download response: the bytes as an attachment under their Vietnamese name, never
+/// sniffed or cached. Shared by every download route.
+pub(crate) fn attachment(
+    bytes: Vec<u8>,
+    content_type: &str,
+    filename: &str,
+) -> WebResult<Response> {
+    let mut response = bytes.into_response();
     let headers = response.headers_mut();
     for (name, value) in [
         (header::CONTENT_TYPE, content_type.to_owned()),
-        (
-            header::CONTENT_DISPOSITION,
-            content_disposition(&file.document.filename),
-        ),
+        (header::CONTENT_DISPOSITION, content_disposition(filename)),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         (header::CACHE_CONTROL, "private, no-store".to_owned()),
     ] {

@@ -10,6 +10,7 @@ pub mod catalog_admin;
 pub mod citizen;
 pub mod documents;
 pub mod handlers;
+pub mod office_documents;
 pub mod officer;
 pub mod onestop;
 pub mod openapi;
@@ -253,6 +254,127 @@ pub fn router() -> ApiRouter {
             Method::GET,
             "/me/notifications",
             get(citizen::my_notifications),
+        )
+        // == documents == (quản lý văn bản, Nghị định 30)
+        .route_own_limit(
+            Method::POST,
+            "/documents/files",
+            post(office_documents::upload_file),
+        )
+        .route(
+            Method::GET,
+            "/documents/settings/{agency_code}",
+            get(office_documents::get_settings),
+        )
+        .route(
+            Method::PUT,
+            "/documents/settings/{agency_code}",
+            put(office_documents::put_settings),
+        )
+        .route(
+            Method::GET,
+            "/documents/files/{id}",
+            get(office_documents::download_file),
+        )
+        .route(
+            Method::POST,
+            "/documents/incoming",
+            post(office_documents::register_incoming),
+        )
+        .route(
+            Method::GET,
+            "/documents/incoming",
+            get(office_documents::list_incoming),
+        )
+        .route(
+            Method::GET,
+            "/documents/incoming/{id}",
+            get(office_documents::get_incoming),
+        )
+        .route(
+            Method::POST,
+            "/documents/incoming/{id}/assign",
+            post(office_documents::assign_incoming),
+        )
+        .route(
+            Method::POST,
+            "/documents/incoming/{id}/progress",
+            post(office_documents::progress_incoming),
+        )
+        .route(
+            Method::POST,
+            "/documents/incoming/{id}/done",
+            post(office_documents::complete_incoming),
+        )
+        .route(
+            Method::POST,
+            "/documents/outgoing",
+            post(office_documents::create_outgoing),
+        )
+        .route(
+            Method::GET,
+            "/documents/outgoing",
+            get(office_documents::list_outgoing),
+        )
+        .route(
+            Method::GET,
+            "/documents/outgoing/{id}",
+            get(office_documents::get_outgoing),
+        )
+        .route(
+            Method::POST,
+            "/documents/outgoing/{id}/versions",
+            post(office_documents::add_version),
+        )
+        .route(
+            Method::POST,
+            "/documents/outgoing/{id}/review",
+            post(office_documents::review_outgoing),
+        )
+        .route(
+            Method::POST,
+            "/documents/outgoing/{id}/sign",
+            post(office_documents::sign_outgoing),
+        )
+        .route(
+            Method::POST,
+            "/documents/outgoing/{id}/release",
+            post(office_documents::release_outgoing),
+        )
+        .route(
+            Method::POST,
+            "/documents/outgoing/{id}/recipients",
+            post(office_documents::change_recipients),
+        )
+        .route(
+            Method::POST,
+            "/documents/outgoing/{id}/revoke",
+            post(office_documents::revoke_outgoing),
+        )
+        .route(
+            Method::GET,
+            "/documents/registers/{agency_code}/{year}",
+            get(office_documents::register_report),
+        )
+        .route(
+            Method::GET,
+            "/documents/statistics",
+            get(office_documents::statistics),
+        )
+        .route(
+            Method::POST,
+            "/documents/work-files",
+            post(office_documents::create_work_file),
+        )
+        .route(
+            Method::GET,
+            "/documents/work-files/{id}",
+            get(office_documents::get_work_file),
+        )
+        .route(
+            Method::POST,
+            "/documents/work-files/{id}/items",
+            post(office_documents::add_work_file_item),
         )
         // == admin == (catalogue editor, notification templates)
         .route(

@@ -544,6 +544,204 @@ pub const OPERATIONS: &[Operation] = &[
         "Change one event's template; the next notification of that event uses it. A placeholder the event does not provide is refused with rule template.unknown_placeholder naming it; template.brace, template.length. Saving the shipped text again restores the default",
         body = r#"{"subject":"Hồ sơ {code} đã được tiếp nhận","body":"Hồ sơ {code} đã được tiếp nhận. Hẹn trả: {due}.","sms":"Ho so {code} da duoc tiep nhan, hen tra {due}."}"#
     ),
+    // == documents == (quản lý văn bản, Nghị định 30/2020)
+    op!(
+        GET,
+        "/documents/settings/{agency_code}",
+        "documents",
+        Authenticated,
+        "An agency's document settings: the issuer abbreviation of its notations and its drafting units' abbreviations (its officials and administrators)"
+    ),
+    op!(
+        PUT,
+        "/documents/settings/{agency_code}",
+        "documents",
+        Authenticated,
+        "Replace an agency's document settings (agency administrators). Rules document.issuer_abbreviation.invalid, document.unit_abbreviation.invalid|duplicate",
+        body = r#"{"issuer_abbreviation":"UBND","units":[{"abbreviation":"VX","name":"Phòng Văn hóa - Xã hội"}]}"#
+    ),
+    op!(
+        POST,
+        "/documents/files",
+        "documents",
+        Authenticated,
+        "Upload one file of a document (scan, electronic original, draft version, signed PDF) as the raw body; PDF, JPEG or PNG by content, malware-scanned, at most limits.max_upload_bytes (rules document.file.type_not_allowed, document.file.infected, upload.too_large). Answers 201 with the file's id",
+        query = [("filename", "the file's name, percent-encoded UTF-8")]
+    ),
+    op!(
+        GET,
+        "/documents/files/{id}",
+        "documents",
+        Authenticated,
+        "Download a file: its uploader, or whoever sees a document it belongs to"
+    ),
+    op!(
+        POST,
+        "/documents/incoming",
+        "documents",
+        Authenticated,
+        "Register an incoming document (clerks): the yearly arrival number of the agency's register (a separate series for confidential documents). Metadata lengths of Phụ lục VI (rules document.<field>.too_long|required); a document already registered (same document_id, or same number, notation and issuer) is refused with 409, rule document.duplicate, naming the existing entry",
+        body = r#"{"agency_code":"000.00.31.H32","source":"paper","document_id":"000.00.00.H32,2026/03/02,145/KH-UBND","metadata":{"type_code":"plan","subject":"Kế hoạch chuyển đổi số năm 2026","code_number":"145","code_notation":"KH-UBND","issued_date":"2026-03-02","organ_id":"000.00.00.H32","organ_name":"Ủy ban nhân dân tỉnh Khánh Hòa","urgency":"urgent","confidentiality":"normal"},"file_ids":[1]}"#
+    ),
+    op!(
+        GET,
+        "/documents/incoming",
+        "documents",
+        Authenticated,
+        "Incoming documents of an agency in a year that the caller sees (confidential ones only for their handlers and the agency's leaders and clerks)",
+        query = [
+            ("agency", "agency identifier"),
+            ("year", "the register's year (default: this year)")
+        ]
+    ),
+    op!(
+        GET,
+        "/documents/incoming/{id}",
+        "documents",
+        Authenticated,
+        "One incoming document: metadata, handlers, progress, files, replies (404 outside the caller's view)"
+    ),
+    op!(
+        POST,
+        "/documents/incoming/{id}/assign",
+        "documents",
+        Authenticated,
+        "Route or reroute an incoming document (leaders): main handler, co-handlers, for information, deadline, direction. Rules document.assignment.*; document.transition.not_allowed (409) once done",
+        body = r#"{"main_handler":4,"co_handlers":[],"for_information":[],"deadline":"2026-03-09","direction":"Giao chuyên viên chủ trì tham mưu trả lời"}"#
+    ),
+    op!(
+        POST,
+        "/documents/incoming/{id}/progress",
+        "documents",
+        Authenticated,
+        "A handler notes progress (main and co-handlers; rule document.progress.handlers_only)",
+        body = r#"{"note":"Đã dự thảo văn bản trả lời"}"#
+    ),
+    op!(
+        POST,
+        "/documents/incoming/{id}/done",
+        "documents",
+        Authenticated,
+        "The main handler marks the document done (rule document.done.main_handler_only)",
+        body = r#"{"note":"Đã trả lời bằng văn bản đi"}"#
+    ),
+    op!(
+        POST,
+        "/documents/outgoing",
+        "documents",
+        Authenticated,
+        "Start an outgoing draft with its first version (specialists, leaders); `response_for` links the incoming document it answers. A Công văn names its drafting unit (rules document.unit_abbreviation.required|unknown); numbers are given at release (rule document.code.assigned_at_release)",
+        body = r#"{"agency_code":"000.00.31.H32","metadata":{"type_code":"official_letter","subject":"V/v triển khai kế hoạch chuyển đổi số"},"unit_abbreviation":"VX","file_id":2,"response_for":1}"#
+    ),
+    op!(
+        GET,
+        "/documents/outgoing",
+        "documents",
+        Authenticated,
+        "Outgoing documents of an agency that the caller sees",
+        query = [("agency", "agency identifier")]
+    ),
+    op!(
+        GET,
+        "/documents/outgoing/{id}",
+        "documents",
+        Authenticated,
+        "One outgoing document: versions, review chain, signed file, number, recipients and their statuses"
+    ),
+    op!(
+        POST,
+        "/documents/outgoing/{id}/versions",
+        "documents",
+        Authenticated,
+        "The drafter saves a new version of a draft (rule document.draft.drafter_only)",
+        body = r#"{"file_id":3,"note":"Sửa theo góp ý"}"#
+    ),
+    op!(
+        POST,
+        "/documents/outgoing/{id}/review",
+        "documents",
+        Authenticated,
+        "A step of the approval chain: submit (the drafter), review, approve or return (leaders; return needs a reason, rule document.reason.required; the drafter does not approve their own draft, rule document.review.not_own_draft). Wrong state: 409, rule document.transition.not_allowed",
+        body = r#"{"step":"approve","comment":"Đồng ý ban hành"}"#
+    ),
+    op!(
+        POST,
+        "/documents/outgoing/{id}/sign",
+        "documents",
+        Authenticated,
+        "The signer attaches the signed PDF (leaders; rule document.sign.pdf_required); who and when are recorded",
+        body = r#"{"file_id":4,"competence":"TM.","signer_position":"Chủ tịch","signer_name":"Võ Văn Dũng"}"#
+    ),
+    op!(
+        POST,
+        "/documents/outgoing/{id}/release",
+        "documents",
+        Authenticated,
+        "Release a signed document (clerks): number from the issuer's yearly series of the register (confidential documents have their own), notation such as 145/KH-UBND or 12/UBND-VX, date and document identifier OrganId,yyyy/MM/dd,Số/KýHiệu (rule document.settings.missing without an issuer abbreviation)"
+    ),
+    op!(
+        POST,
+        "/documents/outgoing/{id}/recipients",
+        "documents",
+        Authenticated,
+        "Dispatch a released document and change its recipient list (clerks): an agency of this installation gets its incoming entry at once; another agency identifier gets a dispatch row for the edXML exchange (transport status INITIAL). Rules document.recipient.invalid|self|duplicate|unknown|secret_external|organ_name.required",
+        body = r#"{"add":[{"organ_id":"000.00.32.H32"},{"organ_id":"000.00.00.G22","organ_name":"Văn phòng Chính phủ"}],"remove":[]}"#
+    ),
+    op!(
+        POST,
+        "/documents/outgoing/{id}/revoke",
+        "documents",
+        Authenticated,
+        "Revoke (thu hồi) a released document with a reason (clerks): internal recipients' entries are marked revoked, external ones queued for the exchange's revocation package",
+        body = r#"{"reason":"Ban hành sai thẩm quyền"}"#
+    ),
+    op!(
+        GET,
+        "/documents/registers/{agency_code}/{year}",
+        "documents",
+        Authenticated,
+        "The incoming or outgoing register of an agency and year with the columns of Phụ lục IV, as JSON or xlsx (the confidential series for the agency's leaders and clerks only)",
+        query = [
+            ("direction", "in (default) or out"),
+            ("series", "normal (default) or secret"),
+            ("format", "json (default) or xlsx")
+        ]
+    ),
+    op!(
+        GET,
+        "/documents/statistics",
+        "documents",
+        Authenticated,
+        "Indicators for an agency and period: documents in and out, share exchanged electronically, share digitally signed, share handled on time",
+        query = [
+            ("agency", "agency identifier"),
+            ("from", "YYYY-MM-DD"),
+            ("to", "YYYY-MM-DD")
+        ]
+    ),
+    op!(
+        POST,
+        "/documents/work-files",
+        "documents",
+        Authenticated,
+        "Open a work file (hồ sơ công việc) of an agency with Phụ lục VI's file metadata; FileCode OrganId.Year.FileNotation is unique (409, rule work_file.file_code.duplicate); rules work_file.<field>.too_long|required",
+        body = r#"{"agency_code":"000.00.31.H32","year":2026,"metadata":{"file_notation":"VX.01","title":"Hồ sơ chuyển đổi số năm 2026","maintenance":"Vĩnh viễn","rights":"Công khai","creator":"Nguyễn Thị Hoa","language":"Tiếng Việt","start_date":"2026-01-05"}}"#
+    ),
+    op!(
+        GET,
+        "/documents/work-files/{id}",
+        "documents",
+        Authenticated,
+        "A work file with its metadata, DocTotal and the documents the caller may see"
+    ),
+    op!(
+        POST,
+        "/documents/work-files/{id}/items",
+        "documents",
+        Authenticated,
+        "Put one of the agency's documents into the work file (rules work_file.item.other_agency|duplicate|direction)",
+        body = r#"{"direction":"in","document_id":1}"#
+    ),
 ];
 
 fn operation_object(op: &Operation) -> Value {

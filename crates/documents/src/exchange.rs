@@ -1,0 +1,241 @@
+//! The service functions the edXML exchange (next session) calls: what to send, how a
+//! sending went (transport status), what a recipient reported (business status), and the
+//! registration of a document received from outside.
+//!
+//! Invariants: a received package is registered at most once per receiving agency and
+//! document identifier (a repeat answers the existing entry and writes nothing); statuses are
+//! only the protocol's values; every change is audited. These functions run as the exchange
+//! worker (a local caller) or as an official with the clerk's right over the agency.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use tinhso_core::access::Action as Access;
+use tinhso_platform::audit::Change;
+use tinhso_platform::org::agency_by_id;
+use tinhso_platform::{Ctx, Platform, Result};
+
+use crate::common::{active_agency, check_right, not_found};
+use crate::domain::metadata::{Metadata, check_len};
+use crate::domain::numbering::parse_document_identifier;
+use crate::domain::workflow::{TransportStatus, check_business_status};
+use crate::files;
+use crate::incoming;
+
+/// One package the exchange must send to an external recipient.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingSend {
+    pub recipient_id: i64,
+    pub outgoing_id: i64,
+    pub sender_code: String,
+    pub organ_id: String,
+    pub organ_name: String,
+    /// `new`, `revoke` or `update` (edXML BussinessDocType 0, 1, 2).
+    pub package: String,
+    pub document_id: Option<String>,
+    /// Still on the list (false: the update removes it).
+    pub active: bool,
+}
+
+/// Up to `limit` packages waiting to be sent (transport status INITIAL), oldest first.
+pub async fn pending_sends(p: &Platform, limit: i64) -> Result<Vec<PendingSend>> {
+    let rows = sqlx::query("SELECT r.id, r.outgoing_id, o.agency_id, r.organ_id, r.organ_name, r.package, o.document_id, r.active FROM doc_recipients r JOIN doc_outgoing o ON o.id = r.outgoing_id WHERE r.kind = 'external' AND r.transport_status = 'INITIAL' ORDER BY r.status_ms, r.id LIMIT $1")
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(p.db.pool())
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let sender = agency_by_id(p, r.try_get(2)?)
+            .await?
+            .ok_or_else(|| not_found("agency"))?;
+        out.push(PendingSend {
+            recipient_id: r.try_get(0)?,
+            outgoing_id: r.try_get(1)?,
+            sender_code: sender.code,
+            organ_id: r.try_get(3)?,
+            organ_name: r.try_get(4)?,
+            package: r.try_get(5)?,
+            document_id: r.try_get(6)?,
+            active: r.try_get::<i64, _>(7)? != 0,
+        });
+    }
+    Ok(out)
+}
+
+async fn recipient_agency(p: &Platform, recipient_id: i64) -> Result<tinhso_platform::org::Agency> {
+    let agency_id: i64 = sqlx::query_scalar("SELECT o.agency_id FROM doc_recipients r JOIN doc_outgoing o ON o.id = r.outgoing_id WHERE r.id = $1 AND r.kind = 'external'")
+        .bind(recipient_id)
+        .fetch_optional(p.db.pool())
+        .await?
+        .ok_or_else(|| not_found("recipient"))?;
+    agency_by_id(p, agency_id)
+        .await?
+        .ok_or_else(|| not_found("agency"))
+}
+
+/// How the sending of a package went: INITIAL, PROCESSING, DONE or FAIL, with a detail.
+pub async fn record_transport_status(
+    p: &Platform,
+    ctx: &Ctx,
+    recipient_id: i64,
+    status: TransportStatus,
+    detail: &str,
+) -> Result<()> {
+    let sender = recipient_agency(p, recipient_id).await?;
+    check_right(ctx, Access::RegisterDocuments, &sender.agency_path())?;
+    check_len(detail, 1000, "document.transport_detail.too_long")?;
+    let mut tx = p.db.begin_write().await?;
+    sqlx::query("UPDATE doc_recipients SET transport_status = $1, transport_detail = $2, status_ms = $3, dispatched_ms = CASE WHEN $1 = 'DONE' THEN $3 ELSE dispatched_ms END WHERE id = $4")
+        .bind(status.as_str())
+        .bind(detail)
+        .bind(ctx.now_ms)
+        .bind(recipient_id)
+        .execute(&mut *tx.tx)
+        .await?;
+    p.audit(
+        &mut tx,
+        ctx,
+        Change::<(), _> {
+            action: "document_recipient.transport_status",
+            object_type: "document_recipient",
+            object_id: &recipient_id.to_string(),
+            before: None,
+            after: Some(&serde_json::json!({ "status": status.as_str(), "detail": detail })),
+        },
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// What a recipient reported about a document we sent (status package): `code` is one of
+/// 01–06, 13, 15, 16. Returns the recipient row's id.
+pub async fn record_business_status(
+    p: &Platform,
+    ctx: &Ctx,
+    document_id: &str,
+    from_organ_id: &str,
+    code: &str,
+    description: &str,
+) -> Result<i64> {
+    check_business_status(code)?;
+    check_len(
+        description,
+        1000,
+        "document.business_status.description.too_long",
+    )?;
+    let row = sqlx::query("SELECT r.id, o.agency_id FROM doc_recipients r JOIN doc_outgoing o ON o.id = r.outgoing_id WHERE o.document_id = $1 AND r.organ_id = $2")
+        .bind(document_id)
+        .bind(from_organ_id)
+        .fetch_optional(p.db.pool())
+        .await?
+        .ok_or_else(|| not_found("recipient of that document"))?;
+    let recipient_id: i64 = row.try_get(0)?;
+    let sender = agency_by_id(p, row.try_get(1)?)
+        .await?
+        .ok_or_else(|| not_found("agency"))?;
+    check_right(ctx, Access::RegisterDocuments, &sender.agency_path())?;
+    let mut tx = p.db.begin_write().await?;
+    sqlx::query("UPDATE doc_recipients SET business_status = $1, status_ms = $2 WHERE id = $3")
+        .bind(code)
+        .bind(ctx.now_ms)
+        .bind(recipient_id)
+        .execute(&mut *tx.tx)
+        .await?;
+    p.audit(
+        &mut tx,
+        ctx,
+        Change::<(), _> {
+            action: "document_recipient.business_status",
+            object_type: "document_recipient",
+            object_id: &recipient_id.to_string(),
+            before: None,
+            after: Some(&serde_json::json!({ "code": code, "description": description })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(recipient_id)
+}
+
+/// One attachment of a received package.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReceivedFile {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A document that arrived from outside (decoded from an edXML package).
+#[derive(Debug, Clone)]
+pub struct ReceivedDocument {
+    /// The receiving agency of this installation.
+    pub to_agency_code: String,
+    /// The package's DocumentId.
+    pub document_id: String,
+    pub metadata: Metadata,
+    pub files: Vec<ReceivedFile>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Received {
+    pub incoming_id: i64,
+    /// False when the same document had been registered before (nothing was written).
+    pub created: bool,
+}
+
+/// Registers a received document in the receiving agency's incoming register, once per
+/// document identifier. Attachments pass the same checks as uploads.
+pub async fn register_received(
+    p: &Platform,
+    ctx: &Ctx,
+    doc: &ReceivedDocument,
+) -> Result<Received> {
+    let agency = active_agency(p, &doc.to_agency_code).await?;
+    check_right(ctx, Access::RegisterDocuments, &agency.agency_path())?;
+    parse_document_identifier(&doc.document_id)?;
+    doc.metadata.check_incoming()?;
+    if let Some(id) = incoming::by_document_id(p, agency.id, &doc.document_id).await? {
+        return Ok(Received {
+            incoming_id: id,
+            created: false,
+        });
+    }
+    let mut stored = Vec::new();
+    for f in &doc.files {
+        let checked = files::check_content(p, &f.bytes).await?;
+        let key = p.blobs.put(&f.bytes).await?;
+        stored.push((f, checked, key));
+    }
+    let mut tx = p.db.begin_write().await?;
+    let mut views = Vec::new();
+    for (f, checked, key) in &stored {
+        views.push(files::insert(&mut tx, ctx, &f.filename, f.bytes.len(), checked, key).await?);
+    }
+    let entry = incoming::Entry {
+        source: "external",
+        document_id: Some(doc.document_id.clone()),
+        metadata: &doc.metadata,
+        files: views,
+        from_outgoing_id: None,
+        registrar: None,
+    };
+    match incoming::insert(p, &mut tx, ctx, &agency, &entry).await {
+        Ok(id) => {
+            tx.commit().await?;
+            Ok(Received {
+                incoming_id: id,
+                created: true,
+            })
+        }
+        // A concurrent delivery of the same package won the race: answer its entry.
+        Err(e) if e.code() == tinhso_core::ErrorCode::Conflict => {
+            drop(tx);
+            match incoming::by_document_id(p, agency.id, &doc.document_id).await? {
+                Some(id) => Ok(Received {
+                    incoming_id: id,
+                    created: false,
+                }),
+                None => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,25 @@
+//! Document management of Tỉnh số (quản lý văn bản, Nghị định 30/2020/NĐ-CP).
+//!
+//! `domain` holds the pure rules (types, numbering, metadata, workflows); the services store
+//! documents on either database, decide access through [`common::check_view`] and the core's
+//! rights, and audit every change in its own transaction. Other systems — the edXML exchange
+//! above all — call [`exchange`]'s functions, never these tables.
+
+pub mod common;
+pub mod demo;
+pub mod domain;
+pub mod exchange;
+pub mod files;
+pub mod incoming;
+pub mod outgoing;
+pub mod registers;
+pub mod settings;
+pub mod statistics;
+pub mod work_files;
+
+/// This system's schema migrations (versions 2001–2999).
+pub const MIGRATIONS: &[tinhso_platform::Migration] = &[(
+    2001,
+    "documents",
+    include_str!("../migrations/2001_documents.sql"),
+)];
