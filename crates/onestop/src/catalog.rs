@@ -153,16 +153,34 @@ pub async fn get(p: &Platform, code: &str) -> Result<StoredProcedure> {
         .ok_or_else(|| DomainError::not_found(format!("procedure {code}")).into())
 }
 
-/// A specific version (what a dossier was filed under).
+/// Stored procedure versions by id. A version row is never changed once written (an import
+/// that changes a procedure writes a new version), so an entry never goes stale; the bound
+/// keeps memory flat however many versions the catalogue accumulates.
+struct VersionCache(tinhso_platform::cache::Bounded<i64, StoredProcedure>);
+
+impl Default for VersionCache {
+    fn default() -> Self {
+        Self(tinhso_platform::cache::Bounded::new(1024))
+    }
+}
+
+/// A specific version (what a dossier was filed under); read once per process.
 pub async fn version(p: &Platform, version_id: i64) -> Result<StoredProcedure> {
+    let cache = p.caches.get::<VersionCache>();
+    if let Some(stored) = cache.0.get(None, &version_id) {
+        return Ok(stored);
+    }
     let row = sqlx::query("SELECT id, version, spec_json FROM procedure_versions WHERE id = $1")
         .bind(version_id)
         .fetch_optional(p.db.pool())
         .await?;
-    row.as_ref()
+    let stored: StoredProcedure = row
+        .as_ref()
         .map(stored_from_row)
         .transpose()?
-        .ok_or_else(|| DomainError::not_found("procedure version").into())
+        .ok_or_else(|| Error::from(DomainError::not_found("procedure version")))?;
+    cache.0.insert(None, version_id, stored.clone());
+    Ok(stored)
 }
 
 /// Largest catalogue file accepted for import, JSON or xlsx.

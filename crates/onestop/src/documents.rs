@@ -381,23 +381,33 @@ pub(crate) async fn link(
                 .into());
             }
         }
-        sqlx::query("INSERT INTO dossier_documents (dossier_id, role, requirement_index, name, source, upload_id, citizen_document_id, blob_key, filename, content_type, size_bytes, added_by, added_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+    }
+    if docs.is_empty() {
+        return Ok(());
+    }
+    // One statement for all the documents (a counter intake links three or more).
+    let sql = format!(
+        "INSERT INTO dossier_documents (dossier_id, role, requirement_index, name, source, upload_id, citizen_document_id, blob_key, filename, content_type, size_bytes, added_by, added_ms) VALUES {}",
+        crate::sql::values_placeholders(docs.len(), 13)
+    );
+    let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for doc in docs {
+        insert = insert
             .bind(dossier_id)
-            .bind(role)
+            .bind(role.to_owned())
             .bind(doc.requirement_index)
-            .bind(&doc.name)
+            .bind(doc.name.clone())
             .bind(doc.source)
             .bind(doc.upload_id)
             .bind(doc.citizen_document_id)
-            .bind(&doc.blob_key)
-            .bind(&doc.filename)
-            .bind(&doc.content_type)
+            .bind(doc.blob_key.clone())
+            .bind(doc.filename.clone())
+            .bind(doc.content_type.clone())
             .bind(doc.size_bytes)
-            .bind(&ctx.actor)
-            .bind(ctx.now_ms)
-            .execute(&mut *tx.tx)
-            .await?;
+            .bind(ctx.actor.clone())
+            .bind(ctx.now_ms);
     }
+    insert.execute(&mut *tx.tx).await?;
     Ok(())
 }
 

@@ -290,7 +290,11 @@ async fn submit_inner(
         .fetch_one(&mut *tx.tx)
         .await?;
     let code = dossier_code(&agency.code, local_day, sequence);
-    let id: i64 = sqlx::query_scalar("INSERT INTO dossiers (code, agency_id, procedure_version_id, procedure_code, applicant_user_id, applicant_name, applicant_id_number, applicant_phone, applicant_email, proxy_json, channel, status, form_json, submitted_ms, received_ms, due_ms, received_by, clock_json, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $14) RETURNING id")
+    // The new row comes back as the response shows it: no reading it again after the commit.
+    let sql = format!(
+        "INSERT INTO dossiers (code, agency_id, procedure_version_id, procedure_code, applicant_user_id, applicant_name, applicant_id_number, applicant_phone, applicant_email, proxy_json, channel, status, form_json, submitted_ms, received_ms, due_ms, received_by, clock_json, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $14) RETURNING {HEAD_COLUMNS}"
+    );
+    let inserted = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&code)
         .bind(agency.id)
         .bind(procedure.version_id)
@@ -311,6 +315,8 @@ async fn submit_inner(
         .bind(clock_json)
         .fetch_one(&mut *tx.tx)
         .await?;
+    let head = head_view(&inserted, procedure.version, agency.code.clone())?;
+    let id = head.0;
     docs::link(&mut tx, ctx, id, "submitted", &documents).await?;
     if !online {
         crate::steps::apply(
@@ -323,6 +329,7 @@ async fn submit_inner(
                 calendar: &calendar,
                 closing_calendar: &calendar,
                 action: Action::Accept,
+                known_open: Some(None),
             },
         )
         .await?;
@@ -333,6 +340,9 @@ async fn submit_inner(
         ctx,
         Event {
             dossier_id: id,
+            code: &code,
+            email: applicant.email.trim(),
+            phone: applicant.phone.trim(),
             action: "submit",
             from: None,
             to: status,
@@ -353,7 +363,7 @@ async fn submit_inner(
         crate::drafts::mark_submitted(p, &mut tx, ctx, draft_id, &code).await?;
     }
     tx.commit().await?;
-    load(p, &code, false).await
+    with_lists(p, head, false).await
 }
 
 /// Starts the legal clock at receipt: the statutory working time under the receiving
@@ -384,6 +394,11 @@ pub(crate) fn clock_text(clock: &DeadlineClock) -> Result<String> {
 /// One line of a dossier's history.
 pub(crate) struct Event<'a> {
     pub(crate) dossier_id: i64,
+    /// The dossier's code and the applicant's contacts, for the notifications it causes
+    /// (the caller has them already; reading them again would cost a statement per event).
+    pub(crate) code: &'a str,
+    pub(crate) email: &'a str,
+    pub(crate) phone: &'a str,
     pub(crate) action: &'a str,
     pub(crate) from: Option<Status>,
     pub(crate) to: Status,
@@ -691,15 +706,16 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
     authorize_command(ctx, command, &row, &agency, &handling)?;
     let transition = prepare(p, ctx, row, &agency, &handling, command).await?;
     let mut tx = p.db.begin_write().await?;
-    write_transition(p, &mut tx, ctx, code, &transition).await?;
+    let head = write_transition(p, &mut tx, ctx, code, &transition).await?;
     tx.commit().await?;
     // The applicant sees result documents only once the result is handed over.
     let applicant_acting = ctx
         .principal()
         .is_some_and(|pr| Some(pr.user_id) == transition.row.applicant_user_id);
-    load(
+    // The dossier's columns came back from the change itself; its lists are read now.
+    with_lists(
         p,
-        code,
+        head,
         !applicant_acting || transition.to == Status::Returned,
     )
     .await
@@ -746,6 +762,10 @@ pub(crate) struct Transition {
     /// Documents the command attaches (supplement or result), already checked.
     attachment_role: &'static str,
     attached: Vec<docs::Resolved>,
+    /// What the response shows beside the dossier's own columns: the version number of its
+    /// procedure and the receiving agency's identifier.
+    procedure_version: i64,
+    agency_code: String,
 }
 
 /// Validates `command` on the dossier (after the caller was authorised) and computes its
@@ -839,6 +859,8 @@ pub(crate) async fn prepare(
         closing_calendar,
         attachment_role: role,
         attached,
+        procedure_version: procedure.version,
+        agency_code: agency.code.clone(),
     })
 }
 
@@ -850,7 +872,7 @@ pub(crate) async fn write_transition(
     ctx: &Ctx,
     code: &str,
     t: &Transition,
-) -> Result<()> {
+) -> Result<(i64, DossierView)> {
     let Transition {
         row,
         command,
@@ -866,7 +888,21 @@ pub(crate) async fn write_transition(
     let (to, due, apology_due) = (*to, *due, *apology_due);
     // The status in the WHERE clause makes a concurrent second action fail instead of
     // applying twice.
-    let changed = sqlx::query("UPDATE dossiers SET status = $1, clock_json = $2, due_ms = $3, updated_ms = $4, received_ms = CASE WHEN $5 = 1 THEN $4 ELSE received_ms END, received_by = CASE WHEN $5 = 1 THEN $6 ELSE received_by END, resolved_ms = CASE WHEN $7 = 1 THEN $4 ELSE resolved_ms END, resolved_late = CASE WHEN $7 = 1 THEN $8 ELSE resolved_late END, closed_ms = CASE WHEN $9 = 1 THEN $4 ELSE closed_ms END, result_method = COALESCE($10, result_method), handling_agency_id = COALESCE($13, handling_agency_id), apology_due_ms = COALESCE($14, apology_due_ms) WHERE id = $11 AND status = $12")
+    let (set_fee, fee, paid) = match command {
+        Command::RequestPayment { amount } => {
+            (1, Some(i64::try_from(*amount).unwrap_or(i64::MAX)), 0)
+        }
+        Command::ConfirmPayment { .. } => (0, None, 1),
+        _ => (0, None, 0),
+    };
+    // One statement changes the dossier — status, clock, and the fee asked for and whether it
+    // was paid, kept beside the status — and returns what the response shows of it.
+    let sql = format!(
+        "UPDATE dossiers SET status = $1, clock_json = $2, due_ms = $3, updated_ms = $4, received_ms = CASE WHEN $5 = 1 THEN $4 ELSE received_ms END, received_by = CASE WHEN $5 = 1 THEN $6 ELSE received_by END, resolved_ms = CASE WHEN $7 = 1 THEN $4 ELSE resolved_ms END, resolved_late = CASE WHEN $7 = 1 THEN $8 ELSE resolved_late END, closed_ms = CASE WHEN $9 = 1 THEN $4 ELSE closed_ms END, result_method = COALESCE($10, result_method), handling_agency_id = COALESCE($13, handling_agency_id), apology_due_ms = COALESCE($14, apology_due_ms), fee_amount = CASE WHEN $15 = 1 THEN $16 ELSE fee_amount END, fee_paid_ms = CASE WHEN $15 = 1 THEN NULL WHEN $17 = 1 THEN $4 ELSE fee_paid_ms END WHERE id = $11 AND status = $12 RETURNING {HEAD_COLUMNS}"
+    );
+    // The status in the WHERE clause makes a concurrent second action fail instead of
+    // applying twice.
+    let changed = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(to.as_str())
         .bind(clock.as_deref())
         .bind(due)
@@ -884,31 +920,21 @@ pub(crate) async fn write_transition(
         .bind(row.status.as_str())
         .bind(*transfer_to)
         .bind(apology_due)
-        .execute(&mut *tx.tx)
-        .await?
-        .rows_affected();
-    if changed == 0 {
+        .bind(set_fee)
+        .bind(fee)
+        .bind(paid)
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+    let Some(changed) = changed else {
         return Err(Error::domain(
             ErrorCode::Conflict,
             "the dossier changed meanwhile; reload it",
         ));
-    }
-    // The fee asked for, and whether it was paid, are kept beside the status.
+    };
+    let head = head_view(&changed, t.procedure_version, t.agency_code.clone())?;
     match command {
-        Command::RequestPayment { amount } => {
-            sqlx::query("UPDATE dossiers SET fee_amount = $1, fee_paid_ms = NULL WHERE id = $2")
-                .bind(i64::try_from(*amount).unwrap_or(i64::MAX))
-                .bind(row.id)
-                .execute(&mut *tx.tx)
-                .await?;
-        }
-        Command::ConfirmPayment { .. } => {
-            sqlx::query("UPDATE dossiers SET fee_paid_ms = $1 WHERE id = $2")
-                .bind(ctx.now_ms)
-                .bind(row.id)
-                .execute(&mut *tx.tx)
-                .await?;
-        }
+        // The fee itself was written above.
+        Command::RequestPayment { .. } | Command::ConfirmPayment { .. } => {}
         // Leaving `awaiting_payment` otherwise (withdrawn, refused, suspended) voids the open
         // attempt: money the gateway still takes for it is kept as `paid_unapplied`.
         _ if row.status == Status::AwaitingPayment => {
@@ -945,6 +971,7 @@ pub(crate) async fn write_transition(
             calendar: &t.step_calendar,
             closing_calendar: t.closing_calendar.as_ref().unwrap_or(&t.step_calendar),
             action: command.action(),
+            known_open: row.open_step.clone().map(Some),
         },
     )
     .await?;
@@ -962,6 +989,9 @@ pub(crate) async fn write_transition(
         ctx,
         Event {
             dossier_id: row.id,
+            code,
+            email: &row.applicant_email,
+            phone: &row.applicant_phone,
             action: command.name(),
             from: Some(row.status),
             to,
@@ -982,7 +1012,7 @@ pub(crate) async fn write_transition(
         },
     )
     .await?;
-    Ok(())
+    Ok(head)
 }
 
 pub(crate) struct DossierRow {
@@ -994,10 +1024,15 @@ pub(crate) struct DossierRow {
     clock_json: Option<String>,
     due_ms: Option<i64>,
     handling_agency_id: Option<i64>,
+    applicant_email: String,
+    applicant_phone: String,
+    /// The open step of its internal process, read with the dossier (one statement less in
+    /// the action's transaction; the step writes check it is still open).
+    open_step: Option<crate::steps::OpenStep>,
 }
 
 pub(crate) async fn dossier_row(p: &Platform, code: &str) -> Result<DossierRow> {
-    let row = sqlx::query("SELECT id, agency_id, applicant_user_id, procedure_version_id, status, clock_json, due_ms, handling_agency_id FROM dossiers WHERE code = $1")
+    let row = sqlx::query("SELECT d.id, d.agency_id, d.applicant_user_id, d.procedure_version_id, d.status, d.clock_json, d.due_ms, d.handling_agency_id, d.applicant_email, d.applicant_phone, s.id, s.step_index, s.clock_json FROM dossiers d LEFT JOIN dossier_steps s ON s.dossier_id = d.id AND s.completed_ms IS NULL WHERE d.code = $1")
         .bind(code)
         .fetch_optional(p.db.pool())
         .await?
@@ -1011,6 +1046,16 @@ pub(crate) async fn dossier_row(p: &Platform, code: &str) -> Result<DossierRow> 
         clock_json: row.try_get(5)?,
         due_ms: row.try_get(6)?,
         handling_agency_id: row.try_get(7)?,
+        applicant_email: row.try_get(8)?,
+        applicant_phone: row.try_get(9)?,
+        open_step: match row.try_get::<Option<i64>, _>(10)? {
+            Some(step_id) => Some(crate::steps::OpenStep::from_columns(
+                step_id,
+                row.try_get(11)?,
+                row.try_get(12)?,
+            )?),
+            None => None,
+        },
     })
 }
 
@@ -1053,15 +1098,49 @@ pub(crate) async fn document_access(p: &Platform, ctx: &Ctx, code: &str) -> Resu
     Ok((row.id, !own || row.status == Status::Returned))
 }
 
-async fn load(p: &Platform, code: &str, with_results: bool) -> Result<DossierView> {
-    let row = sqlx::query("SELECT d.id, d.code, d.status, d.procedure_code, v.version, a.code, d.channel, d.applicant_name, d.submitted_ms, d.received_ms, d.due_ms, d.resolved_late, d.apology_due_ms, d.fee_amount, d.fee_paid_ms FROM dossiers d JOIN procedure_versions v ON v.id = d.procedure_version_id JOIN agencies a ON a.id = d.agency_id WHERE d.code = $1")
-        .bind(code)
-        .fetch_optional(p.db.pool())
-        .await?
-        .ok_or_else(|| DomainError::not_found("dossier"))?;
-    let id: i64 = row.try_get(0)?;
+/// The dossier columns a [`DossierView`] shows, in the order [`head_view`] reads them (a
+/// `SELECT` and the `RETURNING` of an action's `UPDATE` alike).
+const HEAD_COLUMNS: &str = "id, code, status, procedure_code, channel, applicant_name, submitted_ms, received_ms, due_ms, resolved_late, apology_due_ms, fee_amount, fee_paid_ms";
+
+/// A dossier's view from its [`HEAD_COLUMNS`], without its lists (see [`with_lists`]).
+fn head_view(
+    row: &sqlx::any::AnyRow,
+    procedure_version: i64,
+    agency_code: String,
+) -> Result<(i64, DossierView)> {
     let status = Status::parse(&row.try_get::<String, _>(2)?)?;
-    let events = sqlx::query("SELECT at_ms, action, from_status, to_status, note, due_ms FROM dossier_events WHERE dossier_id = $1 ORDER BY id")
+    Ok((
+        row.try_get(0)?,
+        DossierView {
+            code: row.try_get(1)?,
+            status,
+            national_status: status.national_code(),
+            procedure_code: row.try_get(3)?,
+            procedure_version,
+            agency_code,
+            channel: row.try_get(4)?,
+            applicant_name: row.try_get(5)?,
+            submitted_at: vietnam_time(row.try_get(6)?),
+            received_at: row.try_get::<Option<i64>, _>(7)?.map(vietnam_time),
+            due_at: row.try_get::<Option<i64>, _>(8)?.map(vietnam_time),
+            resolved_late: row.try_get::<i64, _>(9)? != 0,
+            apology_due_at: row.try_get::<Option<i64>, _>(10)?.map(vietnam_time),
+            fee_amount: row.try_get(11)?,
+            fee_paid: row.try_get::<Option<i64>, _>(12)?.is_some(),
+            events: Vec::new(),
+            steps: Vec::new(),
+            documents: Vec::new(),
+        },
+    ))
+}
+
+/// Fills a dossier's history, steps and documents into its view.
+async fn with_lists(
+    p: &Platform,
+    (id, mut view): (i64, DossierView),
+    with_results: bool,
+) -> Result<DossierView> {
+    view.events = sqlx::query("SELECT at_ms, action, from_status, to_status, note, due_ms FROM dossier_events WHERE dossier_id = $1 ORDER BY id")
         .bind(id)
         .fetch_all(p.db.pool())
         .await?
@@ -1077,26 +1156,24 @@ async fn load(p: &Platform, code: &str, with_results: bool) -> Result<DossierVie
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(DossierView {
-        code: row.try_get(1)?,
-        status,
-        national_status: status.national_code(),
-        procedure_code: row.try_get(3)?,
-        procedure_version: row.try_get(4)?,
-        agency_code: row.try_get(5)?,
-        channel: row.try_get(6)?,
-        applicant_name: row.try_get(7)?,
-        submitted_at: vietnam_time(row.try_get(8)?),
-        received_at: row.try_get::<Option<i64>, _>(9)?.map(vietnam_time),
-        due_at: row.try_get::<Option<i64>, _>(10)?.map(vietnam_time),
-        resolved_late: row.try_get::<i64, _>(11)? != 0,
-        apology_due_at: row.try_get::<Option<i64>, _>(12)?.map(vietnam_time),
-        fee_amount: row.try_get(13)?,
-        fee_paid: row.try_get::<Option<i64>, _>(14)?.is_some(),
-        events,
-        steps: crate::steps::list(p, id, p.now_ms(), vietnam_time).await?,
-        documents: docs::of_dossier(p, id, with_results).await?,
-    })
+    view.steps = crate::steps::list(p, id, p.now_ms(), vietnam_time).await?;
+    view.documents = docs::of_dossier(p, id, with_results).await?;
+    Ok(view)
+}
+
+async fn load(p: &Platform, code: &str, with_results: bool) -> Result<DossierView> {
+    let columns: Vec<String> = HEAD_COLUMNS.split(", ").map(|c| format!("d.{c}")).collect();
+    let sql = format!(
+        "SELECT {}, v.version, a.code FROM dossiers d JOIN procedure_versions v ON v.id = d.procedure_version_id JOIN agencies a ON a.id = d.agency_id WHERE d.code = $1",
+        columns.join(", ")
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(code)
+        .fetch_optional(p.db.pool())
+        .await?
+        .ok_or_else(|| DomainError::not_found("dossier"))?;
+    let head = head_view(&row, row.try_get(13)?, row.try_get(14)?)?;
+    with_lists(p, head, with_results).await
 }
 
 /// The logged-in caller allowed to read their own records (dossiers, documents): their id.

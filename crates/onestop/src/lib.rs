@@ -21,6 +21,7 @@ pub mod payments;
 pub mod portal_sync;
 pub mod queue;
 pub mod search;
+mod sql;
 pub mod statistics;
 pub mod steps;
 pub mod workbook;

@@ -7,7 +7,6 @@
 //! (`notification_templates`); the text in force is read in the event's transaction.
 
 use serde_json::json;
-use sqlx::Row;
 use tinhso_platform::{Ctx, Result, WriteTx};
 
 use crate::domain::dossier::Status;
@@ -45,23 +44,19 @@ pub(crate) async fn enqueue_for_event(
     event_id: i64,
     e: &Event<'_>,
 ) -> Result<()> {
-    let row =
-        sqlx::query("SELECT code, applicant_email, applicant_phone FROM dossiers WHERE id = $1")
-            .bind(e.dossier_id)
-            .fetch_one(&mut *tx.tx)
-            .await?;
-    let (code, email, phone): (String, String, String) =
-        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
     let Some(event) = event_of(e.action, e.to) else {
         return Ok(());
     };
+    if e.email.trim().is_empty() && e.phone.trim().is_empty() {
+        return Ok(());
+    }
     let Some(template) = crate::notification_templates::in_force(tx, event).await? else {
         return Ok(());
     };
     let due = e.due_ms.map(local).unwrap_or_default();
-    let fill = |text: &str| render(text, &code, &due, e.note);
+    let fill = |text: &str| render(text, e.code, &due, e.note);
     let subject = fill(&template.subject);
-    for (channel, to) in [("email", email), ("sms", phone)] {
+    for (channel, to) in [("email", e.email), ("sms", e.phone)] {
         if to.trim().is_empty() {
             continue;
         }

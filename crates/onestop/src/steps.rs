@@ -27,13 +27,33 @@ pub(crate) struct StepInput<'a> {
     /// when the action transfers the dossier).
     pub closing_calendar: &'a WorkingCalendar,
     pub action: Action,
+    /// The open step when the caller knows it: `Some(None)` for a dossier created in this
+    /// transaction, `Some(step)` as read with the dossier before the transaction (the writes
+    /// below then fail with a conflict if that step was closed meanwhile). `None`: read it
+    /// here.
+    pub known_open: Option<Option<OpenStep>>,
 }
 
 /// The open step: its index, clock and deadline.
-struct OpenStep {
+#[derive(Debug, Clone)]
+pub(crate) struct OpenStep {
     id: i64,
     index: usize,
     clock: Option<DeadlineClock>,
+}
+
+impl OpenStep {
+    /// From the stored columns `id, step_index, clock_json` of an open step.
+    pub(crate) fn from_columns(id: i64, index: i64, clock: Option<String>) -> Result<Self> {
+        Ok(Self {
+            id,
+            index: usize::try_from(index).unwrap_or(usize::MAX),
+            clock: clock
+                .map(|text| serde_json::from_str(&text))
+                .transpose()
+                .map_err(|e| Error::Other(format!("stored step clock: {e}")))?,
+        })
+    }
 }
 
 async fn open_step(tx: &mut WriteTx, dossier_id: i64) -> Result<Option<OpenStep>> {
@@ -42,21 +62,31 @@ async fn open_step(tx: &mut WriteTx, dossier_id: i64) -> Result<Option<OpenStep>
         .fetch_optional(&mut *tx.tx)
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let clock = row
-        .try_get::<Option<String>, _>(2)?
-        .map(|text| serde_json::from_str(&text))
-        .transpose()
-        .map_err(|e| Error::Other(format!("stored step clock: {e}")))?;
-    Ok(Some(OpenStep {
-        id: row.try_get(0)?,
-        index: usize::try_from(row.try_get::<i64, _>(1)?).unwrap_or(usize::MAX),
-        clock,
-    }))
+    Ok(Some(OpenStep::from_columns(
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+    )?))
+}
+
+/// Fails when an update guarded on the step being open found it closed: a concurrent action
+/// moved the steps after this one read them.
+fn still_open(rows_affected: u64) -> Result<()> {
+    if rows_affected == 0 {
+        return Err(Error::domain(
+            tinhso_core::ErrorCode::Conflict,
+            "the dossier changed meanwhile; reload it",
+        ));
+    }
+    Ok(())
 }
 
 /// Moves the steps of a dossier for one action, in the action's transaction.
 pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> Result<()> {
-    let open = open_step(tx, input.dossier_id).await?;
+    let open = match input.known_open.clone() {
+        Some(known) => known,
+        None => open_step(tx, input.dossier_id).await?,
+    };
     let now = tinhso_core::calendar::vietnam_instant(ctx.now_ms);
     // Checked again on the step read inside the transaction: two forwards racing from the
     // same step cannot pass over the leader's decision or the return.
@@ -86,11 +116,11 @@ pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> 
             if let Some(step) = &open {
                 close(tx, ctx, step, input.closing_calendar, "done").await?;
             }
-            for passed in completed_range(current, complete_through) {
-                if Some(passed) != current {
-                    insert_step(tx, ctx, &input, passed, None).await?;
-                }
-            }
+            let mut inserted: Vec<(usize, Option<DeadlineClock>)> =
+                completed_range(current, complete_through)
+                    .filter(|passed| Some(*passed) != current)
+                    .map(|passed| (passed, None))
+                    .collect();
             if let Some(next) = next {
                 let mut clock = DeadlineClock::new(
                     input
@@ -100,9 +130,9 @@ pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> 
                         .unwrap_or_default(),
                 );
                 clock.start(now).map_err(crate::dossiers::calendar_error)?;
-                insert_step(tx, ctx, &input, next, Some(clock)).await?;
+                inserted.push((next, Some(clock)));
             }
-            Ok(())
+            insert_steps(tx, ctx, &input, &inserted).await
         }
     }
 }
@@ -129,15 +159,16 @@ async fn pause_or_resume(
         .due(calendar)
         .map_err(crate::dossiers::calendar_error)?
         .map(|d| d.timestamp_millis());
-    sqlx::query(
-        "UPDATE dossier_steps SET clock_json = $1, due_ms = COALESCE($2, due_ms) WHERE id = $3",
+    let changed = sqlx::query(
+        "UPDATE dossier_steps SET clock_json = $1, due_ms = COALESCE($2, due_ms) WHERE id = $3 AND completed_ms IS NULL",
     )
     .bind(crate::dossiers::clock_text(&clock)?)
     .bind(due)
     .bind(step.id)
     .execute(&mut *tx.tx)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    still_open(changed)
 }
 
 /// Closes the open step now; it is late when its working time ran out before now.
@@ -157,51 +188,69 @@ async fn close(
         }
         None => false,
     };
-    sqlx::query("UPDATE dossier_steps SET completed_ms = $1, completed_by = $2, outcome = $3, late = $4 WHERE id = $5")
+    let changed = sqlx::query("UPDATE dossier_steps SET completed_ms = $1, completed_by = $2, outcome = $3, late = $4 WHERE id = $5 AND completed_ms IS NULL")
         .bind(ctx.now_ms)
         .bind(&ctx.actor)
         .bind(outcome)
         .bind(i64::from(late))
         .bind(step.id)
         .execute(&mut *tx.tx)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected();
+    still_open(changed)
 }
 
-/// Inserts step `index`: open with its running clock, or (no clock) done now by the action
-/// that completed a later step (a decision completes the review before it).
-async fn insert_step(
+/// Inserts the given steps in one statement: each open with its running clock, or (no
+/// clock) done now by the action that completed a later step (a decision completes the
+/// review before it). Indexes outside the process are skipped.
+async fn insert_steps(
     tx: &mut WriteTx,
     ctx: &Ctx,
     input: &StepInput<'_>,
-    index: usize,
-    clock: Option<DeadlineClock>,
+    steps: &[(usize, Option<DeadlineClock>)],
 ) -> Result<()> {
-    let Some(step) = input.process.get(index) else {
+    let mut rows = Vec::with_capacity(steps.len());
+    for (index, clock) in steps {
+        let Some(step) = input.process.get(*index) else {
+            continue;
+        };
+        let due = match clock {
+            Some(c) => c
+                .due(input.calendar)
+                .map_err(crate::dossiers::calendar_error)?
+                .map(|d| d.timestamp_millis()),
+            None => None,
+        };
+        let clock_json = clock
+            .as_ref()
+            .map(crate::dossiers::clock_text)
+            .transpose()?;
+        rows.push((*index, step, due, clock_json));
+    }
+    if rows.is_empty() {
         return Ok(());
-    };
-    let due = match &clock {
-        Some(c) => c
-            .due(input.calendar)
-            .map_err(crate::dossiers::calendar_error)?
-            .map(|d| d.timestamp_millis()),
-        None => None,
-    };
-    let open = clock.is_some();
-    sqlx::query("INSERT INTO dossier_steps (dossier_id, step_index, name, role, agency_id, started_ms, due_ms, clock_json, completed_ms, completed_by, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-        .bind(input.dossier_id)
-        .bind(i64::try_from(index).unwrap_or(i64::MAX))
-        .bind(&step.name)
-        .bind(step.role.as_str())
-        .bind(input.agency_id)
-        .bind(ctx.now_ms)
-        .bind(due)
-        .bind(clock.as_ref().map(crate::dossiers::clock_text).transpose()?)
-        .bind((!open).then_some(ctx.now_ms))
-        .bind((!open).then_some(ctx.actor.as_str()))
-        .bind((!open).then_some("done"))
-        .execute(&mut *tx.tx)
-        .await?;
+    }
+    let sql = format!(
+        "INSERT INTO dossier_steps (dossier_id, step_index, name, role, agency_id, started_ms, due_ms, clock_json, completed_ms, completed_by, outcome) VALUES {}",
+        crate::sql::values_placeholders(rows.len(), 11)
+    );
+    let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (index, step, due, clock_json) in rows {
+        let open = clock_json.is_some();
+        insert = insert
+            .bind(input.dossier_id)
+            .bind(i64::try_from(index).unwrap_or(i64::MAX))
+            .bind(step.name.clone())
+            .bind(step.role.as_str())
+            .bind(input.agency_id)
+            .bind(ctx.now_ms)
+            .bind(due)
+            .bind(clock_json)
+            .bind((!open).then_some(ctx.now_ms))
+            .bind((!open).then(|| ctx.actor.clone()))
+            .bind((!open).then_some("done"));
+    }
+    insert.execute(&mut *tx.tx).await?;
     Ok(())
 }
 

@@ -77,14 +77,80 @@ async fn office_hours_for(p: &Platform, agency: Option<&Agency>) -> Result<Offic
     Ok(OfficeHours::default())
 }
 
-/// The calendar that applies to `agency` (or the installation default).
+/// The settings key of the calendar stamp: a random token every writer of calendar data
+/// replaces in its own transaction. A token names one state of the calendar data (a restored
+/// backup brings back its token with its data), so a cached calendar is served only while
+/// the stored token is the one it was read under — on any node.
+const STAMP_KEY: &str = "calendar_stamp";
+
+/// Calendars by agency path (office hours are inherited along it), bounded.
+struct CalendarCache(crate::cache::Bounded<String, WorkingCalendar>);
+
+impl Default for CalendarCache {
+    fn default() -> Self {
+        Self(crate::cache::Bounded::new(4096))
+    }
+}
+
+fn new_stamp() -> String {
+    use rand::RngCore;
+    let mut token = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut token);
+    hex::encode(token)
+}
+
+/// Replaces the calendar stamp, in the transaction that changes calendar data.
+async fn bump_stamp(tx: &mut crate::WriteTx) -> Result<()> {
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(STAMP_KEY)
+        .bind(new_stamp())
+        .execute(&mut *tx.tx)
+        .await?;
+    Ok(())
+}
+
+/// Gives a database without a calendar stamp (new, or older than the cache) its first one;
+/// until then calendars are read without caching.
+pub(crate) async fn ensure_stamp(p: &Platform) -> Result<()> {
+    if stamp(p).await?.is_some() {
+        return Ok(());
+    }
+    let mut tx = p.db.begin_write().await?;
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+        .bind(STAMP_KEY)
+        .bind(new_stamp())
+        .execute(&mut *tx.tx)
+        .await?;
+    tx.commit().await
+}
+
+async fn stamp(p: &Platform) -> Result<Option<String>> {
+    p.setting(STAMP_KEY).await
+}
+
+/// The calendar that applies to `agency` (or the installation default). One statement (the
+/// stamp) while the cached calendar is current.
 pub async fn working_calendar(p: &Platform, agency: Option<&Agency>) -> Result<WorkingCalendar> {
-    Ok(WorkingCalendar {
+    // The stamp is read before the data: a writer committing in between leaves newer data
+    // under the older stamp, never older data under the newer one.
+    let stamp = stamp(p).await?;
+    let cache = p.caches.get::<CalendarCache>();
+    let key = agency.map(|a| a.path.clone()).unwrap_or_default();
+    if let Some(stamp) = &stamp
+        && let Some(calendar) = cache.0.get(Some(stamp), &key)
+    {
+        return Ok(calendar);
+    }
+    let calendar = WorkingCalendar {
         rules: stored_rules(p).await?,
         schedules: stored_schedules(p).await?,
         office_hours: office_hours_for(p, agency).await?,
         ..WorkingCalendar::default()
-    })
+    };
+    if let Some(stamp) = &stamp {
+        cache.0.insert(Some(stamp), key, calendar.clone());
+    }
+    Ok(calendar)
 }
 
 pub async fn holidays(p: &Platform, year: i32) -> Result<Vec<DayOff>> {
@@ -153,6 +219,7 @@ pub async fn set_schedule(p: &Platform, ctx: &Ctx, schedule: &YearSchedule) -> R
         .bind(ctx.now_ms)
         .execute(&mut *tx.tx)
         .await?;
+    bump_stamp(&mut tx).await?;
     p.audit(
         &mut tx,
         ctx,
@@ -176,6 +243,7 @@ pub async fn set_rules(p: &Platform, ctx: &Ctx, rules: &HolidayRules) -> Result<
         .bind(ctx.now_ms)
         .execute(&mut *tx.tx)
         .await?;
+    bump_stamp(&mut tx).await?;
     p.audit(
         &mut tx,
         ctx,
@@ -214,6 +282,7 @@ pub async fn set_office_hours(
         .bind(ctx.now_ms)
         .execute(&mut *tx.tx)
         .await?;
+    bump_stamp(&mut tx).await?;
     p.audit(
         &mut tx,
         ctx,

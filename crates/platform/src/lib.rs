@@ -9,6 +9,7 @@ pub mod audit;
 pub mod backup;
 pub mod blobs;
 mod blobs_s3;
+pub mod cache;
 pub mod calendar;
 pub mod config;
 pub mod context;
@@ -48,6 +49,8 @@ pub struct Platform {
     pub payments: Arc<dyn payment::PaymentGateway>,
     /// The search-index port chosen by `search.backend`.
     pub search: Arc<dyn search::SearchIndex>,
+    /// In-process caches of rarely changing data (procedure versions, calendars).
+    pub caches: Arc<cache::Caches>,
 }
 
 impl Platform {
@@ -79,8 +82,10 @@ impl Platform {
             search: search::from_config(&config.search)?,
             config: Arc::new(config),
             clock: Arc::new(SystemClock),
+            caches: Arc::default(),
         };
         platform.check_audit_key().await?;
+        calendar::ensure_stamp(&platform).await?;
         Ok(platform)
     }
 

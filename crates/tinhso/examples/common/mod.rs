@@ -284,7 +284,14 @@ impl Server {
 
     /// One lifecycle: counter intake, start processing, approve, return result.
     pub async fn lifecycle(&self) {
+        self.lifecycle_observed(|_| {}).await;
+    }
+
+    /// One lifecycle, calling `after` with each request's name once its response arrived (the
+    /// statement count of `bench_lifecycle … count` is read there).
+    pub async fn lifecycle_observed(&self, mut after: impl FnMut(&'static str)) {
         let filed = self.post(&self.counter, "/dossiers", &self.intake).await;
+        after("counter intake");
         let act = format!("/dossiers/{}/actions", filed["code"].as_str().unwrap());
         self.post(
             &self.specialist,
@@ -292,14 +299,17 @@ impl Server {
             &json!({"action": "start_processing"}),
         )
         .await;
+        after("start processing");
         self.post(&self.leader, &act, &json!({"action": "approve"}))
             .await;
+        after("approve");
         self.post(
             &self.counter,
             &act,
             &json!({"action": "return_result", "method": "counter"}),
         )
         .await;
+        after("return result");
     }
 
     /// Lifecycles per second from `concurrency` clients.
