@@ -286,7 +286,7 @@ pub struct DisplayName {
 }
 
 impl DisplayName {
-    /// Parses a DER-encoded Name.
+    /// The display form of a certificate name.
     pub fn from_name(name: &Name) -> DisplayName {
         let mut common_name = None;
         let mut organization = None;
