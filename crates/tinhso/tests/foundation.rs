@@ -7,8 +7,8 @@ mod foundation {
     mod citizen_ui;
     mod crash;
     mod documents;
-    mod edxml_cli;
     mod documents_ns30;
+    mod edxml_cli;
     mod forms;
     mod national_portal;
     mod officer_ui;
