@@ -96,7 +96,18 @@ pub enum Command {
 pub enum EdxmlCommand {
     /// Check a package: exit 0 when valid, else 1 with one problem per line on stdout
     /// (the rule code, then a readable message); 2 when the file cannot be opened.
-    Validate { file: PathBuf },
+    /// The signature is verified against the certificate the package carries; whether that
+    /// certificate chains to a trusted CA (`--anchor` and `signing.trust_anchors`) is a
+    /// warning on stderr, or a problem with `--require-trusted`.
+    Validate {
+        file: PathBuf,
+        /// A PEM file of trusted CA certificates, beside `signing.trust_anchors`; repeatable.
+        #[arg(long = "anchor")]
+        anchors: Vec<PathBuf>,
+        /// Refuse a signature whose certificate does not chain to a trusted CA.
+        #[arg(long)]
+        require_trusted: bool,
+    },
     /// Print the parsed header and the attachments (name, type, size) as JSON.
     Inspect { file: PathBuf },
     /// Write a package: a document from --header and --attach, or a status package from --status.
@@ -113,6 +124,16 @@ pub enum EdxmlCommand {
         /// Where to write the package.
         #[arg(long)]
         out: PathBuf,
+        /// Sign the package (XML-DSig, RSA-SHA256) with this PKCS#12 key; default
+        /// `signing.pkcs12_path`. `--unsigned` writes a package without a signature.
+        #[arg(long, conflicts_with = "unsigned")]
+        p12: Option<PathBuf>,
+        /// Password of the PKCS#12 key; default `signing.pkcs12_password`.
+        #[arg(long, env = "TINHSO_SIGNING_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// Write the package without a signature (for tests and for signing elsewhere).
+        #[arg(long)]
+        unsigned: bool,
     },
 }
 

@@ -52,8 +52,13 @@ fn init_logging(config: &Config) {
 pub async fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Calendar { command } => calendar_command(&args.global, command).await,
-        // Works on files only: no configuration, database or runtime needed.
-        Command::Edxml { command } => Ok(crate::edxml::run(command)),
+        // Works on files only: the configuration names the trust anchors and the key, no
+        // database is opened.
+        Command::Edxml { command } => Ok(crate::edxml::run(
+            command,
+            &load_config(&args.global)?.signing,
+            unix_now(),
+        )),
         Command::Signing { command } => signing_command(command).await,
         Command::Config {
             command: ConfigCommand::Print,

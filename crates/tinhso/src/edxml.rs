@@ -1,11 +1,13 @@
-//! `tinhso edxml …`: validate, inspect and build edXML packages from the command line.
+//! `tinhso edxml validate | inspect | build`: edXML packages on files, for integrators and
+//! administrators.
 //!
-//! Invariants: `validate` runs the structural checks first (parse with attachments decoded and
-//! dropped, then every field rule) and only a structurally valid file goes to the signature
-//! step, [`signature_step`], which the XML-DSig module plugs into; until then it reports that
-//! the signature was not checked instead of pretending it was. Exit codes: 0 valid / done,
-//! 1 the package is invalid or could not be parsed, 2 a file could not be opened or written.
-//! Problems go to stdout one per line as `CODE message`; notes and I/O errors to stderr.
+//! `validate` runs the structural checks first (parse, every field rule, manifest against
+//! attachments), then the signature: the enveloped XML-DSig must verify with the certificate
+//! the package carries, and that certificate's chain to the trust anchors is a warning, or a
+//! problem with `--require-trusted`. `build` writes the package and signs it with the
+//! configured PKCS#12 key unless told `--unsigned`. Exit codes: 0 valid / done, 1 the package
+//! is invalid or could not be parsed, 2 a file could not be opened or written. Problems go
+//! to stdout one per line as `CODE message`; notes and I/O errors to stderr.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
@@ -20,27 +22,101 @@ use tinhso_edxml::validate::{
 use tinhso_edxml::write::{AttachmentInput, write_document, write_status};
 use tinhso_edxml::{DocumentPackage, Issue, StatusPackage};
 
+use tinhso_edxml::dsig::{sign_enveloped, verify_enveloped};
+use tinhso_platform::config::SigningConfig;
+use tinhso_signing::pki::{Pkcs12Signer, certificates_from_pem, verify_chain};
+
 use crate::cli::EdxmlCommand;
 
 const INVALID: u8 = 1;
 const IO_FAILURE: u8 = 2;
 
-pub fn run(command: EdxmlCommand) -> ExitCode {
+pub fn run(command: EdxmlCommand, signing: &SigningConfig, now_unix: i64) -> ExitCode {
     match command {
-        EdxmlCommand::Validate { file } => validate(&file),
+        EdxmlCommand::Validate {
+            file,
+            anchors,
+            require_trusted,
+        } => {
+            let paths: Vec<PathBuf> = signing
+                .trust_anchors
+                .iter()
+                .chain(&anchors)
+                .cloned()
+                .collect();
+            match read_anchors(&paths) {
+                Ok(anchors) => validate(&file, &anchors, require_trusted, now_unix),
+                Err(code) => code,
+            }
+        }
         EdxmlCommand::Inspect { file } => inspect(&file),
         EdxmlCommand::Build {
             header,
             status,
             attach,
             out,
-        } => match (header, status) {
-            (Some(header), None) => build_document(&header, &attach, &out),
-            (None, Some(status)) => build_status(&status, &out),
-            // clap enforces exactly one of the two.
-            _ => ExitCode::from(IO_FAILURE),
-        },
+            p12,
+            password,
+            unsigned,
+        } => {
+            let signer = if unsigned {
+                None
+            } else {
+                match load_signer(p12, password, signing) {
+                    Ok(signer) => Some(signer),
+                    Err(code) => return code,
+                }
+            };
+            match (header, status) {
+                (Some(header), None) => build_document(&header, &attach, &out, signer.as_ref()),
+                (None, Some(status)) => build_status(&status, &out, signer.as_ref()),
+                // clap enforces exactly one of the two.
+                _ => ExitCode::from(IO_FAILURE),
+            }
+        }
     }
+}
+
+/// The CA certificates (DER) of every PEM file named.
+fn read_anchors(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, ExitCode> {
+    let mut anchors = Vec::new();
+    for path in paths {
+        let pem = std::fs::read(path).map_err(|e| {
+            eprintln!("edxml.io: {}: {e}", path.display());
+            ExitCode::from(IO_FAILURE)
+        })?;
+        anchors.extend(certificates_from_pem(&pem).map_err(|e| {
+            eprintln!("{}: {}: {e}", e.code(), path.display());
+            ExitCode::from(IO_FAILURE)
+        })?);
+    }
+    Ok(anchors)
+}
+
+/// The key `build` signs with: `--p12`, else `signing.pkcs12_path`.
+fn load_signer(
+    p12: Option<PathBuf>,
+    password: Option<String>,
+    signing: &SigningConfig,
+) -> Result<Pkcs12Signer, ExitCode> {
+    let path = p12.or_else(|| {
+        (!signing.pkcs12_path.as_os_str().is_empty()).then(|| signing.pkcs12_path.clone())
+    });
+    let Some(path) = path else {
+        eprintln!(
+            "edxml.build.no_key: give --p12 (or set signing.pkcs12_path) to sign the package, or --unsigned"
+        );
+        return Err(ExitCode::from(IO_FAILURE));
+    };
+    let data = std::fs::read(&path).map_err(|e| {
+        eprintln!("edxml.io: {}: {e}", path.display());
+        ExitCode::from(IO_FAILURE)
+    })?;
+    let password = password.unwrap_or_else(|| signing.pkcs12_password.clone());
+    Pkcs12Signer::from_pkcs12(&data, &password).map_err(|e| {
+        eprintln!("{}: {}: {e}", e.code(), path.display());
+        ExitCode::from(IO_FAILURE)
+    })
 }
 
 fn open(path: &Path) -> Result<BufReader<File>, ExitCode> {
@@ -69,7 +145,7 @@ fn print_issues(issues: &[Issue]) {
     }
 }
 
-fn validate(path: &Path) -> ExitCode {
+fn validate(path: &Path, anchors: &[Vec<u8>], require_trusted: bool, now_unix: i64) -> ExitCode {
     let input = match open(path) {
         Ok(i) => i,
         Err(code) => return code,
@@ -83,44 +159,67 @@ fn validate(path: &Path) -> ExitCode {
             print_issues(&issues);
             ExitCode::from(INVALID)
         }
-        Ok(_) => match signature_step(path) {
-            SignatureOutcome::Valid { signer } => {
-                eprintln!("signature valid: {signer}");
+        Ok(_) => match signature_step(path, anchors, require_trusted, now_unix) {
+            Ok(outcome) => {
+                eprintln!("signature valid: {}", outcome.signer);
+                if let Some(warning) = outcome.untrusted {
+                    eprintln!("warning: {warning}");
+                }
                 ExitCode::SUCCESS
             }
-            SignatureOutcome::Invalid(issue) => {
+            Err(issue) => {
                 print_issues(&[issue]);
                 ExitCode::from(INVALID)
-            }
-            SignatureOutcome::NotChecked => {
-                eprintln!(
-                    "edxml.signature.not_checked: structure valid; the signature was not verified (XML-DSig not wired in this build)"
-                );
-                ExitCode::SUCCESS
             }
         },
     }
 }
 
-/// What the signature step found.
-#[expect(
-    dead_code,
-    reason = "Valid and Invalid are built once the XML-DSig verifier is wired at merge"
-)]
-pub enum SignatureOutcome {
-    /// Verified; `signer` names the certificate's subject.
-    Valid { signer: String },
-    /// Missing or not verifying; the issue carries the `edxml.signature.*` code.
-    Invalid(Issue),
-    /// No verifier in this build.
-    NotChecked,
+/// A signature that verified: who signed, and why its certificate is not trusted, if it is
+/// not (reported as a warning unless trust was required).
+struct VerifiedSigner {
+    signer: String,
+    untrusted: Option<Issue>,
 }
 
-/// The signature step of `validate`, run on a structurally valid file. The lead wires
-/// `tinhso_edxml::dsig::verify_enveloped` here at merge (open the file, map
-/// `VerifiedSignature` to `Valid` and `DsigError` to `Invalid`).
-fn signature_step(_path: &Path) -> SignatureOutcome {
-    SignatureOutcome::NotChecked
+/// The signature step of `validate`, run on a structurally valid file: the enveloped
+/// signature must verify with the certificate it carries; the chain to `anchors` is checked
+/// at `now_unix`.
+fn signature_step(
+    path: &Path,
+    anchors: &[Vec<u8>],
+    require_trusted: bool,
+    now_unix: i64,
+) -> Result<VerifiedSigner, Issue> {
+    let input = File::open(path).map(BufReader::new).map_err(|e| Issue {
+        code: "edxml.io".into(),
+        message: e.to_string(),
+    })?;
+    let verified = verify_enveloped(input).map_err(|e| Issue {
+        code: e.code().into(),
+        message: e.to_string(),
+    })?;
+    let untrusted = verify_chain(
+        &verified.certificate,
+        &verified.extra_certificates,
+        anchors,
+        now_unix,
+    )
+    .err()
+    .map(|e| Issue {
+        code: format!("edxml.signature.{}", e.code()),
+        message: format!(
+            "the signer's certificate ({}) is not trusted: {e}",
+            verified.subject
+        ),
+    });
+    match untrusted {
+        Some(issue) if require_trusted => Err(issue),
+        untrusted => Ok(VerifiedSigner {
+            signer: verified.subject,
+            untrusted,
+        }),
+    }
 }
 
 fn inspect(path: &Path) -> ExitCode {
@@ -193,21 +292,37 @@ fn guess_content_type(path: &Path) -> &'static str {
 }
 
 /// Writes to `OUT.partial` and renames, so a failed build leaves no half package at `out`.
+/// With a signer the package is first written unsigned beside it, then copied with its
+/// signature into the partial file (the signer streams both passes).
 fn write_atomically(
     out: &Path,
+    signer: Option<&Pkcs12Signer>,
     write: impl FnOnce(BufWriter<File>) -> Result<u64, String>,
 ) -> ExitCode {
-    let mut partial = out.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
-    let result = File::create(&partial)
-        .map_err(|e| e.to_string())
-        .and_then(|f| write(BufWriter::new(f)))
-        .and_then(|n| {
-            std::fs::rename(&partial, out)
-                .map(|_| n)
-                .map_err(|e| e.to_string())
-        });
+    let sibling = |suffix: &str| {
+        let mut name = out.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let (partial, unsigned) = (sibling(".partial"), sibling(".unsigned"));
+    let result = match signer {
+        None => create_and_write(&partial, write),
+        Some(signer) => create_and_write(&unsigned, write).and_then(|_| {
+            let output = File::create(&partial).map_err(|e| e.to_string())?;
+            let mut output = BufWriter::new(output);
+            sign_enveloped(&unsigned, &mut output, signer)
+                .map_err(|e| format!("{}: {e}", e.code()))?;
+            output.flush().map_err(|e| e.to_string())?;
+            Ok(())
+        }),
+    }
+    .and_then(|()| std::fs::rename(&partial, out).map_err(|e| e.to_string()))
+    .and_then(|()| {
+        std::fs::metadata(out)
+            .map(|m| m.len())
+            .map_err(|e| e.to_string())
+    });
+    let _ = std::fs::remove_file(&unsigned);
     match result {
         Ok(n) => {
             println!("{}: {n} bytes", out.display());
@@ -221,7 +336,20 @@ fn write_atomically(
     }
 }
 
-fn build_document(header: &Path, attach: &[String], out: &Path) -> ExitCode {
+fn create_and_write(
+    path: &Path,
+    write: impl FnOnce(BufWriter<File>) -> Result<u64, String>,
+) -> Result<(), String> {
+    let file = File::create(path).map_err(|e| e.to_string())?;
+    write(BufWriter::new(file)).map(|_| ())
+}
+
+fn build_document(
+    header: &Path,
+    attach: &[String],
+    out: &Path,
+    signer: Option<&Pkcs12Signer>,
+) -> ExitCode {
     let package: DocumentPackage = match read_json(header) {
         Ok(p) => p,
         Err(code) => return code,
@@ -268,14 +396,14 @@ fn build_document(header: &Path, attach: &[String], out: &Path) -> ExitCode {
             }
         }
     }
-    write_atomically(out, |w| {
+    write_atomically(out, signer, |w| {
         write_document(w, &package, &mut inputs)
             .map(|s| s.bytes_written)
             .map_err(|e| e.to_string())
     })
 }
 
-fn build_status(status: &Path, out: &Path) -> ExitCode {
+fn build_status(status: &Path, out: &Path, signer: Option<&Pkcs12Signer>) -> ExitCode {
     let package: StatusPackage = match read_json(status) {
         Ok(p) => p,
         Err(code) => return code,
@@ -285,7 +413,7 @@ fn build_status(status: &Path, out: &Path) -> ExitCode {
         print_issues(&issues);
         return ExitCode::from(INVALID);
     }
-    write_atomically(out, |w| {
+    write_atomically(out, signer, |w| {
         write_status(w, &package)
             .map(|s| s.bytes_written)
             .map_err(|e| e.to_string())

@@ -1,6 +1,7 @@
 //! `tinhso edxml validate | inspect | build` run as the real binary on files: a package built
-//! from JSON and files validates and inspects with the attachments' sizes; broken packages
-//! exit non-zero with one `CODE message` line per problem.
+//! from JSON and files and signed with a key of the test CA validates (its signer trusted
+//! only with the CA as anchor) and inspects with the attachments' sizes; unsigned, altered
+//! and broken packages exit non-zero with one `CODE message` line per problem.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -47,6 +48,26 @@ const HEADER: &str = r#"{
   }
 }"#;
 
+/// A test CA in `dir` (`tinhso signing test-ca`): returns the signer's PKCS#12 and the CA's PEM.
+fn test_ca(dir: &Path) -> (String, String) {
+    let made = Command::new(env!("CARGO_BIN_EXE_tinhso"))
+        .args(["signing", "test-ca", "--out"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    (path("signer.p12"), path("ca.pem"))
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 fn scratch() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
@@ -62,30 +83,70 @@ fn build_then_validate_and_inspect_a_document() {
     std::fs::write(&pdf, b"%PDF-1.4 not really a pdf\n").unwrap();
     let data = dir.join("so-lieu.dat");
     std::fs::write(&data, vec![7u8; 100_000]).unwrap();
+    let (p12, ca) = test_ca(&dir);
     let out = dir.join("out.edxml");
-    let built = tinhso(&[
-        "build",
-        "--header",
-        header.to_str().unwrap(),
-        "--attach",
-        pdf.to_str().unwrap(),
-        "--attach",
-        &format!("{}:text/csv", data.display()),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    let build = |extra: &[&str], out: &Path| {
+        let mut args = vec![
+            "build",
+            "--header",
+            header.to_str().unwrap(),
+            "--attach",
+            pdf.to_str().unwrap(),
+        ];
+        let csv = format!("{}:text/csv", data.display());
+        args.extend(["--attach", &csv, "--out", out.to_str().unwrap()]);
+        args.extend(extra);
+        tinhso(&args)
+    };
+    let built = build(&["--p12", &p12, "--password", "tinhso-demo"], &out);
+    assert!(built.status.success(), "{}", stderr(&built));
     assert!(!dir.join("out.edxml.partial").exists());
+    assert!(!dir.join("out.edxml.unsigned").exists());
 
-    let validated = tinhso(&["validate", out.to_str().unwrap()]);
+    // Valid, signature included; the test CA is no anchor yet, so its signer is untrusted:
+    // a warning, or a problem when trust is required.
+    let file = out.to_str().unwrap();
+    let validated = tinhso(&["validate", file]);
     assert_eq!(validated.status.code(), Some(0), "{}", stdout(&validated));
     assert_eq!(stdout(&validated), "");
-    // Until the XML-DSig module is wired, validate says it did not check the signature.
-    assert!(String::from_utf8_lossy(&validated.stderr).contains("edxml.signature.not_checked"));
+    assert!(
+        stderr(&validated).contains("signature valid: "),
+        "{}",
+        stderr(&validated)
+    );
+    assert!(stderr(&validated).contains("warning: edxml.signature.chain.untrusted"));
+    let required = tinhso(&["validate", file, "--require-trusted"]);
+    assert_eq!(required.status.code(), Some(1));
+    assert!(stdout(&required).starts_with("edxml.signature.chain.untrusted "));
+    let trusted = tinhso(&["validate", file, "--require-trusted", "--anchor", &ca]);
+    assert_eq!(trusted.status.code(), Some(0), "{}", stdout(&trusted));
+    assert!(
+        !stderr(&trusted).contains("warning"),
+        "{}",
+        stderr(&trusted)
+    );
+
+    // Altered after signing: the reason names the signature.
+    let altered = dir.join("altered.edxml");
+    let text = std::fs::read_to_string(&out).unwrap();
+    std::fs::write(&altered, text.replace("thử nghiệm", "thu nghiem")).unwrap();
+    let checked = tinhso(&["validate", altered.to_str().unwrap(), "--anchor", &ca]);
+    assert_eq!(checked.status.code(), Some(1));
+    assert!(
+        stdout(&checked).starts_with("edxml.signature.digest_mismatch "),
+        "{}",
+        stdout(&checked)
+    );
+
+    // Unsigned packages are written only on request, and do not validate.
+    let unsigned = dir.join("unsigned.edxml");
+    let refused = build(&[], &unsigned);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("edxml.build.no_key"));
+    assert!(build(&["--unsigned"], &unsigned).status.success());
+    let checked = tinhso(&["validate", unsigned.to_str().unwrap()]);
+    assert_eq!(checked.status.code(), Some(1));
+    assert!(stdout(&checked).starts_with("edxml.signature.missing "));
 
     let inspected = tinhso(&["inspect", out.to_str().unwrap()]);
     assert!(inspected.status.success());
@@ -122,6 +183,7 @@ fn build_refuses_an_invalid_header_and_writes_nothing() {
         header.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
+        "--unsigned",
     ]);
     assert_eq!(built.status.code(), Some(1));
     let lines: Vec<String> = stdout(&built).lines().map(str::to_owned).collect();
@@ -185,6 +247,7 @@ fn status_package_from_json() {
         }"#,
     )
     .unwrap();
+    let (p12, _) = test_ca(&dir);
     let out = dir.join("status.edxml");
     let built = tinhso(&[
         "build",
@@ -192,6 +255,10 @@ fn status_package_from_json() {
         status.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
+        "--p12",
+        &p12,
+        "--password",
+        "tinhso-demo",
     ]);
     assert!(built.status.success(), "{}", stdout(&built));
     assert_eq!(
