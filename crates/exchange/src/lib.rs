@@ -5,6 +5,9 @@
 //! what a received package is compared with what was received before (new, a sender's
 //! repeat, or a different package reusing a document id). Transport statuses are the
 //! documents system's (`tinhso_documents::domain::workflow::TransportStatus`).
-//! The store-and-forward services and the federation transport build on these.
+//! `transport` holds the ports packages leave and arrive through (federated peers over
+//! HTTPS with client certificates, the national exchange). The store-and-forward services
+//! build on these.
 
 pub mod domain;
+pub mod transport;
