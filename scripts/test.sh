@@ -79,6 +79,7 @@ stage_system_packages() {
   # Canonical XML is compared with libxml2's (xmllint); test keys and CAs come from openssl.
   command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
   if [[ -z ${TINHSO_TEST_POSTGRES_URL:-} ]] && ! pg_server_answers "$PG_PROBE_PORT" && ! pg_bindir >/dev/null; then
     missing+=(postgresql)
   fi
@@ -87,7 +88,7 @@ stage_system_packages() {
   fi
 
   if ((${#missing[@]} == 0)); then
-    info "all present: chromium, clamav, clamav-daemon, python3-aiosmtpd, postgresql-client, curl, poppler-utils, zbar-tools, xmlsec1, libxml2-utils, openssl, PostgreSQL"
+    info "all present: chromium, clamav, clamav-daemon, python3-aiosmtpd, postgresql-client, curl, poppler-utils, zbar-tools, xmlsec1, libxml2-utils, openssl, libnss3-tools, PostgreSQL"
     return 0
   fi
   info "installing: ${missing[*]}"
