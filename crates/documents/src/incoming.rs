@@ -114,6 +114,8 @@ pub struct IncomingView {
     pub handlers: Vec<HandlerView>,
     pub progress: Vec<ProgressView>,
     pub files: Vec<FileView>,
+    /// What verifying each PDF file's signatures found (signer, time, validity).
+    pub signatures: Vec<crate::signatures::FileSignatures>,
     pub replies: Vec<ReplyView>,
     pub from_outgoing_id: Option<i64>,
     pub revoked: bool,
@@ -213,13 +215,19 @@ pub(crate) async fn insert(
         .bind(entry.from_outgoing_id)
         .fetch_one(&mut *tx.tx)
         .await?;
+    // Signatures are checked against the anchors at the registration instant, in this
+    // transaction, so no entry exists without its files' verdicts.
+    let anchors = crate::signatures::anchors(p)?;
     for file in &entry.files {
         sqlx::query("INSERT INTO doc_incoming_files (incoming_id, file_id) VALUES ($1, $2)")
             .bind(id)
             .bind(file.id)
             .execute(&mut *tx.tx)
             .await?;
+        crate::signatures::verify_and_store(p, tx, file, &anchors, ctx.now_ms, ctx.now_ms)
+            .await?;
     }
+    crate::notices::arrival(tx, agency, id, m.subject.trim(), ctx.now_ms).await?;
     progress_row(
         tx,
         ctx,
@@ -449,11 +457,50 @@ pub async fn get(p: &Platform, ctx: &Ctx, id: i64) -> Result<IncomingView> {
         handlers,
         progress,
         files: files::views(p, &file_ids).await?,
+        signatures: crate::signatures::of_files(p, &file_ids).await?,
         replies,
         from_outgoing_id: r.try_get(10)?,
         revoked: r.try_get::<Option<i64>, _>(11)?.is_some(),
         metadata,
     })
+}
+
+/// Verifies the signatures of the document's PDF files again, now and against the anchors
+/// configured now (after a trust anchor was added, say); audited.
+pub async fn reverify(p: &Platform, ctx: &Ctx, id: i64) -> Result<IncomingView> {
+    let h = visible(p, ctx, id).await?;
+    check_right(ctx, Access::RegisterDocuments, &h.agency.agency_path())?;
+    let file_ids: Vec<i64> =
+        sqlx::query_scalar("SELECT file_id FROM doc_incoming_files WHERE incoming_id = $1")
+            .bind(id)
+            .fetch_all(p.db.pool())
+            .await?;
+    let anchors = crate::signatures::anchors(p)?;
+    let mut tx = p.db.begin_write().await?;
+    let mut verdicts = Vec::new();
+    for file in files::views(p, &file_ids).await? {
+        if let Some(v) = crate::signatures::verify_and_store(
+            p, &mut tx, &file, &anchors, ctx.now_ms, ctx.now_ms,
+        )
+        .await?
+        {
+            verdicts.push(serde_json::json!({ "file": v.file_id, "status": v.status, "problem": v.problem }));
+        }
+    }
+    p.audit(
+        &mut tx,
+        ctx,
+        Change::<(), _> {
+            action: "document_incoming.verify_signatures",
+            object_type: "document_incoming",
+            object_id: &id.to_string(),
+            before: None,
+            after: Some(&verdicts),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    get(p, ctx, id).await
 }
 
 /// The incoming documents of an agency in a year that the caller sees, newest first.
