@@ -224,8 +224,7 @@ pub(crate) async fn insert(
             .bind(file.id)
             .execute(&mut *tx.tx)
             .await?;
-        crate::signatures::verify_and_store(p, tx, file, &anchors, ctx.now_ms, ctx.now_ms)
-            .await?;
+        crate::signatures::verify_and_store(p, tx, file, &anchors, ctx.now_ms, ctx.now_ms).await?;
     }
     crate::notices::arrival(tx, agency, id, m.subject.trim(), ctx.now_ms).await?;
     progress_row(
@@ -479,12 +478,13 @@ pub async fn reverify(p: &Platform, ctx: &Ctx, id: i64) -> Result<IncomingView> 
     let mut tx = p.db.begin_write().await?;
     let mut verdicts = Vec::new();
     for file in files::views(p, &file_ids).await? {
-        if let Some(v) = crate::signatures::verify_and_store(
-            p, &mut tx, &file, &anchors, ctx.now_ms, ctx.now_ms,
-        )
-        .await?
+        if let Some(v) =
+            crate::signatures::verify_and_store(p, &mut tx, &file, &anchors, ctx.now_ms, ctx.now_ms)
+                .await?
         {
-            verdicts.push(serde_json::json!({ "file": v.file_id, "status": v.status, "problem": v.problem }));
+            verdicts.push(
+                serde_json::json!({ "file": v.file_id, "status": v.status, "problem": v.problem }),
+            );
         }
     }
     p.audit(

@@ -612,7 +612,17 @@ pub async fn sign(p: &Platform, ctx: &Ctx, id: i64, input: &SignInput) -> Result
     }
     let verdict =
         signatures::verify_and_store(p, &mut tx, &file, &anchors, ctx.now_ms, ctx.now_ms).await?;
-    record_signed(p, &mut tx, ctx, id, h.status, &file, &metadata, verdict.as_ref()).await?;
+    record_signed(
+        p,
+        &mut tx,
+        ctx,
+        id,
+        h.status,
+        &file,
+        &metadata,
+        verdict.as_ref(),
+    )
+    .await?;
     tx.commit().await?;
     get(p, ctx, id).await
 }
@@ -656,8 +666,7 @@ pub async fn sign_on_server(
     } else {
         input.signer_name.clone()
     };
-    let metadata =
-        signed_metadata(p, id, &input.competence, &input.signer_position, &name).await?;
+    let metadata = signed_metadata(p, id, &input.competence, &input.signer_position, &name).await?;
     let anchors = signatures::anchors(p)?;
     let key = p.blobs.put(&signed.pdf).await?;
     let checked = files::Checked {
@@ -677,7 +686,17 @@ pub async fn sign_on_server(
     let file = files::insert(&mut tx, ctx, &filename, signed.pdf.len(), &checked, &key).await?;
     let verdict =
         signatures::verify_and_store(p, &mut tx, &file, &anchors, ctx.now_ms, ctx.now_ms).await?;
-    record_signed(p, &mut tx, ctx, id, h.status, &file, &metadata, verdict.as_ref()).await?;
+    record_signed(
+        p,
+        &mut tx,
+        ctx,
+        id,
+        h.status,
+        &file,
+        &metadata,
+        verdict.as_ref(),
+    )
+    .await?;
     sqlx::query("UPDATE doc_outgoing SET signer_subject = $1, signer_serial = $2, signature_ms = $3, signed_on_server = 1 WHERE id = $4")
         .bind(&signed.subject)
         .bind(&signed.serial)

@@ -64,7 +64,10 @@ pub struct FileSignatures {
 
 /// Problems that only say the signer is not (or no longer) trusted: the bytes are intact.
 fn trust_only(code: &str) -> bool {
-    matches!(code, "signature.untrusted" | "signature.timestamp_untrusted")
+    matches!(
+        code,
+        "signature.untrusted" | "signature.timestamp_untrusted"
+    )
 }
 
 fn info(report: &SignatureReport) -> SignatureInfo {
@@ -78,10 +81,7 @@ fn info(report: &SignatureReport) -> SignatureInfo {
     };
     let timestamp_ms = report.timestamp.as_ref().map(|t| t.time_unix * 1000);
     SignatureInfo {
-        signer_name: report
-            .signer
-            .as_ref()
-            .map(|s| s.subject.short().to_owned()),
+        signer_name: report.signer.as_ref().map(|s| s.subject.short().to_owned()),
         organization: report
             .signer
             .as_ref()

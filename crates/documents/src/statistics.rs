@@ -95,7 +95,7 @@ pub async fn compute_scope(
     let agencies: i64 = if subtree {
         sqlx::query_scalar("SELECT COUNT(*) FROM agencies WHERE path LIKE $1 || '%'")
             .bind(&agency.path)
-        .bind(i64::from(subtree))
+            .bind(i64::from(subtree))
             .fetch_one(p.db.pool())
             .await?
     } else {
