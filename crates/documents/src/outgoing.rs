@@ -552,6 +552,14 @@ async fn signed_metadata(
     Ok(metadata)
 }
 
+/// What the signing step records: the signed file, the signer's metadata and the verdict
+/// on the file's signatures.
+struct Signed<'a> {
+    file: &'a FileView,
+    metadata: &'a Metadata,
+    verdict: Option<&'a FileSignatures>,
+}
+
 /// Records the signed file on the document (row, chain step, audit) inside `tx`.
 async fn record_signed(
     p: &Platform,
@@ -559,10 +567,13 @@ async fn record_signed(
     ctx: &Ctx,
     id: i64,
     from: OutgoingStatus,
-    file: &FileView,
-    metadata: &Metadata,
-    verdict: Option<&FileSignatures>,
+    signed: Signed<'_>,
 ) -> Result<()> {
+    let Signed {
+        file,
+        metadata,
+        verdict,
+    } = signed;
     sqlx::query("UPDATE doc_outgoing SET signed_file_id = $1, signed_by = $2, signed_ms = $3, metadata = $4 WHERE id = $5")
         .bind(file.id)
         .bind(user_id(ctx))
@@ -618,9 +629,11 @@ pub async fn sign(p: &Platform, ctx: &Ctx, id: i64, input: &SignInput) -> Result
         ctx,
         id,
         h.status,
-        &file,
-        &metadata,
-        verdict.as_ref(),
+        Signed {
+            file: &file,
+            metadata: &metadata,
+            verdict: verdict.as_ref(),
+        },
     )
     .await?;
     tx.commit().await?;
@@ -692,9 +705,11 @@ pub async fn sign_on_server(
         ctx,
         id,
         h.status,
-        &file,
-        &metadata,
-        verdict.as_ref(),
+        Signed {
+            file: &file,
+            metadata: &metadata,
+            verdict: verdict.as_ref(),
+        },
     )
     .await?;
     sqlx::query("UPDATE doc_outgoing SET signer_subject = $1, signer_serial = $2, signature_ms = $3, signed_on_server = 1 WHERE id = $4")
