@@ -19,8 +19,8 @@ use tinhso_platform::org::{Agency, agency_by_id};
 use tinhso_platform::{Caller, Ctx, Error, Platform, Result, WriteTx};
 
 use crate::common::{
-    active_agency, check_right, check_view, from_json_text, json_text, next_number, not_found,
-    parse_date, series_of, today, user_id, year_of,
+    active_agency, check_right, check_view, from_json_text, json_text, map_rows, next_number,
+    not_found, parse_date, series_of, today, user_id, year_of,
 };
 use crate::domain::metadata::{Metadata, check_len};
 use crate::domain::numbering::{format_number, parse_document_identifier};
@@ -139,11 +139,7 @@ pub struct IncomingSummary {
 }
 
 fn code_of(m: &Metadata) -> String {
-    if m.code_number.is_empty() {
-        String::new()
-    } else {
-        format!("{}/{}", m.code_number, m.code_notation)
-    }
+    crate::common::code_text(&m.code_number, &m.code_notation)
 }
 
 /// The clerk registers a document that arrived (on paper or electronically).
@@ -384,33 +380,35 @@ pub async fn get(p: &Platform, ctx: &Ctx, id: i64) -> Result<IncomingView> {
         .fetch_one(p.db.pool())
         .await?;
     let metadata: Metadata = from_json_text(&r.try_get::<String, _>(6)?)?;
-    let mut handlers = Vec::new();
-    for row in sqlx::query("SELECT h.user_id, u.display_name, h.part, h.assigned_ms FROM doc_handlers h JOIN users u ON u.id = h.user_id WHERE h.incoming_id = $1 AND h.active = 1 ORDER BY h.id")
-        .bind(id)
-        .fetch_all(p.db.pool())
-        .await?
-    {
-        handlers.push(HandlerView {
+    let handlers = map_rows(
+        &sqlx::query("SELECT h.user_id, u.display_name, h.part, h.assigned_ms FROM doc_handlers h JOIN users u ON u.id = h.user_id WHERE h.incoming_id = $1 AND h.active = 1 ORDER BY h.id")
+            .bind(id)
+            .fetch_all(p.db.pool())
+            .await?,
+        |row| {
+            Ok(HandlerView {
             user_id: row.try_get(0)?,
             display_name: row.try_get(1)?,
             part: HandlerPart::parse(&row.try_get::<String, _>(2)?)?,
             assigned_ms: row.try_get(3)?,
-        });
-    }
-    let mut progress = Vec::new();
-    for row in sqlx::query("SELECT kind, actor, user_id, note, at_ms FROM doc_progress WHERE incoming_id = $1 ORDER BY id")
-        .bind(id)
-        .fetch_all(p.db.pool())
-        .await?
-    {
-        progress.push(ProgressView {
+            })
+        },
+    )?;
+    let progress = map_rows(
+        &sqlx::query("SELECT kind, actor, user_id, note, at_ms FROM doc_progress WHERE incoming_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(p.db.pool())
+            .await?,
+        |row| {
+            Ok(ProgressView {
             kind: row.try_get(0)?,
             actor: row.try_get(1)?,
             user_id: row.try_get(2)?,
             note: row.try_get(3)?,
             at_ms: row.try_get(4)?,
-        });
-    }
+            })
+        },
+    )?;
     let file_ids: Vec<i64> = sqlx::query_scalar(
         "SELECT file_id FROM doc_incoming_files WHERE incoming_id = $1 ORDER BY file_id",
     )
@@ -531,19 +529,16 @@ pub async fn list(
         if confidentiality.is_secret() && visible(p, ctx, id).await.is_err() {
             continue;
         }
-        let number: String = r.try_get(5)?;
-        let notation: String = r.try_get(6)?;
         out.push(IncomingSummary {
             id,
             year: r.try_get(1)?,
             series: r.try_get(2)?,
             arrival_number: r.try_get(3)?,
             arrival_ms: r.try_get(4)?,
-            code: if number.is_empty() {
-                String::new()
-            } else {
-                format!("{number}/{notation}")
-            },
+            code: crate::common::code_text(
+                &r.try_get::<String, _>(5)?,
+                &r.try_get::<String, _>(6)?,
+            ),
             organ_name: r.try_get(7)?,
             subject: r.try_get(8)?,
             status: IncomingStatus::parse(&r.try_get::<String, _>(9)?)?,

@@ -21,8 +21,8 @@ use tinhso_platform::org::{Agency, agency_by_id, resolve_agency_code};
 use tinhso_platform::{Ctx, Error, Platform, Result, WriteTx};
 
 use crate::common::{
-    active_agency, check_right, check_view, from_json_text, json_text, next_number, not_found,
-    parse_date, series_of, today, user_id, year_of,
+    active_agency, check_right, check_view, from_json_text, json_text, map_rows, next_number,
+    not_found, parse_date, series_of, today, user_id, year_of,
 };
 use crate::domain::metadata::{Metadata, check_len};
 use crate::domain::numbering::{code, document_identifier, format_number, notation};
@@ -1042,41 +1042,44 @@ pub async fn get(p: &Platform, ctx: &Ctx, id: i64) -> Result<OutgoingView> {
         .fetch_one(p.db.pool())
         .await?;
     let metadata: Metadata = from_json_text(&r.try_get::<String, _>(1)?)?;
-    let mut versions = Vec::new();
-    for v in sqlx::query("SELECT version, file_id, note, created_by, created_ms FROM doc_versions WHERE outgoing_id = $1 ORDER BY version")
+    let version_rows = sqlx::query("SELECT version, file_id, note, created_by, created_ms FROM doc_versions WHERE outgoing_id = $1 ORDER BY version")
         .bind(id)
         .fetch_all(p.db.pool())
-        .await?
-    {
-        versions.push(VersionView {
+        .await?;
+    let file_ids = map_rows(&version_rows, |v| Ok(v.try_get::<i64, _>(1)?))?;
+    let version_files = files::views(p, &file_ids).await?;
+    let versions = map_rows(&version_rows, |v| {
+        let file_id: i64 = v.try_get(1)?;
+        Ok(VersionView {
             version: v.try_get(0)?,
-            file: files::views(p, &[v.try_get(1)?]).await?.into_iter().next(),
+            file: version_files.iter().find(|f| f.id == file_id).cloned(),
             note: v.try_get(2)?,
             created_by: v.try_get(3)?,
             created_ms: v.try_get(4)?,
-        });
-    }
-    let mut reviews = Vec::new();
-    for v in sqlx::query("SELECT step, user_id, actor, comment, at_ms FROM doc_reviews WHERE outgoing_id = $1 ORDER BY id")
-        .bind(id)
-        .fetch_all(p.db.pool())
-        .await?
-    {
-        reviews.push(ReviewView {
+        })
+    })?;
+    let reviews = map_rows(
+        &sqlx::query("SELECT step, user_id, actor, comment, at_ms FROM doc_reviews WHERE outgoing_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(p.db.pool())
+            .await?,
+        |v| {
+            Ok(ReviewView {
             step: v.try_get(0)?,
             user_id: v.try_get(1)?,
             actor: v.try_get(2)?,
             comment: v.try_get(3)?,
             at_ms: v.try_get(4)?,
-        });
-    }
-    let mut recipients = Vec::new();
-    for v in sqlx::query("SELECT id, kind, organ_id, organ_name, incoming_id, transport_status, business_status, package, active FROM doc_recipients WHERE outgoing_id = $1 ORDER BY id")
-        .bind(id)
-        .fetch_all(p.db.pool())
-        .await?
-    {
-        recipients.push(RecipientView {
+            })
+        },
+    )?;
+    let recipients = map_rows(
+        &sqlx::query("SELECT id, kind, organ_id, organ_name, incoming_id, transport_status, business_status, package, active FROM doc_recipients WHERE outgoing_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(p.db.pool())
+            .await?,
+        |v| {
+            Ok(RecipientView {
             id: v.try_get(0)?,
             kind: v.try_get(1)?,
             organ_id: v.try_get(2)?,
@@ -1086,24 +1089,22 @@ pub async fn get(p: &Platform, ctx: &Ctx, id: i64) -> Result<OutgoingView> {
             business_status: v.try_get(6)?,
             package: v.try_get(7)?,
             active: v.try_get::<i64, _>(8)? != 0,
-        });
-    }
+            })
+        },
+    )?;
     let response_for = match r.try_get::<Option<i64>, _>(14)? {
         Some(incoming_id) => {
             let a = sqlx::query("SELECT organ_id, code_number, code_notation, issued_date, document_id FROM doc_incoming WHERE id = $1")
                 .bind(incoming_id)
                 .fetch_one(p.db.pool())
                 .await?;
-            let number: String = a.try_get(1)?;
-            let notation: String = a.try_get(2)?;
             Some(ResponseFor {
                 incoming_id,
                 organ_id: a.try_get(0)?,
-                code: if number.is_empty() {
-                    String::new()
-                } else {
-                    format!("{number}/{notation}")
-                },
+                code: crate::common::code_text(
+                    &a.try_get::<String, _>(1)?,
+                    &a.try_get::<String, _>(2)?,
+                ),
                 issued_date: parse_date(a.try_get(3)?),
                 document_id: a.try_get(4)?,
             })
