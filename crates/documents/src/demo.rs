@@ -322,3 +322,34 @@ pub async fn seed(p: &Platform) -> Result<bool> {
     tx.commit().await?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::use_demo_pki;
+
+    #[test]
+    fn the_demo_ca_is_made_once_and_becomes_the_signing_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = tinhso_platform::Config::default();
+        config.server.data_dir = dir.path().to_path_buf();
+        let made = use_demo_pki(&mut config, 1_796_083_200).unwrap().unwrap();
+        assert_eq!(made, dir.path().join("demo-pki"));
+        assert_eq!(config.signing.pkcs12_path, made.join("signer.p12"));
+        assert_eq!(config.signing.trust_anchors, vec![made.join("ca.pem")]);
+        let key = std::fs::read(&config.signing.pkcs12_path).unwrap();
+        tinhso_signing::Pkcs12Signer::from_pkcs12(&key, &config.signing.pkcs12_password).unwrap();
+        // A second start keeps the same CA (signatures made before stay trusted).
+        let ca = std::fs::read(made.join("ca.pem")).unwrap();
+        let mut again = tinhso_platform::Config::default();
+        again.server.data_dir = dir.path().to_path_buf();
+        use_demo_pki(&mut again, 1_796_083_200).unwrap();
+        assert_eq!(std::fs::read(made.join("ca.pem")).unwrap(), ca);
+        // A configured key is left alone.
+        let mut configured = tinhso_platform::Config::default();
+        configured.signing.pkcs12_path = "/etc/tinhso/org.p12".into();
+        assert!(use_demo_pki(&mut configured, 0).unwrap().is_none());
+        assert!(configured.signing.trust_anchors.is_empty());
+    }
+}

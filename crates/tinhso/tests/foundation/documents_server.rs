@@ -434,6 +434,64 @@ async fn sign_release_dispatch(backend: Backend) {
     assert_eq!(st, 200, "{doc}");
     assert_eq!(doc["signatures"][0]["status"], "valid");
 
+    // Received through the exchange (an edXML package from another province), signed by
+    // the test CA, and by an expired certificate: verified at the registration instant.
+    let system = tinhso_platform::Ctx::system(app.platform.now_ms());
+    let sign_with = |issued: &test_ca::Issued| {
+        tinhso_signing::sign_pdf(
+            &real_pdf("Công văn liên thông"),
+            &pki.pki.signer_for(issued).unwrap(),
+            &tinhso_signing::SignOptions {
+                signing_time_unix: chrono::Utc::now().timestamp(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let package = tinhso_documents::exchange::ReceivedDocument {
+        to_agency_code: NHA_TRANG.into(),
+        document_id: "000.00.00.G22,2026/11/30,7816/VPCP-TTĐT".into(),
+        metadata: serde_json::from_value(json!({
+            "type_code": "official_letter", "subject": "V/v cung cấp thông tin",
+            "code_number": "7816", "code_notation": "VPCP-TTĐT", "issued_date": "2026-11-30",
+            "organ_id": "000.00.00.G22", "organ_name": "Văn phòng Chính phủ",
+        }))
+        .unwrap(),
+        files: vec![
+            tinhso_documents::exchange::ReceivedFile {
+                filename: "7816.pdf".into(),
+                bytes: sign_with(&pki.pki.signer),
+            },
+            tinhso_documents::exchange::ReceivedFile {
+                filename: "7816-cu.pdf".into(),
+                bytes: sign_with(&pki.pki.expired_signer),
+            },
+        ],
+    };
+    let got = tinhso_documents::exchange::register_received(&app.platform, &system, &package)
+        .await
+        .unwrap();
+    let (_, doc) = get(
+        &c,
+        api(&format!("/incoming/{}", got.incoming_id)),
+        &who.clerk,
+    )
+    .await;
+    assert_eq!(doc["signatures"][0]["status"], "valid", "{doc}");
+    assert_eq!(
+        doc["signatures"][0]["signatures"][0]["signer_name"],
+        test_ca::SIGNER_NAME
+    );
+    assert_eq!(doc["signatures"][1]["status"], "invalid", "{doc}");
+    assert_eq!(
+        doc["signatures"][1]["problem"], "signature.expired",
+        "{doc}"
+    );
+    assert_eq!(
+        doc["signatures"][1]["signatures"][0]["signer_name"],
+        test_ca::EXPIRED_SIGNER_NAME
+    );
+
     archive_and_reminder(&app, &who, received, id).await;
     subtree_statistics(&app, &who).await;
 }
@@ -635,11 +693,11 @@ async fn subtree_statistics(app: &TestApp, who: &People) {
     };
     let (st, ward) = stats(NHA_TRANG, false, &who.leader).await;
     assert_eq!(st, 200, "{ward}");
-    // Nha Trang: one document received (the clerk's registration), one released (signed
-    // on the server, dispatched electronically).
+    // Nha Trang: two documents received (the clerk's registration and the exchange's),
+    // one released (signed on the server, dispatched electronically).
     assert_eq!(
         (ward["incoming"].as_i64(), ward["outgoing"].as_i64()),
-        (Some(1), Some(1)),
+        (Some(2), Some(1)),
         "{ward}"
     );
     assert_eq!(ward["outgoing_signed"], 1);
@@ -654,9 +712,9 @@ async fn subtree_statistics(app: &TestApp, who: &People) {
     assert_eq!(st, 200, "{tree}");
     assert_eq!(tree["subtree"], true);
     assert!(tree["agencies"].as_i64().unwrap() > 2, "{tree}");
-    // Both wards: Nha Trang's registration and Bắc Nha Trang's dispatched arrival.
-    assert_eq!(tree["incoming"], 2, "{tree}");
-    assert_eq!(tree["incoming_electronic"], 2, "{tree}");
+    // Both wards: Nha Trang's two and Bắc Nha Trang's dispatched arrival.
+    assert_eq!(tree["incoming"], 3, "{tree}");
+    assert_eq!(tree["incoming_electronic"], 3, "{tree}");
     assert_eq!(tree["outgoing"], 1, "{tree}");
     assert_eq!(tree["share_signed"], 1.0);
     // The ward's leader sees no further than the ward.
