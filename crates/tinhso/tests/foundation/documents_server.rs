@@ -727,6 +727,7 @@ async fn no_key_writes_nothing(backend: Backend) {
     let who = people(&app).await;
     let c = app.client();
     let id = approved(&app, &who, "Không có khóa", real_pdf("Không khóa"), "a.pdf").await;
+    let head = app.audit_head().await;
     let (st, body) = post(
         &c,
         app.url(&format!("/api/v1/documents/outgoing/{id}/sign-on-server")),
@@ -755,6 +756,7 @@ async fn no_key_writes_nothing(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(files, 1, "only the draft's file");
+    assert_eq!(app.audit_head().await, head, "nothing audited: nothing happened");
 }
 both!(no_key_writes_nothing);
 
