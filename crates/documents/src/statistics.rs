@@ -5,7 +5,8 @@
 //! from the exchange (not a paper scan); outgoing "electronic" = released and sent to at least
 //! one recipient through the system; "signed" = released with a signed PDF attached at the
 //! signing step; "on time" = incoming with a deadline, done on or before it (Vietnam date).
-//! Shares are 0 when nothing was counted.
+//! Shares are 0 when nothing was counted. With `subtree`, everything is counted over the
+//! agency and all its descendants (by materialised path).
 
 use chrono::NaiveDate;
 use serde::Serialize;

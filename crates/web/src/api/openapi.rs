@@ -670,7 +670,7 @@ pub const OPERATIONS: &[Operation] = &[
         "/documents/outgoing/{id}/sign",
         "documents",
         Authenticated,
-        "The signer attaches the signed PDF (leaders; rule document.sign.pdf_required); who and when are recorded",
+        "The signer attaches the signed PDF (leaders; rule document.sign.pdf_required); who and when are recorded, and its signatures are verified against signing.trust_anchors (the view's `signatures`: valid, invalid with the problem code, untrusted, unsigned)",
         body = r#"{"file_id":4,"competence":"TM.","signer_position":"Chủ tịch","signer_name":"Võ Văn Dũng"}"#
     ),
     op!(
