@@ -756,7 +756,11 @@ async fn no_key_writes_nothing(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(files, 1, "only the draft's file");
-    assert_eq!(app.audit_head().await, head, "nothing audited: nothing happened");
+    assert_eq!(
+        app.audit_head().await,
+        head,
+        "nothing audited: nothing happened"
+    );
 }
 both!(no_key_writes_nothing);
 
