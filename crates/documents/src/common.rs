@@ -113,6 +113,24 @@ pub fn check_right(ctx: &Ctx, action: Access, path: &AgencyPath) -> Result<()> {
     Ok(ctx.authorize(action, &Target::Agency(path))?)
 }
 
+/// The rows of a query mapped to views, the first failure failing all: the one loop the
+/// services' detail views share.
+pub fn map_rows<T>(
+    rows: &[sqlx::any::AnyRow],
+    map: impl FnMut(&sqlx::any::AnyRow) -> Result<T>,
+) -> Result<Vec<T>> {
+    rows.iter().map(map).collect()
+}
+
+/// `Số/KýHiệu` as written on a received document; empty when it has no number.
+pub fn code_text(number: &str, notation: &str) -> String {
+    if number.is_empty() {
+        String::new()
+    } else {
+        format!("{number}/{notation}")
+    }
+}
+
 /// A stored date (`YYYY-MM-DD`).
 pub fn parse_date(s: Option<String>) -> Option<NaiveDate> {
     s.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())

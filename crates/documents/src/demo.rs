@@ -21,6 +21,34 @@ use crate::settings::{Settings, Unit};
 use crate::{files, incoming, outgoing, settings};
 
 const SETTING: &str = "demo_documents_seeded";
+/// Where `serve --demo` keeps its test CA, under the data directory.
+pub const DEMO_PKI_DIR: &str = "demo-pki";
+
+/// With no signing key configured, the demo signs with a test CA of its own: made once in
+/// `data/demo-pki/` (valid around `now_unix`), its `signer.p12` becomes the signing key and
+/// its `ca.pem` a trust anchor. Returns the directory when the demo CA is in use. A demo
+/// CA's signatures are valid only where it is trusted — never a real installation's.
+pub fn use_demo_pki(
+    config: &mut tinhso_platform::Config,
+    now_unix: i64,
+) -> Result<Option<std::path::PathBuf>> {
+    if !config.signing.pkcs12_path.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    let dir = config.server.data_dir.join(DEMO_PKI_DIR);
+    let (p12, ca) = (dir.join("signer.p12"), dir.join("ca.pem"));
+    if !(p12.is_file() && ca.is_file()) {
+        tinhso_signing::test_ca::TestPki::generate(now_unix)
+            .and_then(|pki| pki.write_to(&dir))
+            .map_err(|e| Error::Other(format!("demo CA in {}: {e}", dir.display())))?;
+    }
+    config.signing.pkcs12_path = p12;
+    config.signing.pkcs12_password = tinhso_signing::test_ca::TEST_PASSWORD.to_owned();
+    if !config.signing.trust_anchors.contains(&ca) {
+        config.signing.trust_anchors.push(ca);
+    }
+    Ok(Some(dir))
+}
 /// The ward whose leader and specialist are the demo officials.
 pub const DEMO_AGENCY: &str = "000.00.31.H32";
 /// The ward's clerk created here (password: the demo password).
@@ -293,4 +321,35 @@ pub async fn seed(p: &Platform) -> Result<bool> {
         .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::use_demo_pki;
+
+    #[test]
+    fn the_demo_ca_is_made_once_and_becomes_the_signing_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = tinhso_platform::Config::default();
+        config.server.data_dir = dir.path().to_path_buf();
+        let made = use_demo_pki(&mut config, 1_796_083_200).unwrap().unwrap();
+        assert_eq!(made, dir.path().join("demo-pki"));
+        assert_eq!(config.signing.pkcs12_path, made.join("signer.p12"));
+        assert_eq!(config.signing.trust_anchors, vec![made.join("ca.pem")]);
+        let key = std::fs::read(&config.signing.pkcs12_path).unwrap();
+        tinhso_signing::Pkcs12Signer::from_pkcs12(&key, &config.signing.pkcs12_password).unwrap();
+        // A second start keeps the same CA (signatures made before stay trusted).
+        let ca = std::fs::read(made.join("ca.pem")).unwrap();
+        let mut again = tinhso_platform::Config::default();
+        again.server.data_dir = dir.path().to_path_buf();
+        use_demo_pki(&mut again, 1_796_083_200).unwrap();
+        assert_eq!(std::fs::read(made.join("ca.pem")).unwrap(), ca);
+        // A configured key is left alone.
+        let mut configured = tinhso_platform::Config::default();
+        configured.signing.pkcs12_path = "/etc/tinhso/org.p12".into();
+        assert!(use_demo_pki(&mut configured, 0).unwrap().is_none());
+        assert!(configured.signing.trust_anchors.is_empty());
+    }
 }

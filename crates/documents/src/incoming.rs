@@ -19,8 +19,8 @@ use tinhso_platform::org::{Agency, agency_by_id};
 use tinhso_platform::{Caller, Ctx, Error, Platform, Result, WriteTx};
 
 use crate::common::{
-    active_agency, check_right, check_view, from_json_text, json_text, next_number, not_found,
-    parse_date, series_of, today, user_id, year_of,
+    active_agency, check_right, check_view, from_json_text, json_text, map_rows, next_number,
+    not_found, parse_date, series_of, today, user_id, year_of,
 };
 use crate::domain::metadata::{Metadata, check_len};
 use crate::domain::numbering::{format_number, parse_document_identifier};
@@ -114,6 +114,8 @@ pub struct IncomingView {
     pub handlers: Vec<HandlerView>,
     pub progress: Vec<ProgressView>,
     pub files: Vec<FileView>,
+    /// What verifying each PDF file's signatures found (signer, time, validity).
+    pub signatures: Vec<crate::signatures::FileSignatures>,
     pub replies: Vec<ReplyView>,
     pub from_outgoing_id: Option<i64>,
     pub revoked: bool,
@@ -137,11 +139,7 @@ pub struct IncomingSummary {
 }
 
 fn code_of(m: &Metadata) -> String {
-    if m.code_number.is_empty() {
-        String::new()
-    } else {
-        format!("{}/{}", m.code_number, m.code_notation)
-    }
+    crate::common::code_text(&m.code_number, &m.code_notation)
 }
 
 /// The clerk registers a document that arrived (on paper or electronically).
@@ -213,13 +211,18 @@ pub(crate) async fn insert(
         .bind(entry.from_outgoing_id)
         .fetch_one(&mut *tx.tx)
         .await?;
+    // Signatures are checked against the anchors at the registration instant, in this
+    // transaction, so no entry exists without its files' verdicts.
+    let anchors = crate::signatures::anchors(p)?;
     for file in &entry.files {
         sqlx::query("INSERT INTO doc_incoming_files (incoming_id, file_id) VALUES ($1, $2)")
             .bind(id)
             .bind(file.id)
             .execute(&mut *tx.tx)
             .await?;
+        crate::signatures::verify_and_store(p, tx, file, &anchors, ctx.now_ms, ctx.now_ms).await?;
     }
+    crate::notices::arrival(tx, agency, id, m.subject.trim(), ctx.now_ms).await?;
     progress_row(
         tx,
         ctx,
@@ -377,33 +380,35 @@ pub async fn get(p: &Platform, ctx: &Ctx, id: i64) -> Result<IncomingView> {
         .fetch_one(p.db.pool())
         .await?;
     let metadata: Metadata = from_json_text(&r.try_get::<String, _>(6)?)?;
-    let mut handlers = Vec::new();
-    for row in sqlx::query("SELECT h.user_id, u.display_name, h.part, h.assigned_ms FROM doc_handlers h JOIN users u ON u.id = h.user_id WHERE h.incoming_id = $1 AND h.active = 1 ORDER BY h.id")
-        .bind(id)
-        .fetch_all(p.db.pool())
-        .await?
-    {
-        handlers.push(HandlerView {
+    let handlers = map_rows(
+        &sqlx::query("SELECT h.user_id, u.display_name, h.part, h.assigned_ms FROM doc_handlers h JOIN users u ON u.id = h.user_id WHERE h.incoming_id = $1 AND h.active = 1 ORDER BY h.id")
+            .bind(id)
+            .fetch_all(p.db.pool())
+            .await?,
+        |row| {
+            Ok(HandlerView {
             user_id: row.try_get(0)?,
             display_name: row.try_get(1)?,
             part: HandlerPart::parse(&row.try_get::<String, _>(2)?)?,
             assigned_ms: row.try_get(3)?,
-        });
-    }
-    let mut progress = Vec::new();
-    for row in sqlx::query("SELECT kind, actor, user_id, note, at_ms FROM doc_progress WHERE incoming_id = $1 ORDER BY id")
-        .bind(id)
-        .fetch_all(p.db.pool())
-        .await?
-    {
-        progress.push(ProgressView {
+            })
+        },
+    )?;
+    let progress = map_rows(
+        &sqlx::query("SELECT kind, actor, user_id, note, at_ms FROM doc_progress WHERE incoming_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(p.db.pool())
+            .await?,
+        |row| {
+            Ok(ProgressView {
             kind: row.try_get(0)?,
             actor: row.try_get(1)?,
             user_id: row.try_get(2)?,
             note: row.try_get(3)?,
             at_ms: row.try_get(4)?,
-        });
-    }
+            })
+        },
+    )?;
     let file_ids: Vec<i64> = sqlx::query_scalar(
         "SELECT file_id FROM doc_incoming_files WHERE incoming_id = $1 ORDER BY file_id",
     )
@@ -449,11 +454,51 @@ pub async fn get(p: &Platform, ctx: &Ctx, id: i64) -> Result<IncomingView> {
         handlers,
         progress,
         files: files::views(p, &file_ids).await?,
+        signatures: crate::signatures::of_files(p, &file_ids).await?,
         replies,
         from_outgoing_id: r.try_get(10)?,
         revoked: r.try_get::<Option<i64>, _>(11)?.is_some(),
         metadata,
     })
+}
+
+/// Verifies the signatures of the document's PDF files again, now and against the anchors
+/// configured now (after a trust anchor was added, say); audited.
+pub async fn reverify(p: &Platform, ctx: &Ctx, id: i64) -> Result<IncomingView> {
+    let h = visible(p, ctx, id).await?;
+    check_right(ctx, Access::RegisterDocuments, &h.agency.agency_path())?;
+    let file_ids: Vec<i64> =
+        sqlx::query_scalar("SELECT file_id FROM doc_incoming_files WHERE incoming_id = $1")
+            .bind(id)
+            .fetch_all(p.db.pool())
+            .await?;
+    let anchors = crate::signatures::anchors(p)?;
+    let mut tx = p.db.begin_write().await?;
+    let mut verdicts = Vec::new();
+    for file in files::views(p, &file_ids).await? {
+        if let Some(v) =
+            crate::signatures::verify_and_store(p, &mut tx, &file, &anchors, ctx.now_ms, ctx.now_ms)
+                .await?
+        {
+            verdicts.push(
+                serde_json::json!({ "file": v.file_id, "status": v.status, "problem": v.problem }),
+            );
+        }
+    }
+    p.audit(
+        &mut tx,
+        ctx,
+        Change::<(), _> {
+            action: "document_incoming.verify_signatures",
+            object_type: "document_incoming",
+            object_id: &id.to_string(),
+            before: None,
+            after: Some(&verdicts),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    get(p, ctx, id).await
 }
 
 /// The incoming documents of an agency in a year that the caller sees, newest first.
@@ -484,19 +529,16 @@ pub async fn list(
         if confidentiality.is_secret() && visible(p, ctx, id).await.is_err() {
             continue;
         }
-        let number: String = r.try_get(5)?;
-        let notation: String = r.try_get(6)?;
         out.push(IncomingSummary {
             id,
             year: r.try_get(1)?,
             series: r.try_get(2)?,
             arrival_number: r.try_get(3)?,
             arrival_ms: r.try_get(4)?,
-            code: if number.is_empty() {
-                String::new()
-            } else {
-                format!("{number}/{notation}")
-            },
+            code: crate::common::code_text(
+                &r.try_get::<String, _>(5)?,
+                &r.try_get::<String, _>(6)?,
+            ),
             organ_name: r.try_get(7)?,
             subject: r.try_get(8)?,
             status: IncomingStatus::parse(&r.try_get::<String, _>(9)?)?,

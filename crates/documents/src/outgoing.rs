@@ -21,8 +21,8 @@ use tinhso_platform::org::{Agency, agency_by_id, resolve_agency_code};
 use tinhso_platform::{Ctx, Error, Platform, Result, WriteTx};
 
 use crate::common::{
-    active_agency, check_right, check_view, from_json_text, json_text, next_number, not_found,
-    parse_date, series_of, today, user_id, year_of,
+    active_agency, check_right, check_view, from_json_text, json_text, map_rows, next_number,
+    not_found, parse_date, series_of, today, user_id, year_of,
 };
 use crate::domain::metadata::{Metadata, check_len};
 use crate::domain::numbering::{code, document_identifier, format_number, notation};
@@ -32,6 +32,7 @@ use crate::domain::workflow::{
 };
 use crate::files::{self, FileView};
 use crate::incoming;
+use crate::signatures::{self, FileSignatures};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct NewDraft {
@@ -68,6 +69,25 @@ pub struct SignInput {
     pub competence: String,
     pub signer_position: String,
     pub signer_name: String,
+}
+
+/// What the signer says when the server signs (the key is the organisation's).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ServerSignInput {
+    /// TM., KT., TL., TUQ., Q. or empty.
+    pub competence: String,
+    pub signer_position: String,
+    /// Empty: the certificate's common name.
+    pub signer_name: String,
+}
+
+/// The certificate a document was signed with on the server, and when.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerSignature {
+    pub subject: String,
+    pub serial: String,
+    pub signing_ms: i64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -143,6 +163,10 @@ pub struct OutgoingView {
     pub signed_file: Option<FileView>,
     pub signed_by: Option<i64>,
     pub signed_ms: Option<i64>,
+    /// What verifying the signed file found (signer, time, validity).
+    pub signatures: Vec<FileSignatures>,
+    /// The certificate the server signed with, when signed on the server.
+    pub server_signature: Option<ServerSignature>,
     pub year: Option<i64>,
     pub series: Option<String>,
     pub number: Option<i64>,
@@ -496,18 +520,18 @@ pub async fn review(
     get(p, ctx, id).await
 }
 
-/// The signer attaches the signed PDF (the signing itself happens in the signer's tool or,
-/// later, server-side in `crates/signing`); who and when are recorded.
-pub async fn sign(p: &Platform, ctx: &Ctx, id: i64, input: &SignInput) -> Result<OutgoingView> {
-    let (h, next) = begin_step(p, ctx, id, OutgoingStep::Sign).await?;
-    check_len(
-        &input.signer_position,
-        100,
-        "document.signer_position.too_long",
-    )?;
-    check_len(&input.signer_name, 50, "document.signer_name.too_long")?;
-    check_len(&input.competence, 10, "document.signer_competence.too_long")?;
-    if input.signer_name.trim().is_empty() {
+/// The signer's name and position written into the metadata at the signing step.
+async fn signed_metadata(
+    p: &Platform,
+    id: i64,
+    competence: &str,
+    position: &str,
+    name: &str,
+) -> Result<Metadata> {
+    check_len(position, 100, "document.signer_position.too_long")?;
+    check_len(name, 50, "document.signer_name.too_long")?;
+    check_len(competence, 10, "document.signer_competence.too_long")?;
+    if name.trim().is_empty() {
         return Err(DomainError::invalid("name the signer")
             .with_rule("document.signer_name.required")
             .into());
@@ -518,13 +542,77 @@ pub async fn sign(p: &Platform, ctx: &Ctx, id: i64, input: &SignInput) -> Result
             .fetch_one(p.db.pool())
             .await?,
     )?;
-    metadata.signer_name = input.signer_name.trim().to_owned();
-    metadata.signer_position = [input.competence.trim(), input.signer_position.trim()]
+    metadata.signer_name = name.trim().to_owned();
+    metadata.signer_position = [competence.trim(), position.trim()]
         .iter()
         .filter(|s| !s.is_empty())
         .copied()
         .collect::<Vec<_>>()
         .join(" ");
+    Ok(metadata)
+}
+
+/// What the signing step records: the signed file, the signer's metadata and the verdict
+/// on the file's signatures.
+struct Signed<'a> {
+    file: &'a FileView,
+    metadata: &'a Metadata,
+    verdict: Option<&'a FileSignatures>,
+}
+
+/// Records the signed file on the document (row, chain step, audit) inside `tx`.
+async fn record_signed(
+    p: &Platform,
+    tx: &mut WriteTx,
+    ctx: &Ctx,
+    id: i64,
+    from: OutgoingStatus,
+    signed: Signed<'_>,
+) -> Result<()> {
+    let Signed {
+        file,
+        metadata,
+        verdict,
+    } = signed;
+    sqlx::query("UPDATE doc_outgoing SET signed_file_id = $1, signed_by = $2, signed_ms = $3, metadata = $4 WHERE id = $5")
+        .bind(file.id)
+        .bind(user_id(ctx))
+        .bind(ctx.now_ms)
+        .bind(json_text(metadata)?)
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?;
+    review_row(tx, ctx, id, OutgoingStep::Sign, &metadata.signer_position).await?;
+    audit_step(
+        p,
+        tx,
+        ctx,
+        id,
+        "document_outgoing.sign",
+        from,
+        &serde_json::json!({
+            "file": file.id, "sha256": file.sha256,
+            "signature": verdict.map(|v| v.status.as_str()),
+            "problem": verdict.and_then(|v| v.problem.as_deref()),
+        }),
+    )
+    .await
+}
+
+/// The signer attaches the signed PDF produced in their own tool; its signatures are
+/// verified against the trust anchors and the verdict stored (an invalid or unsigned PDF
+/// is still recorded, with its verdict, so the clerk sees it before release).
+pub async fn sign(p: &Platform, ctx: &Ctx, id: i64, input: &SignInput) -> Result<OutgoingView> {
+    let (h, next) = begin_step(p, ctx, id, OutgoingStep::Sign).await?;
+    let metadata = signed_metadata(
+        p,
+        id,
+        &input.competence,
+        &input.signer_position,
+        &input.signer_name,
+    )
+    .await?;
+    let anchors = signatures::anchors(p)?;
     let mut tx = p.db.begin_write().await?;
     move_status(&mut tx, id, h.status, next).await?;
     let file = files::claim(&mut tx, ctx, input.file_id).await?;
@@ -533,30 +621,117 @@ pub async fn sign(p: &Platform, ctx: &Ctx, id: i64, input: &SignInput) -> Result
             .with_rule("document.sign.pdf_required")
             .into());
     }
-    sqlx::query("UPDATE doc_outgoing SET signed_file_id = $1, signed_by = $2, signed_ms = $3, metadata = $4 WHERE id = $5")
-        .bind(file.id)
-        .bind(user_id(ctx))
-        .bind(ctx.now_ms)
-        .bind(json_text(&metadata)?)
-        .bind(id)
-        .execute(&mut *tx.tx)
-        .await?;
-    review_row(
-        &mut tx,
-        ctx,
-        id,
-        OutgoingStep::Sign,
-        &metadata.signer_position,
-    )
-    .await?;
-    audit_step(
+    let verdict =
+        signatures::verify_and_store(p, &mut tx, &file, &anchors, ctx.now_ms, ctx.now_ms).await?;
+    record_signed(
         p,
         &mut tx,
         ctx,
         id,
-        "document_outgoing.sign",
         h.status,
-        &serde_json::json!({ "file": file.id, "sha256": file.sha256 }),
+        Signed {
+            file: &file,
+            metadata: &metadata,
+            verdict: verdict.as_ref(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    get(p, ctx, id).await
+}
+
+/// The signer has the server sign the approved version's PDF with the organisation's key
+/// (PAdES B-B, or B-T when a timestamp authority is configured); the signed PDF becomes the
+/// signed file, with the certificate's subject, serial and the signing time recorded. No key
+/// configured: `document.signing.no_key`; a version that is no PDF:
+/// `document.signing.not_pdf`. Either way nothing is written.
+pub async fn sign_on_server(
+    p: &Platform,
+    ctx: &Ctx,
+    id: i64,
+    input: &ServerSignInput,
+) -> Result<OutgoingView> {
+    let (h, next) = begin_step(p, ctx, id, OutgoingStep::Sign).await?;
+    let file_id: i64 = sqlx::query_scalar("SELECT v.file_id FROM doc_versions v JOIN doc_outgoing o ON o.id = v.outgoing_id AND o.current_version = v.version WHERE o.id = $1")
+        .bind(id)
+        .fetch_one(p.db.pool())
+        .await?;
+    let approved = files::views(p, &[file_id])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| not_found("file"))?;
+    let pdf = p
+        .blobs
+        .get(&approved.sha256)
+        .await?
+        .ok_or_else(|| Error::Other(format!("blob of file {file_id} is missing")))?;
+    let signed = signatures::sign_on_server(
+        p,
+        &pdf,
+        &approved.content_type,
+        ctx.now_ms,
+        input.signer_position.trim(),
+    )
+    .await?;
+    let name = if input.signer_name.trim().is_empty() {
+        signed.common_name.clone().unwrap_or_default()
+    } else {
+        input.signer_name.clone()
+    };
+    let metadata = signed_metadata(p, id, &input.competence, &input.signer_position, &name).await?;
+    let anchors = signatures::anchors(p)?;
+    let key = p.blobs.put(&signed.pdf).await?;
+    let checked = files::Checked {
+        content_type: "application/pdf",
+        verdict: if approved.scan_verdict == "clean" {
+            "clean"
+        } else {
+            "not_scanned"
+        },
+    };
+    let filename = match approved.filename.strip_suffix(".pdf") {
+        Some(stem) => format!("{stem}-da-ky.pdf"),
+        None => format!("{}-da-ky.pdf", approved.filename),
+    };
+    let mut tx = p.db.begin_write().await?;
+    move_status(&mut tx, id, h.status, next).await?;
+    let file = files::insert(&mut tx, ctx, &filename, signed.pdf.len(), &checked, &key).await?;
+    let verdict =
+        signatures::verify_and_store(p, &mut tx, &file, &anchors, ctx.now_ms, ctx.now_ms).await?;
+    record_signed(
+        p,
+        &mut tx,
+        ctx,
+        id,
+        h.status,
+        Signed {
+            file: &file,
+            metadata: &metadata,
+            verdict: verdict.as_ref(),
+        },
+    )
+    .await?;
+    sqlx::query("UPDATE doc_outgoing SET signer_subject = $1, signer_serial = $2, signature_ms = $3, signed_on_server = 1 WHERE id = $4")
+        .bind(&signed.subject)
+        .bind(&signed.serial)
+        .bind(ctx.now_ms)
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?;
+    p.audit(
+        &mut tx,
+        ctx,
+        Change::<(), _> {
+            action: "document_outgoing.sign_on_server",
+            object_type: "document_outgoing",
+            object_id: &id.to_string(),
+            before: None,
+            after: Some(&serde_json::json!({
+                "file": file.id, "subject": signed.subject, "serial": signed.serial,
+                "timestamped": !p.config.signing.timestamp_url.is_empty(),
+            })),
+        },
     )
     .await?;
     tx.commit().await?;
@@ -862,46 +1037,49 @@ pub async fn revoke(p: &Platform, ctx: &Ctx, id: i64, reason: &str) -> Result<Ou
 /// One outgoing document with its versions, chain, recipients.
 pub async fn get(p: &Platform, ctx: &Ctx, id: i64) -> Result<OutgoingView> {
     let h = visible(p, ctx, id).await?;
-    let r = sqlx::query("SELECT type_code, metadata, unit_abbreviation, current_version, signed_file_id, signed_by, signed_ms, year, series, number, code_notation, issued_date, document_id, released_ms, response_for_incoming_id, revoked_ms, revoke_reason FROM doc_outgoing WHERE id = $1")
+    let r = sqlx::query("SELECT type_code, metadata, unit_abbreviation, current_version, signed_file_id, signed_by, signed_ms, year, series, number, code_notation, issued_date, document_id, released_ms, response_for_incoming_id, revoked_ms, revoke_reason, signer_subject, signer_serial, signature_ms FROM doc_outgoing WHERE id = $1")
         .bind(id)
         .fetch_one(p.db.pool())
         .await?;
     let metadata: Metadata = from_json_text(&r.try_get::<String, _>(1)?)?;
-    let mut versions = Vec::new();
-    for v in sqlx::query("SELECT version, file_id, note, created_by, created_ms FROM doc_versions WHERE outgoing_id = $1 ORDER BY version")
+    let version_rows = sqlx::query("SELECT version, file_id, note, created_by, created_ms FROM doc_versions WHERE outgoing_id = $1 ORDER BY version")
         .bind(id)
         .fetch_all(p.db.pool())
-        .await?
-    {
-        versions.push(VersionView {
+        .await?;
+    let file_ids = map_rows(&version_rows, |v| Ok(v.try_get::<i64, _>(1)?))?;
+    let version_files = files::views(p, &file_ids).await?;
+    let versions = map_rows(&version_rows, |v| {
+        let file_id: i64 = v.try_get(1)?;
+        Ok(VersionView {
             version: v.try_get(0)?,
-            file: files::views(p, &[v.try_get(1)?]).await?.into_iter().next(),
+            file: version_files.iter().find(|f| f.id == file_id).cloned(),
             note: v.try_get(2)?,
             created_by: v.try_get(3)?,
             created_ms: v.try_get(4)?,
-        });
-    }
-    let mut reviews = Vec::new();
-    for v in sqlx::query("SELECT step, user_id, actor, comment, at_ms FROM doc_reviews WHERE outgoing_id = $1 ORDER BY id")
-        .bind(id)
-        .fetch_all(p.db.pool())
-        .await?
-    {
-        reviews.push(ReviewView {
+        })
+    })?;
+    let reviews = map_rows(
+        &sqlx::query("SELECT step, user_id, actor, comment, at_ms FROM doc_reviews WHERE outgoing_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(p.db.pool())
+            .await?,
+        |v| {
+            Ok(ReviewView {
             step: v.try_get(0)?,
             user_id: v.try_get(1)?,
             actor: v.try_get(2)?,
             comment: v.try_get(3)?,
             at_ms: v.try_get(4)?,
-        });
-    }
-    let mut recipients = Vec::new();
-    for v in sqlx::query("SELECT id, kind, organ_id, organ_name, incoming_id, transport_status, business_status, package, active FROM doc_recipients WHERE outgoing_id = $1 ORDER BY id")
-        .bind(id)
-        .fetch_all(p.db.pool())
-        .await?
-    {
-        recipients.push(RecipientView {
+            })
+        },
+    )?;
+    let recipients = map_rows(
+        &sqlx::query("SELECT id, kind, organ_id, organ_name, incoming_id, transport_status, business_status, package, active FROM doc_recipients WHERE outgoing_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(p.db.pool())
+            .await?,
+        |v| {
+            Ok(RecipientView {
             id: v.try_get(0)?,
             kind: v.try_get(1)?,
             organ_id: v.try_get(2)?,
@@ -911,24 +1089,22 @@ pub async fn get(p: &Platform, ctx: &Ctx, id: i64) -> Result<OutgoingView> {
             business_status: v.try_get(6)?,
             package: v.try_get(7)?,
             active: v.try_get::<i64, _>(8)? != 0,
-        });
-    }
+            })
+        },
+    )?;
     let response_for = match r.try_get::<Option<i64>, _>(14)? {
         Some(incoming_id) => {
             let a = sqlx::query("SELECT organ_id, code_number, code_notation, issued_date, document_id FROM doc_incoming WHERE id = $1")
                 .bind(incoming_id)
                 .fetch_one(p.db.pool())
                 .await?;
-            let number: String = a.try_get(1)?;
-            let notation: String = a.try_get(2)?;
             Some(ResponseFor {
                 incoming_id,
                 organ_id: a.try_get(0)?,
-                code: if number.is_empty() {
-                    String::new()
-                } else {
-                    format!("{number}/{notation}")
-                },
+                code: crate::common::code_text(
+                    &a.try_get::<String, _>(1)?,
+                    &a.try_get::<String, _>(2)?,
+                ),
                 issued_date: parse_date(a.try_get(3)?),
                 document_id: a.try_get(4)?,
             })
@@ -957,6 +1133,19 @@ pub async fn get(p: &Platform, ctx: &Ctx, id: i64) -> Result<OutgoingView> {
         },
         signed_by: r.try_get(5)?,
         signed_ms: r.try_get(6)?,
+        signatures: signatures::of_files(p, &signed.into_iter().collect::<Vec<_>>()).await?,
+        server_signature: match (
+            r.try_get::<Option<String>, _>(17)?,
+            r.try_get::<Option<String>, _>(18)?,
+            r.try_get::<Option<i64>, _>(19)?,
+        ) {
+            (Some(subject), Some(serial), Some(signing_ms)) => Some(ServerSignature {
+                subject,
+                serial,
+                signing_ms,
+            }),
+            _ => None,
+        },
         year: r.try_get(7)?,
         series: r.try_get(8)?,
         number,

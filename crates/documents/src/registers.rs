@@ -57,6 +57,29 @@ pub struct Report {
     pub outgoing: Vec<OutgoingRow>,
 }
 
+/// Names per document of a whole register, from one joined query (`$1` agency, `$2` year,
+/// `$3` series; the query selects the document's id and a name), instead of one query per
+/// row.
+async fn names_by_document(
+    p: &Platform,
+    sql: &'static str,
+    agency_id: i64,
+    year: i64,
+    series: &str,
+) -> Result<std::collections::BTreeMap<i64, Vec<String>>> {
+    let mut out: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+    for (id, name) in sqlx::query_as::<_, (i64, String)>(sql)
+        .bind(agency_id)
+        .bind(year)
+        .bind(series)
+        .fetch_all(p.db.pool())
+        .await?
+    {
+        out.entry(id).or_default().push(name);
+    }
+    Ok(out)
+}
+
 fn type_and_subject(type_code: &str, subject: &str) -> String {
     let name = DocType::parse(type_code)
         .map(|t| t.name_vi)
@@ -96,6 +119,7 @@ pub async fn report(
         outgoing: Vec::new(),
     };
     if direction == "in" {
+        let mut handlers = names_by_document(p, "SELECT h.incoming_id, u.display_name FROM doc_handlers h JOIN users u ON u.id = h.user_id JOIN doc_incoming i ON i.id = h.incoming_id WHERE i.agency_id = $1 AND i.year = $2 AND i.series = $3 AND h.active = 1 AND h.part = 'main' ORDER BY h.id", agency.id, year, series).await?;
         for r in sqlx::query("SELECT id, arrival_ms, arrival_number, organ_name, code_number, code_notation, issued_date, type_code, subject, assigned_ms, revoked_ms, direction_note FROM doc_incoming WHERE agency_id = $1 AND year = $2 AND series = $3 ORDER BY arrival_number")
             .bind(agency.id)
             .bind(year)
@@ -104,17 +128,12 @@ pub async fn report(
             .await?
         {
             let id: i64 = r.try_get(0)?;
-            let handlers: Vec<String> = sqlx::query_scalar("SELECT u.display_name FROM doc_handlers h JOIN users u ON u.id = h.user_id WHERE h.incoming_id = $1 AND h.active = 1 AND h.part = 'main'")
-                .bind(id)
-                .fetch_all(p.db.pool())
-                .await?;
-            let number: String = r.try_get(4)?;
-            let notation: String = r.try_get(5)?;
+            let handlers = handlers.remove(&id).unwrap_or_default();
             report.incoming.push(IncomingRow {
                 arrival_date: today(r.try_get(1)?),
                 arrival_number: format_number(r.try_get(2)?),
                 author: r.try_get(3)?,
-                code: if number.is_empty() { String::new() } else { format!("{number}/{notation}") },
+                code: crate::common::code_text(&r.try_get::<String, _>(4)?, &r.try_get::<String, _>(5)?),
                 issued_date: parse_date(r.try_get(6)?),
                 type_and_subject: type_and_subject(&r.try_get::<String, _>(7)?, &r.try_get::<String, _>(8)?),
                 recipients: handlers.join(", "),
@@ -124,6 +143,7 @@ pub async fn report(
             });
         }
     } else {
+        let mut recipients = names_by_document(p, "SELECT r.outgoing_id, r.organ_name FROM doc_recipients r JOIN doc_outgoing o ON o.id = r.outgoing_id WHERE o.agency_id = $1 AND o.year = $2 AND o.series = $3 AND r.active = 1 ORDER BY r.id", agency.id, year, series).await?;
         for r in sqlx::query("SELECT id, number, code_notation, issued_date, type_code, subject, metadata, unit_abbreviation, dispatched_ms, revoked_ms FROM doc_outgoing WHERE agency_id = $1 AND year = $2 AND series = $3 AND number IS NOT NULL ORDER BY number")
             .bind(agency.id)
             .bind(year)
@@ -132,12 +152,8 @@ pub async fn report(
             .await?
         {
             let id: i64 = r.try_get(0)?;
-            let recipients: Vec<String> = sqlx::query_scalar("SELECT organ_name FROM doc_recipients WHERE outgoing_id = $1 AND active = 1 ORDER BY id")
-                .bind(id)
-                .fetch_all(p.db.pool())
-                .await?;
             let metadata: crate::domain::metadata::Metadata = crate::common::from_json_text(&r.try_get::<String, _>(6)?)?;
-            let mut places = recipients;
+            let mut places = recipients.remove(&id).unwrap_or_default();
             places.extend(metadata.to_places.iter().cloned());
             report.outgoing.push(OutgoingRow {
                 code: code(r.try_get(1)?, &r.try_get::<String, _>(2)?),

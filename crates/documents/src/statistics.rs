@@ -5,7 +5,8 @@
 //! from the exchange (not a paper scan); outgoing "electronic" = released and sent to at least
 //! one recipient through the system; "signed" = released with a signed PDF attached at the
 //! signing step; "on time" = incoming with a deadline, done on or before it (Vietnam date).
-//! Shares are 0 when nothing was counted.
+//! Shares are 0 when nothing was counted. With `subtree`, everything is counted over the
+//! agency and all its descendants (by materialised path).
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -19,6 +20,10 @@ use crate::domain::types::Confidentiality;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Statistics {
     pub agency_code: String,
+    /// Counted over the agency and all its descendants (the organisation tree's subtree).
+    pub subtree: bool,
+    /// The agencies counted.
+    pub agencies: i64,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub incoming: i64,
@@ -51,12 +56,27 @@ fn start_ms(d: NaiveDate) -> i64 {
         .unwrap_or_default()
 }
 
+/// The indicators of one agency.
 pub async fn compute(
     p: &Platform,
     ctx: &Ctx,
     agency_code: &str,
     from: NaiveDate,
     to: NaiveDate,
+) -> Result<Statistics> {
+    compute_scope(p, ctx, agency_code, from, to, false).await
+}
+
+/// The indicators of an agency, or with `subtree` of the agency and all its descendants
+/// (selected by the materialised path, one query per indicator whatever the tree's size).
+/// Seeing the agency's documents is enough: a grant over an agency covers its subtree.
+pub async fn compute_scope(
+    p: &Platform,
+    ctx: &Ctx,
+    agency_code: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    subtree: bool,
 ) -> Result<Statistics> {
     let agency = active_agency(p, agency_code).await?;
     check_view(
@@ -72,17 +92,31 @@ pub async fn compute(
             .into());
     }
     let (lo, hi) = (start_ms(from), start_ms(to + chrono::Days::new(1)));
-    let counts = sqlx::query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN source <> 'paper' THEN 1 ELSE 0 END), 0) FROM doc_incoming WHERE agency_id = $1 AND arrival_ms >= $2 AND arrival_ms < $3")
+    // The scope: `$1` the agency's id, `$4` its path, `$5` 1 for its whole subtree.
+    let agencies: i64 = if subtree {
+        sqlx::query_scalar("SELECT COUNT(*) FROM agencies WHERE path LIKE $1 || '%'")
+            .bind(&agency.path)
+            .bind(i64::from(subtree))
+            .fetch_one(p.db.pool())
+            .await?
+    } else {
+        1
+    };
+    let counts = sqlx::query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN source <> 'paper' THEN 1 ELSE 0 END), 0) FROM doc_incoming WHERE agency_id IN (SELECT id FROM agencies WHERE path LIKE $4 || '%' AND ($5 = 1 OR id = $1)) AND arrival_ms >= $2 AND arrival_ms < $3")
         .bind(agency.id)
         .bind(lo)
         .bind(hi)
+        .bind(&agency.path)
+        .bind(i64::from(subtree))
         .fetch_one(p.db.pool())
         .await?;
     let (incoming, incoming_electronic): (i64, i64) = (counts.try_get(0)?, counts.try_get(1)?);
-    let out = sqlx::query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN signed_file_id IS NOT NULL THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM doc_recipients r WHERE r.outgoing_id = doc_outgoing.id) THEN 1 ELSE 0 END), 0) FROM doc_outgoing WHERE agency_id = $1 AND released_ms >= $2 AND released_ms < $3")
+    let out = sqlx::query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN signed_file_id IS NOT NULL THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM doc_recipients r WHERE r.outgoing_id = doc_outgoing.id) THEN 1 ELSE 0 END), 0) FROM doc_outgoing WHERE agency_id IN (SELECT id FROM agencies WHERE path LIKE $4 || '%' AND ($5 = 1 OR id = $1)) AND released_ms >= $2 AND released_ms < $3")
         .bind(agency.id)
         .bind(lo)
         .bind(hi)
+        .bind(&agency.path)
+        .bind(i64::from(subtree))
         .fetch_one(p.db.pool())
         .await?;
     let (outgoing, outgoing_signed, outgoing_electronic): (i64, i64, i64) =
@@ -91,10 +125,12 @@ pub async fn compute(
     let mut done_on_time = 0;
     let mut overdue = 0;
     let now_day = today(ctx.now_ms);
-    for r in sqlx::query("SELECT deadline, done_ms FROM doc_incoming WHERE agency_id = $1 AND arrival_ms >= $2 AND arrival_ms < $3 AND deadline IS NOT NULL")
+    for r in sqlx::query("SELECT deadline, done_ms FROM doc_incoming WHERE agency_id IN (SELECT id FROM agencies WHERE path LIKE $4 || '%' AND ($5 = 1 OR id = $1)) AND arrival_ms >= $2 AND arrival_ms < $3 AND deadline IS NOT NULL")
         .bind(agency.id)
         .bind(lo)
         .bind(hi)
+        .bind(&agency.path)
+        .bind(i64::from(subtree))
         .fetch_all(p.db.pool())
         .await?
     {
@@ -109,6 +145,8 @@ pub async fn compute(
     }
     Ok(Statistics {
         agency_code: agency.code,
+        subtree,
+        agencies,
         from,
         to,
         incoming,

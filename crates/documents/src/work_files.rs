@@ -55,6 +55,10 @@ pub struct WorkFileView {
     /// DocTotal: the documents in the file.
     pub doc_total: i64,
     pub items: Vec<ItemView>,
+    /// When the matter was finished and the file closed.
+    pub closed_ms: Option<i64>,
+    /// When the file was handed to the archive (nộp lưu).
+    pub archived_ms: Option<i64>,
 }
 
 /// Opens a work file of an agency (its specialists, leaders and clerks).
@@ -144,6 +148,11 @@ pub async fn get(p: &Platform, ctx: &Ctx, id: i64) -> Result<WorkFileView> {
         .fetch_all(p.db.pool())
         .await?;
     let doc_total = i64::try_from(rows.len()).unwrap_or_default();
+    let (closed_ms, archived_ms): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT closed_ms, archived_ms FROM doc_work_files WHERE id = $1")
+            .bind(id)
+            .fetch_one(p.db.pool())
+            .await?;
     let mut items = Vec::new();
     for (direction, document_id) in rows {
         let item = if direction == "in" {
@@ -177,6 +186,8 @@ pub async fn get(p: &Platform, ctx: &Ctx, id: i64) -> Result<WorkFileView> {
         metadata: from_json_text(&metadata)?,
         doc_total,
         items,
+        closed_ms,
+        archived_ms,
     })
 }
 
@@ -242,4 +253,93 @@ pub async fn add_item(p: &Platform, ctx: &Ctx, id: i64, item: &NewItem) -> Resul
     .await?;
     tx.commit().await?;
     get(p, ctx, id).await
+}
+
+/// Sets one of the file's instants (`closed_ms`, `archived_ms`) once, in order: a file is
+/// closed before it is handed over, and neither happens twice.
+async fn stamp(
+    p: &Platform,
+    ctx: &Ctx,
+    id: i64,
+    column: Stamp,
+    right: Access,
+) -> Result<WorkFileView> {
+    let (agency, _, _, _) = header(p, id).await?;
+    check_view(
+        ctx,
+        &agency.agency_path(),
+        Confidentiality::Normal,
+        &[],
+        "work file",
+    )?;
+    check_right(ctx, right, &agency.agency_path())?;
+    let sql = match column {
+        Stamp::Closed => {
+            "UPDATE doc_work_files SET closed_ms = $1 WHERE id = $2 AND closed_ms IS NULL"
+        }
+        Stamp::Archived => {
+            "UPDATE doc_work_files SET archived_ms = $1 WHERE id = $2 AND closed_ms IS NOT NULL AND archived_ms IS NULL"
+        }
+    };
+    let mut tx = p.db.begin_write().await?;
+    let changed = sqlx::query(sql)
+        .bind(ctx.now_ms)
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+    if changed != 1 {
+        return Err(DomainError::new(
+            ErrorCode::Conflict,
+            "the work file is not open (to close) or not closed (to hand over)",
+        )
+        .with_rule(column.rule())
+        .into());
+    }
+    p.audit(
+        &mut tx,
+        ctx,
+        Change::<(), _> {
+            action: column.action(),
+            object_type: "work_file",
+            object_id: &id.to_string(),
+            before: None,
+            after: Some(&ctx.now_ms),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    get(p, ctx, id).await
+}
+
+#[derive(Clone, Copy)]
+enum Stamp {
+    Closed,
+    Archived,
+}
+
+impl Stamp {
+    fn rule(self) -> &'static str {
+        match self {
+            Stamp::Closed => "work_file.close.not_open",
+            Stamp::Archived => "work_file.archive.not_closed",
+        }
+    }
+
+    fn action(self) -> &'static str {
+        match self {
+            Stamp::Closed => "work_file.close",
+            Stamp::Archived => "work_file.hand_over",
+        }
+    }
+}
+
+/// Closes the file when its matter is finished (who drafts there).
+pub async fn close(p: &Platform, ctx: &Ctx, id: i64) -> Result<WorkFileView> {
+    stamp(p, ctx, id, Stamp::Closed, Access::DraftDocuments).await
+}
+
+/// Records that the closed file was handed to the archive (the clerk).
+pub async fn hand_over(p: &Platform, ctx: &Ctx, id: i64) -> Result<WorkFileView> {
+    stamp(p, ctx, id, Stamp::Archived, Access::RegisterDocuments).await
 }

@@ -587,9 +587,18 @@ fn warn_about_test_adapters(config: &Config) {
     }
 }
 
-async fn serve(config: Config, demo_mode: bool) -> Result<ExitCode> {
+async fn serve(mut config: Config, demo_mode: bool) -> Result<ExitCode> {
     let started = Instant::now();
     init_logging(&config);
+    if demo_mode {
+        let now_unix = chrono::Utc::now().timestamp();
+        if let Some(dir) = tinhso_documents::demo::use_demo_pki(&mut config, now_unix)? {
+            tracing::warn!(
+                dir = %dir.display(),
+                "signing with the demo test CA (no signing.pkcs12_path configured): its signatures are trusted only where its ca.pem is"
+            );
+        }
+    }
     let platform = Platform::open_with(config, &MIGRATIONS).await?;
     if demo_mode {
         if demo::seed(&platform).await? {

@@ -146,6 +146,9 @@ enum Expect {
     /// Installation-wide data readable by provincial administrators only (notification
     /// templates): 200 for them, 403 for everyone else.
     InstallationRead,
+    /// The official's document notices: 200 for officials (empty for others is fine),
+    /// never a notice about an outside agency's document.
+    OwnNotices,
 }
 
 struct Probe {
@@ -708,6 +711,47 @@ fn probes_for(
             format!("/documents/work-files/{}/items", out.work_file_id),
             Some(json!({"direction": "in", "document_id": out.incoming_id})),
         )],
+        ("POST", "/documents/outgoing/{id}/sign-on-server") => vec![denied(
+            "POST",
+            format!("/documents/outgoing/{}/sign-on-server", out.outgoing_id),
+            Some(json!({"signer_position": "Chủ tịch"})),
+        )],
+        ("POST", "/documents/incoming/{id}/verify-signatures") => vec![denied(
+            "POST",
+            format!("/documents/incoming/{}/verify-signatures", out.incoming_id),
+            None,
+        )],
+        ("GET", "/documents/work-files/{id}/archive") => vec![denied(
+            "GET",
+            format!("/documents/work-files/{}/archive", out.work_file_id),
+            None,
+        )],
+        ("POST", "/documents/work-files/{id}/close") => vec![denied(
+            "POST",
+            format!("/documents/work-files/{}/close", out.work_file_id),
+            None,
+        )],
+        ("POST", "/documents/work-files/{id}/hand-over") => vec![denied(
+            "POST",
+            format!("/documents/work-files/{}/hand-over", out.work_file_id),
+            None,
+        )],
+        ("GET", "/documents/work-files/due-for-archiving") => vec![denied(
+            "GET",
+            format!(
+                "/documents/work-files/due-for-archiving?agency={}",
+                out.agency_code
+            ),
+            None,
+        )],
+        // The caller's own notices: never one about an outside agency's document.
+        ("GET", "/documents/notices") => once(probe("GET", path.into(), None, Expect::OwnNotices)),
+        // A notice id that is not the caller's (nobody's, in the matrix): not found.
+        ("POST", "/documents/notices/{id}/read") => once(denied(
+            "POST",
+            "/documents/notices/999999999/read".into(),
+            None,
+        )),
         (method, path) => panic!(
             "the access matrix has no case for {method} {path}: add one to `probes_for` in \
              crates/tinhso/tests/foundation/access.rs (aim it at an object outside the caller's scope)"
@@ -920,6 +964,23 @@ fn check(
                 .find(|code| caller.outside.iter().any(|o| o.dossier_code == *code))
             {
                 Some(code) => Err(format!("a notification of another's dossier {code} listed")),
+                None => Ok(()),
+            }
+        }
+        Expect::OwnNotices => {
+            if status == 401 || status == 403 {
+                return expect_error(status, body, &[401, 403]);
+            }
+            let list = body["notices"]
+                .as_array()
+                .ok_or_else(|| format!("/documents/notices answered {status}: {body}"))?;
+            match list.iter().find(|n| {
+                caller.outside.iter().any(|o| {
+                    n["agency_code"].as_str() == Some(o.agency_code.as_str())
+                        && n["object_id"].as_i64() == Some(o.incoming_id)
+                })
+            }) {
+                Some(n) => Err(format!("a notice about an outside document listed: {n}")),
                 None => Ok(()),
             }
         }

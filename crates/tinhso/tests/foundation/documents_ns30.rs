@@ -18,11 +18,16 @@ use super::onestop::{get, post, token};
 use super::support::{Backend, TestApp, sample_pdf};
 use crate::both;
 
-const NHA_TRANG: &str = "000.00.31.H32";
-const BAC_NHA_TRANG: &str = "000.00.32.H32";
+pub(super) const NHA_TRANG: &str = "000.00.31.H32";
+pub(super) const BAC_NHA_TRANG: &str = "000.00.32.H32";
 
 /// A new official with one role at an agency: (user id, API token).
-async fn official(app: &TestApp, username: &str, role: Role, agency_code: &str) -> (i64, String) {
+pub(super) async fn official(
+    app: &TestApp,
+    username: &str,
+    role: Role,
+    agency_code: &str,
+) -> (i64, String) {
     let agency = tinhso_platform::org::resolve_agency_code(&app.platform, agency_code)
         .await
         .unwrap()
@@ -55,7 +60,7 @@ async fn official(app: &TestApp, username: &str, role: Role, agency_code: &str) 
     (user.id, token)
 }
 
-async fn user_id(app: &TestApp, username: &str) -> i64 {
+pub(super) async fn user_id(app: &TestApp, username: &str) -> i64 {
     tinhso_platform::identity::user_by_username(&app.platform, username)
         .await
         .unwrap()
@@ -64,7 +69,7 @@ async fn user_id(app: &TestApp, username: &str) -> i64 {
 }
 
 /// Issuer abbreviations and units of the two wards, set as their administrator would.
-async fn settings(app: &TestApp) {
+pub(super) async fn settings(app: &TestApp) {
     for code in [NHA_TRANG, BAC_NHA_TRANG] {
         tinhso_documents::settings::put(
             &app.platform,
@@ -119,7 +124,7 @@ fn incoming_body(n: i64, file_id: Option<i64>, confidentiality: &str) -> Value {
     })
 }
 
-fn rule(body: &Value) -> &str {
+pub(super) fn rule(body: &Value) -> &str {
     body["error"]["rule"].as_str().unwrap_or_default()
 }
 

@@ -376,6 +376,46 @@ pub fn router() -> ApiRouter {
             "/documents/work-files/{id}/items",
             post(office_documents::add_work_file_item),
         )
+        .route(
+            Method::POST,
+            "/documents/outgoing/{id}/sign-on-server",
+            post(office_documents::sign_on_server),
+        )
+        .route(
+            Method::POST,
+            "/documents/incoming/{id}/verify-signatures",
+            post(office_documents::verify_incoming),
+        )
+        .route(
+            Method::GET,
+            "/documents/work-files/{id}/archive",
+            get(office_documents::work_file_archive),
+        )
+        .route(
+            Method::POST,
+            "/documents/work-files/{id}/close",
+            post(office_documents::close_work_file),
+        )
+        .route(
+            Method::POST,
+            "/documents/work-files/{id}/hand-over",
+            post(office_documents::hand_over_work_file),
+        )
+        .route(
+            Method::GET,
+            "/documents/work-files/due-for-archiving",
+            get(office_documents::due_for_archiving),
+        )
+        .route(
+            Method::GET,
+            "/documents/notices",
+            get(office_documents::my_notices),
+        )
+        .route(
+            Method::POST,
+            "/documents/notices/{id}/read",
+            post(office_documents::read_notice),
+        )
         // == admin == (catalogue editor, notification templates)
         .route(
             Method::PUT,

@@ -14,7 +14,9 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tinhso_documents::domain::workflow::{Assignment, IncomingStep, OutgoingStep};
-use tinhso_documents::{files, incoming, outgoing, registers, settings, statistics, work_files};
+use tinhso_documents::{
+    archive, files, incoming, notices, outgoing, registers, settings, statistics, work_files,
+};
 
 use super::documents::{attachment, read_upload};
 use super::{ApiCtx, ApiJson, require_caller};
@@ -330,6 +332,9 @@ pub struct StatisticsQuery {
     pub agency: String,
     pub from: NaiveDate,
     pub to: NaiveDate,
+    /// `true`: the agency and all its descendants.
+    #[serde(default)]
+    pub subtree: bool,
 }
 
 pub async fn statistics(
@@ -339,7 +344,8 @@ pub async fn statistics(
 ) -> WebResult<Json<statistics::Statistics>> {
     require_caller(&ctx)?;
     Ok(Json(
-        statistics::compute(&state.platform, &ctx, &q.agency, q.from, q.to).await?,
+        statistics::compute_scope(&state.platform, &ctx, &q.agency, q.from, q.to, q.subtree)
+            .await?,
     ))
 }
 
@@ -372,4 +378,114 @@ pub async fn add_work_file_item(
     Ok(Json(
         work_files::add_item(&state.platform, &ctx, id, &input).await?,
     ))
+}
+
+pub async fn sign_on_server(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<outgoing::ServerSignInput>,
+) -> WebResult<Json<outgoing::OutgoingView>> {
+    require_caller(&ctx)?;
+    Ok(Json(
+        outgoing::sign_on_server(&state.platform, &ctx, id, &input).await?,
+    ))
+}
+
+pub async fn verify_incoming(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(id): Path<i64>,
+) -> WebResult<Json<incoming::IncomingView>> {
+    require_caller(&ctx)?;
+    Ok(Json(incoming::reverify(&state.platform, &ctx, id).await?))
+}
+
+/// The work file as a tar, streamed member by member (see `tinhso_documents::archive`).
+pub async fn work_file_archive(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(id): Path<i64>,
+) -> WebResult<Response> {
+    require_caller(&ctx)?;
+    let export = archive::export(&state.platform, &ctx, id).await?;
+    let head = attachment(Vec::new(), "application/x-tar", &export.filename)?;
+    let platform = state.platform.clone();
+    let now = ctx.now_ms;
+    let stream = futures_util::stream::unfold(Some(export), move |export| {
+        let platform = platform.clone();
+        async move {
+            let mut export = export?;
+            match export.next_chunk(&platform, now).await {
+                Ok(Some(chunk)) => Some((Ok(axum::body::Bytes::from(chunk)), Some(export))),
+                Ok(None) => None,
+                // The status line is sent: a failure now can only cut the body short, and
+                // the client sees a truncated tar rather than a silently incomplete one.
+                Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+            }
+        }
+    });
+    let (parts, _) = head.into_parts();
+    Ok(Response::from_parts(parts, Body::from_stream(stream)))
+}
+
+pub async fn close_work_file(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(id): Path<i64>,
+) -> WebResult<Json<work_files::WorkFileView>> {
+    require_caller(&ctx)?;
+    Ok(Json(work_files::close(&state.platform, &ctx, id).await?))
+}
+
+pub async fn hand_over_work_file(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(id): Path<i64>,
+) -> WebResult<Json<work_files::WorkFileView>> {
+    require_caller(&ctx)?;
+    Ok(Json(
+        work_files::hand_over(&state.platform, &ctx, id).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AgencyQuery {
+    pub agency: String,
+}
+
+pub async fn due_for_archiving(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Query(q): Query<AgencyQuery>,
+) -> WebResult<Json<Value>> {
+    require_caller(&ctx)?;
+    let due = notices::due_for_archiving(&state.platform, &ctx, &q.agency).await?;
+    Ok(Json(json!({ "work_files": due })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoticeQuery {
+    #[serde(default)]
+    pub unread: bool,
+}
+
+pub async fn my_notices(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Query(q): Query<NoticeQuery>,
+) -> WebResult<Json<Value>> {
+    require_caller(&ctx)?;
+    let list = notices::mine(&state.platform, &ctx, q.unread).await?;
+    Ok(Json(json!({ "notices": list })))
+}
+
+pub async fn read_notice(
+    State(state): State<AppState>,
+    ApiCtx(ctx): ApiCtx,
+    Path(id): Path<i64>,
+) -> WebResult<StatusCode> {
+    require_caller(&ctx)?;
+    notices::mark_read(&state.platform, &ctx, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -413,7 +413,8 @@ pub const OPERATIONS: &[Operation] = &[
             ("agency", "agency identifier (its whole subtree)"),
             ("procedure", "procedure code"),
             ("from", "YYYY-MM-DD"),
-            ("to", "YYYY-MM-DD")
+            ("to", "YYYY-MM-DD"),
+            ("subtree", "true: the agency and all its descendants")
         ]
     ),
     op!(
@@ -669,7 +670,7 @@ pub const OPERATIONS: &[Operation] = &[
         "/documents/outgoing/{id}/sign",
         "documents",
         Authenticated,
-        "The signer attaches the signed PDF (leaders; rule document.sign.pdf_required); who and when are recorded",
+        "The signer attaches the signed PDF (leaders; rule document.sign.pdf_required); who and when are recorded, and its signatures are verified against signing.trust_anchors (the view's `signatures`: valid, invalid with the problem code, untrusted, unsigned)",
         body = r#"{"file_id":4,"competence":"TM.","signer_position":"Chủ tịch","signer_name":"Võ Văn Dũng"}"#
     ),
     op!(
@@ -741,6 +742,65 @@ pub const OPERATIONS: &[Operation] = &[
         Authenticated,
         "Put one of the agency's documents into the work file (rules work_file.item.other_agency|duplicate|direction)",
         body = r#"{"direction":"in","document_id":1}"#
+    ),
+    op!(
+        POST,
+        "/documents/outgoing/{id}/sign-on-server",
+        "documents",
+        Authenticated,
+        "The signer has the server sign the approved version with the organisation's key: PAdES B-B, or B-T with signing.timestamp_url (rules document.signing.no_key|not_pdf|key_unreadable|failed)",
+        body = r#"{"competence":"TM.","signer_position":"Chủ tịch","signer_name":""}"#
+    ),
+    op!(
+        POST,
+        "/documents/incoming/{id}/verify-signatures",
+        "documents",
+        Authenticated,
+        "Verify the signatures of the document's PDF files again, against the trust anchors configured now (the clerk)"
+    ),
+    op!(
+        GET,
+        "/documents/work-files/{id}/archive",
+        "documents",
+        Authenticated,
+        "The work file for the archive, streamed as a tar: metadata.xml (Phụ lục VI), metadata.xsd and every document's PDF with its PDF/A check"
+    ),
+    op!(
+        POST,
+        "/documents/work-files/{id}/close",
+        "documents",
+        Authenticated,
+        "Close the work file when its matter is finished (rule work_file.close.not_open)"
+    ),
+    op!(
+        POST,
+        "/documents/work-files/{id}/hand-over",
+        "documents",
+        Authenticated,
+        "Record that the closed work file was handed to the archive (rule work_file.archive.not_closed)"
+    ),
+    op!(
+        GET,
+        "/documents/work-files/due-for-archiving",
+        "documents",
+        Authenticated,
+        "Work files of an agency closed more than 30 days ago and not handed to the archive",
+        query = [("agency", "agency identifier")]
+    ),
+    op!(
+        GET,
+        "/documents/notices",
+        "documents",
+        Authenticated,
+        "The caller's notices: documents arrived in an incoming register of their agency, work files due for archiving",
+        query = [("unread", "true: unread only")]
+    ),
+    op!(
+        POST,
+        "/documents/notices/{id}/read",
+        "documents",
+        Authenticated,
+        "Mark one of the caller's notices read"
     ),
 ];
 
