@@ -276,6 +276,47 @@ mod tests {
         assert_eq!((hash, len), (key, bytes.len() as u64));
     }
 
+    /// Peak resident memory of this process in KiB since the last reset (Linux).
+    pub(crate) fn peak_rss_kib() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// Resets the peak (`5` to `clear_refs`), so a test sees only its own high-water mark.
+    pub(crate) fn reset_peak_rss() {
+        std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    }
+
+    /// A 96 MiB blob in and out by file raises peak memory by far less than its size.
+    #[tokio::test]
+    async fn streaming_memory_does_not_grow_with_the_blob() {
+        const SIZE: usize = 96 * 1024 * 1024;
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::new(dir.path().join("blobs")).unwrap();
+        let src = dir.path().join("big.bin");
+        {
+            use std::io::Write;
+            let mut f = std::io::BufWriter::new(std::fs::File::create(&src).unwrap());
+            let block: Vec<u8> = (0..1024 * 1024).map(|i| (i % 241) as u8).collect();
+            for _ in 0..SIZE / block.len() {
+                f.write_all(&block).unwrap();
+            }
+        }
+        reset_peak_rss();
+        let before = peak_rss_kib();
+        let key = store.put_file(&src).await.unwrap();
+        let out = dir.path().join("out.bin");
+        assert!(store.copy_to_file(&key, &out).await.unwrap());
+        let grown = peak_rss_kib().saturating_sub(before);
+        assert!(grown < 24 * 1024, "peak memory grew by {grown} KiB");
+        assert_eq!(std::fs::metadata(&out).unwrap().len(), SIZE as u64);
+        let (hash, _) = hash_stream(tokio::fs::File::open(&out).await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(hash, key);
+    }
+
     fn walk(dir: &Path) -> Vec<PathBuf> {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(dir).unwrap() {

@@ -284,6 +284,40 @@ async fn streaming_blobs_put_file_and_copy_to_file() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+/// Peak resident memory of this process in KiB since the last reset (Linux).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A 64 MiB blob up and down by file: the client's peak memory grows far less than the
+/// blob (moto, another process, holds it in its own memory).
+#[tokio::test]
+async fn streaming_blobs_memory_does_not_grow_with_the_blob() {
+    const SIZE: usize = 64 * 1024 * 1024;
+    let moto = Moto::start();
+    let store = moto.store("mem-");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("big.bin");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&src).unwrap());
+        let block: Vec<u8> = (0..1024 * 1024).map(|i| (i % 239) as u8).collect();
+        for _ in 0..SIZE / block.len() {
+            f.write_all(&block).unwrap();
+        }
+    }
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let before = peak_rss_kib();
+    let key = store.put_file(&src).await.unwrap();
+    let out = dir.path().join("out.bin");
+    assert!(store.copy_to_file(&key, &out).await.unwrap());
+    let grown = peak_rss_kib().saturating_sub(before);
+    assert!(grown < 24 * 1024, "peak memory grew by {grown} KiB");
+    assert_eq!(std::fs::metadata(&out).unwrap().len(), SIZE as u64);
+}
+
 fn platform_config(moto: &Moto, dir: &std::path::Path, prefix: &str) -> Config {
     let mut config = Config::default();
     config.server.data_dir = dir.to_path_buf();
