@@ -15,12 +15,13 @@
 //! Field correspondence (documents `Metadata` ↔ edXML): `subject` ↔ `Subject`,
 //! `description` ↔ `Content`, `code_number`/`code_notation` ↔ `Code`, `issued_date` ↔
 //! `PromulgationInfo/PromulgationDate`, `organ_id`/`organ_name` ↔ `From`, `signer_position`/
-//! `signer_name` ↔ `SignerInfo/Position`/`FullName`, `page_amount` ↔ `OtherInfo/PageAmount`,
+//! `signer_name` ↔ `SignerInfo/Competence` + `Position`/`FullName` (the documents system
+//! writes the competence in front of the position, "TM. Chủ tịch"), `page_amount` ↔ `OtherInfo/PageAmount`,
 //! `issued_amount` ↔ `OtherInfo/PromulgationAmount`, `urgency` ↔ `OtherInfo/Priority`,
 //! `due_date` ↔ `DueDate`, `to_places` ↔ `ToPlaces`, type ↔ `DocumentType/TypeName` (the
 //! decree's name, e.g. "Kế hoạch"). What the documents system does not hold (place of issue,
-//! signer's competence, typist, circulation, appendixes, steering type, the sending clerk)
-//! comes from [`SenderInfo`].
+//! typist, circulation, appendixes, steering type, the sending clerk) comes from
+//! [`SenderInfo`].
 
 use chrono::NaiveDate;
 use tinhso_core::DomainError;
@@ -49,6 +50,21 @@ pub const RULE_PACKAGE_KIND: &str = "exchange.mapping.package_kind";
 /// A received package lacks a field the documents system needs.
 pub const RULE_MISSING: &str = "exchange.mapping.missing";
 
+/// Signing competences of Nghị định 30 (thẩm quyền ký), as they open a signer's position.
+const COMPETENCES: [&str; 5] = ["TM.", "KT.", "TL.", "TUQ.", "Q."];
+
+/// "TM. Chủ tịch" → (`TM.`, "Chủ tịch"); a position without a competence stays whole.
+fn split_competence(position: &str) -> (Option<String>, String) {
+    let position = position.trim();
+    match position.split_once(char::is_whitespace) {
+        Some((head, rest)) if COMPETENCES.contains(&head) => {
+            (Some(head.to_owned()), rest.trim().to_owned())
+        }
+        _ if COMPETENCES.contains(&position) => (Some(position.to_owned()), String::new()),
+        _ => (None, position.to_owned()),
+    }
+}
+
 /// `DocumentType/Type` we send: every type of Điều 7 is an administrative document (the
 /// national validator accepts 1 or 2; the samples send 1 for a Công văn).
 const DOCUMENT_TYPE_KIND: &str = "1";
@@ -66,7 +82,8 @@ pub struct SenderInfo {
     pub place: Option<String>,
     /// The clerk who sends (`Bussiness/StaffInfo`, status `StaffInfo`).
     pub staff: Option<StaffInfo>,
-    /// `SignerInfo/Competence`: TM., KT., TL., TUQ., Q.
+    /// `SignerInfo/Competence` (TM., KT., TL., TUQ., Q.) when the signer's position does not
+    /// start with one.
     pub signer_competence: Option<String>,
     /// `OtherInfo/TyperNotation` (≤ 10): ký hiệu người soạn thảo.
     pub typer_notation: Option<String>,
@@ -168,6 +185,7 @@ fn message_header(
     recipients: &[Organization],
 ) -> MessageHeader {
     let m = &view.metadata;
+    let (competence, position) = split_competence(&m.signer_position);
     let type_name = DocType::parse(&m.type_code)
         .map(|t| t.name_vi.to_owned())
         .unwrap_or_else(|_| view.type_name.clone());
@@ -191,8 +209,8 @@ fn message_header(
         subject: Some(m.subject.trim().to_owned()),
         content: non_empty(&m.description),
         signer_info: Some(SignerInfo {
-            competence: sender.signer_competence.clone(),
-            position: non_empty(&m.signer_position),
+            competence: competence.or_else(|| sender.signer_competence.clone()),
+            position: non_empty(&position),
             full_name: non_empty(&m.signer_name),
         }),
         due_date: m.due_date.map(format_date),
@@ -533,7 +551,13 @@ pub fn received_document(
             .unwrap_or_default()
             .trim()
             .to_owned(),
-        signer_position: signer.position.unwrap_or_default().trim().to_owned(),
+        signer_position: [signer.competence, signer.position]
+            .into_iter()
+            .flatten()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
         signer_name: signer.full_name.unwrap_or_default().trim().to_owned(),
         page_amount: amount(other.page_amount.as_deref(), "document.page_amount.invalid")?,
         issued_amount: amount(
@@ -571,6 +595,20 @@ mod tests {
     fn timestamps_are_vietnam_time() {
         // 2026-03-02T01:30:00Z is 08:30 in Hà Nội.
         assert_eq!(timestamp(1_772_415_000_000), "2026/03/02 08:30:00");
+    }
+
+    #[test]
+    fn competence_opens_the_position() {
+        assert_eq!(
+            split_competence("TM. Chủ tịch"),
+            (Some("TM.".into()), "Chủ tịch".into())
+        );
+        assert_eq!(
+            split_competence(" KT. "),
+            (Some("KT.".into()), String::new())
+        );
+        assert_eq!(split_competence("Chủ tịch"), (None, "Chủ tịch".into()));
+        assert_eq!(split_competence("TMX. Chủ tịch").0, None);
     }
 
     #[test]

@@ -69,7 +69,7 @@ fn released_view() -> OutgoingView {
         metadata: Metadata {
             type_code: "plan".into(),
             subject: "Kế hoạch chuyển đổi số năm 2026 của phường".into(),
-            signer_position: "Chủ tịch".into(),
+            signer_position: "TM. Chủ tịch".into(),
             signer_name: "Nguyễn Văn An".into(),
             page_amount: 4,
             issued_amount: 12,
@@ -142,7 +142,7 @@ fn sender() -> SenderInfo {
             email: Some("vanthu@khanhhoa.gov.vn".into()),
             mobile: Some("0905000111".into()),
         }),
-        signer_competence: Some("TM.".into()),
+        signer_competence: None,
         typer_notation: Some("LAN".into()),
         sphere_of_promulgation: Some("Trong tỉnh".into()),
         appendixes: vec!["Phụ lục I: Danh mục nhiệm vụ".into()],
@@ -225,10 +225,9 @@ fn outgoing_document_round_trips_to_the_same_metadata() {
         h.document_type.as_ref().unwrap().type_name.as_deref(),
         Some("Kế hoạch")
     );
-    assert_eq!(
-        h.signer_info.as_ref().unwrap().competence.as_deref(),
-        Some("TM.")
-    );
+    let signer = h.signer_info.as_ref().unwrap();
+    assert_eq!(signer.competence.as_deref(), Some("TM."));
+    assert_eq!(signer.position.as_deref(), Some("Chủ tịch"));
     assert_eq!(h.due_date.as_deref(), Some("2026/03/20"));
     let other = h.other_info.as_ref().unwrap();
     assert_eq!(other.priority.as_deref(), Some("2"));

@@ -50,13 +50,18 @@ async fn demo_document_travels_and_registers_once(backend: Backend) {
     let sender = SenderInfo {
         from: mapping::organization(WARD, "Ủy ban nhân dân phường Nha Trang"),
         place: Some("Nha Trang".into()),
-        signer_competence: Some("TM.".into()),
         ..SenderInfo::default()
     };
     let out = mapping::document_package(&view, &sender, &to, &[], p.now_ms()).unwrap();
     assert_eq!(
         tinhso_edxml::validate::validate_document(&out.package),
         vec![]
+    );
+    // The demo signed "TM." as "Chủ tịch": the competence travels in its own field.
+    let signer = out.package.message_header.signer_info.clone().unwrap();
+    assert_eq!(
+        (signer.competence.as_deref(), signer.position.as_deref()),
+        (Some("TM."), Some("Chủ tịch"))
     );
     assert_eq!(
         out.package.trace_header_list.as_ref().unwrap().trace_header[0].timestamp,
