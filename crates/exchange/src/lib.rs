@@ -10,4 +10,5 @@
 //! build on these.
 
 pub mod domain;
+pub mod mapping;
 pub mod transport;
