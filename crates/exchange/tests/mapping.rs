@@ -121,6 +121,8 @@ fn released_view() -> OutgoingView {
         ],
         revoked_ms: None,
         revoke_reason: None,
+        signatures: Vec::new(),
+        server_signature: None,
     }
 }
 

@@ -460,11 +460,21 @@ async fn sign_release_dispatch(backend: Backend) {
         files: vec![
             tinhso_documents::exchange::ReceivedFile {
                 filename: "7816.pdf".into(),
-                bytes: sign_with(&pki.pki.signer),
+                blob: tinhso_documents::files::put_checked_bytes(
+                    &app.platform,
+                    &sign_with(&pki.pki.signer),
+                )
+                .await
+                .unwrap(),
             },
             tinhso_documents::exchange::ReceivedFile {
                 filename: "7816-cu.pdf".into(),
-                bytes: sign_with(&pki.pki.expired_signer),
+                blob: tinhso_documents::files::put_checked_bytes(
+                    &app.platform,
+                    &sign_with(&pki.pki.expired_signer),
+                )
+                .await
+                .unwrap(),
             },
         ],
     };
