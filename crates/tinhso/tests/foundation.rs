@@ -8,6 +8,7 @@ mod foundation {
     mod crash;
     mod documents;
     mod documents_ns30;
+    mod documents_ui;
     mod edxml_cli;
     mod forms;
     mod national_portal;

@@ -468,11 +468,13 @@ async fn show_page(
         drafter: name(Some(d.drafter_id), ""),
         signed_file: d.signed_file.as_ref().map(file_line),
         signed: match (d.signed_by, d.signed_ms) {
+            // As printed on the document; the account that attached it follows.
             (Some(by), Some(at)) => format!(
-                "{} {} — {}",
+                "{} {} — {} ({})",
                 d.metadata.signer_position,
-                name(Some(by), &d.metadata.signer_name),
-                vn_datetime(at)
+                d.metadata.signer_name,
+                vn_datetime(at),
+                name(Some(by), "")
             )
             .trim()
             .to_owned(),
