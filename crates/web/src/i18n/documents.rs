@@ -181,7 +181,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "Sent within the system",
     ),
     (
-        "documents.source.exchange",
+        "documents.source.external",
         "Nhận qua trục liên thông",
         "Received through the exchange",
     ),
