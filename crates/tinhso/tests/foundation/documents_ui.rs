@@ -261,6 +261,10 @@ async fn register_assign_handle_reply_release(backend: Backend) {
         html.contains("Nhập trích yếu nội dung văn bản."),
         "in Vietnamese"
     );
+    assert!(
+        html.contains("href=\"#subject\""),
+        "the summary links to the field"
+    );
     assert!(html.contains("value=\"SVHTT-VP\"") && html.contains("value=\"2026-02-27\""));
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM doc_incoming").await,

@@ -259,7 +259,17 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "Mã định danh văn bản",
         "Document identifier",
     ),
+    (
+        "documents.field.recipient_name",
+        "Tên cơ quan nhận",
+        "Recipient agency name",
+    ),
     ("documents.field.unit", "Đơn vị soạn thảo", "Drafting unit"),
+    (
+        "documents.go_to_field",
+        "Đến trường cần sửa",
+        "Go to the field",
+    ),
     (
         "documents.field.unit_hint",
         "Bắt buộc với công văn (ký hiệu như 12/UBND-VX).",

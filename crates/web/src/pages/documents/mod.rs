@@ -156,6 +156,11 @@ impl FieldErrors {
     pub fn get(&self, name: &str) -> Option<&String> {
         self.0.get(name)
     }
+
+    /// The input the error summary links to.
+    pub fn field(&self) -> Option<&str> {
+        self.0.keys().next().map(String::as_str)
+    }
 }
 
 /// Field errors of a failed registration or draft: beside the field when the rule names
