@@ -9,6 +9,7 @@ mod foundation {
     mod documents;
     mod documents_ns30;
     mod documents_server;
+    mod documents_ui;
     mod edxml_cli;
     mod exchange_mapping;
     mod forms;

@@ -122,6 +122,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::citizen::routes())
         .merge(pages::officer::routes())
         .merge(pages::catalog_editor::routes())
+        .merge(pages::documents::routes())
         .nest("/api/v1", api)
         .fallback(middleware::not_found)
         .layer(RequestBodyLimitLayer::new(body_limit));

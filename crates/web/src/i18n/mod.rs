@@ -7,6 +7,7 @@
 
 mod admin;
 mod citizen;
+mod documents;
 mod officer;
 mod portal;
 
@@ -75,6 +76,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("nav.counter", "Một cửa", "Counter"),
     ("nav.inbox", "Hồ sơ cần xử lý", "Inbox"),
     ("nav.catalog", "Danh mục thủ tục", "Procedure catalogue"),
+    ("nav.documents", "Văn bản", "Documents"),
     ("nav.login", "Đăng nhập", "Log in"),
     ("nav.logout", "Đăng xuất", "Log out"),
     (
@@ -684,6 +686,7 @@ fn all_entries() -> impl Iterator<Item = &'static (&'static str, &'static str, &
         .chain(citizen::TABLE)
         .chain(officer::TABLE)
         .chain(admin::TABLE)
+        .chain(documents::TABLE)
 }
 
 fn index() -> &'static HashMap<&'static str, (&'static str, &'static str)> {

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod catalog_editor;
 pub mod citizen;
+pub mod documents;
 pub mod form_view;
 pub mod multipart;
 pub mod officer;
@@ -101,6 +102,12 @@ pub fn nav_for(session: Option<&SessionInfo>) -> Vec<NavItem> {
         nav.push(NavItem {
             key: "nav.inbox",
             href: "/inbox",
+        });
+    }
+    if any(Action::ViewDocuments) {
+        nav.push(NavItem {
+            key: "nav.documents",
+            href: "/van-ban",
         });
     }
     if any(Action::ManageAgency) {

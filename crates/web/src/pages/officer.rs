@@ -59,7 +59,7 @@ fn vn_opt(value: &Option<String>) -> String {
 }
 
 /// The viewer's roles allow `action` somewhere.
-fn may(viewer: &Viewer, action: Action) -> bool {
+pub(crate) fn may(viewer: &Viewer, action: Action) -> bool {
     viewer
         .session
         .as_ref()
@@ -67,7 +67,7 @@ fn may(viewer: &Viewer, action: Action) -> bool {
 }
 
 /// The agency of the viewer's first grant that allows `action` (their counter's agency).
-async fn home_agency(
+pub(crate) async fn home_agency(
     state: &AppState,
     viewer: &Viewer,
     action: Action,
