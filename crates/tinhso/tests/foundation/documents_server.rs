@@ -22,7 +22,7 @@ use tinhso_signing::test_ca::{self, TEST_PASSWORD, TestPki};
 
 use super::documents_ns30::{BAC_NHA_TRANG, NHA_TRANG, official, rule, settings};
 use super::onestop::{get, post, token};
-use super::support::{Backend, TestApp};
+use super::support::{Backend, DEMO_PASSWORD, TestApp, csrf_of, login, page};
 use crate::both;
 
 /// The test CA around the real current time (pdfsig and openssl check against the real
@@ -904,3 +904,69 @@ async fn signed_with_timestamp(backend: Backend) {
     assert!(text.contains("Certificate is Trusted"), "{text}");
 }
 both!(signed_with_timestamp);
+
+/// The signer's page: with the agency's key configured the leader has the server sign from
+/// the document page; the signed file then shows a valid signature and the signer's name.
+/// Without a key the same form answers in Vietnamese and nothing is signed.
+async fn sign_on_server_from_the_page(backend: Backend) {
+    let pki = Pki::new();
+    for configured in [true, false] {
+        let app = TestApp::start_with(backend, |c| {
+            if configured {
+                pki.configure(c, "")
+            }
+        })
+        .await;
+        let who = people(&app).await;
+        let id = approved(
+            &app,
+            &who,
+            "Kế hoạch ký từ trang văn bản",
+            real_pdf("Kế hoạch"),
+            "ke-hoach.pdf",
+        )
+        .await;
+        let browser = app.client();
+        let (st, _) = login(&app, &browser, "lanhdao", DEMO_PASSWORD).await;
+        assert_eq!(st, 303);
+        let doc_url = app.url(&format!("/van-ban/di/{id}"));
+        let (_, doc) = page(&browser, doc_url.clone()).await;
+        assert!(doc.contains("data-sign-server"), "the server-sign form");
+        let form = [
+            ("csrf_token", csrf_of(&doc)),
+            ("competence", "TM.".to_owned()),
+            ("signer_position", "Chủ tịch".to_owned()),
+            ("signer_name", String::new()),
+        ];
+        let sign_url = app.url(&format!("/van-ban/di/{id}/ky-so"));
+        let forged = browser
+            .post(sign_url.clone())
+            .form(&[("csrf_token", "forged")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status().as_u16(), 403, "CSRF checked");
+        let r = browser.post(sign_url).form(&form).send().await.unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        let (_, doc) = page(&browser, doc_url).await;
+        if configured {
+            assert_eq!(status, 303, "{body}");
+            assert!(doc.contains("data-signature=\"valid\""), "{doc}");
+            assert!(doc.contains("Chữ ký số hợp lệ"));
+            assert!(
+                doc.contains(test_ca::SIGNER_NAME),
+                "the signer from the certificate"
+            );
+        } else {
+            assert!(
+                body.contains("chưa cấu hình chứng thư số"),
+                "the no-key message in Vietnamese: {body}"
+            );
+            assert!(!doc.contains("data-signature=\"valid\""));
+            assert!(doc.contains("data-sign-server"), "still to sign");
+        }
+        app.stop().await;
+    }
+}
+both!(sign_on_server_from_the_page);

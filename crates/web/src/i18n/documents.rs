@@ -867,4 +867,137 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "Chọn hình thức văn bản.",
         "Choose the form of the document.",
     ),
+    (
+        "documents.signature.valid",
+        "Chữ ký số hợp lệ",
+        "Valid digital signature",
+    ),
+    (
+        "documents.signature.invalid",
+        "Chữ ký số không hợp lệ",
+        "Invalid digital signature",
+    ),
+    (
+        "documents.signature.untrusted",
+        "Chữ ký số không được tin cậy (chứng thư không thuộc tổ chức cung cấp dịch vụ chứng thực được công nhận)",
+        "Untrusted digital signature (the certificate is not from a recognised certification authority)",
+    ),
+    (
+        "documents.signature.unsigned",
+        "Không có chữ ký số",
+        "Not digitally signed",
+    ),
+    ("documents.signature.signer", "Người ký", "Signer"),
+    ("documents.signature.at", "lúc", "at"),
+    (
+        "documents.signature.timestamped",
+        "có dấu thời gian",
+        "timestamped",
+    ),
+    (
+        "signature.digest_mismatch",
+        "Nội dung tệp đã bị thay đổi sau khi ký",
+        "The file was changed after it was signed",
+    ),
+    (
+        "signature.updated_after_signing",
+        "Tệp có phần được thêm vào sau khi ký",
+        "Content was appended after signing",
+    ),
+    (
+        "signature.untrusted",
+        "Chứng thư số không chuỗi tới tổ chức chứng thực tin cậy",
+        "The certificate does not chain to a trusted authority",
+    ),
+    (
+        "signature.expired",
+        "Chứng thư số đã hết hạn khi ký",
+        "The certificate had expired at signing",
+    ),
+    (
+        "signature.not_yet_valid",
+        "Chứng thư số chưa có hiệu lực khi ký",
+        "The certificate was not yet valid at signing",
+    ),
+    (
+        "signature.certificate_invalid",
+        "Chứng thư số không hợp lệ",
+        "The certificate is invalid",
+    ),
+    (
+        "signature.invalid",
+        "Giá trị chữ ký không đúng",
+        "The signature value is wrong",
+    ),
+    (
+        "signature.malformed",
+        "Chữ ký số bị lỗi cấu trúc",
+        "The signature is malformed",
+    ),
+    (
+        "signature.unsupported",
+        "Loại chữ ký số chưa được hỗ trợ",
+        "Unsupported kind of signature",
+    ),
+    (
+        "signature.byte_range_invalid",
+        "Phạm vi ký không bao trùm toàn bộ tệp",
+        "The signed range does not cover the file",
+    ),
+    (
+        "signature.signer_certificate_missing",
+        "Thiếu chứng thư số của người ký",
+        "The signer's certificate is missing",
+    ),
+    (
+        "signature.signing_certificate_mismatch",
+        "Chứng thư số không khớp với chữ ký",
+        "The certificate does not match the signature",
+    ),
+    (
+        "signature.timestamp_invalid",
+        "Dấu thời gian không hợp lệ",
+        "The timestamp is invalid",
+    ),
+    (
+        "signature.timestamp_untrusted",
+        "Dấu thời gian không do đơn vị tin cậy cấp",
+        "The timestamp is not from a trusted authority",
+    ),
+    (
+        "documents.sign_server.title",
+        "Ký số bằng chứng thư số của cơ quan",
+        "Sign with the agency's certificate",
+    ),
+    (
+        "documents.sign_server.hint",
+        "Máy chủ ký bản PDF đã duyệt (PAdES) bằng chứng thư số của cơ quan; không cần tải tệp lên.",
+        "The server signs the approved PDF (PAdES) with the agency's certificate; no upload needed.",
+    ),
+    (
+        "documents.sign_upload.title",
+        "Hoặc tải lên bản đã ký bằng thiết bị ký số",
+        "Or upload a copy signed with a signing device",
+    ),
+    ("documents.action.sign_server", "Ký số", "Sign"),
+    (
+        "document.signing.no_key",
+        "Cơ quan chưa cấu hình chứng thư số để ký trên máy chủ; hãy tải lên bản đã ký hoặc liên hệ quản trị hệ thống",
+        "No signing certificate is configured on the server; upload a signed copy or ask the administrator",
+    ),
+    (
+        "document.signing.not_pdf",
+        "Chỉ ký số được tệp PDF; bản dự thảo đã duyệt không phải PDF",
+        "Only PDF files can be signed; the approved version is not a PDF",
+    ),
+    (
+        "document.signing.key_unreadable",
+        "Không đọc được chứng thư số của cơ quan (tệp hoặc mật khẩu không đúng)",
+        "The agency's signing certificate cannot be read (file or password wrong)",
+    ),
+    (
+        "document.signing.failed",
+        "Ký số không thành công; vui lòng thử lại",
+        "Signing failed; please try again",
+    ),
 ];

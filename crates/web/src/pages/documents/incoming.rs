@@ -478,7 +478,7 @@ async fn show_page(
         due: day(d.metadata.due_date),
         deadline: day(d.deadline),
         overdue: is_overdue(d.status, d.deadline, today),
-        files: file_lines(&d.files),
+        files: file_lines(&d.files, &d.signatures),
         handlers: d
             .handlers
             .iter()

@@ -55,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .route("/van-ban/di/{id}/phien-ban", post(outgoing::new_version))
         .route("/van-ban/di/{id}/duyet", post(outgoing::review))
         .route("/van-ban/di/{id}/ky", post(outgoing::sign))
+        .route("/van-ban/di/{id}/ky-so", post(outgoing::sign_on_server))
         .route("/van-ban/di/{id}/phat-hanh", post(outgoing::release))
         .route("/van-ban/di/{id}/noi-nhan", post(outgoing::recipients))
         .route("/van-ban/di/{id}/thu-hoi", post(outgoing::revoke))
@@ -383,17 +384,76 @@ pub struct FileLine {
     pub id: i64,
     pub filename: String,
     pub size: String,
+    /// What verifying the file's digital signatures found, when it was checked.
+    pub signature: Option<SignatureLine>,
 }
 
-fn file_lines(files: &[tinhso_documents::files::FileView]) -> Vec<FileLine> {
-    files.iter().map(file_line).collect()
+/// A file's signature verdict as the page shows it: the status (a translation key suffix
+/// and a CSS class), the problem's code translated, and one line per signature.
+pub struct SignatureLine {
+    pub status: String,
+    pub problem: String,
+    pub signers: Vec<SignerLine>,
 }
 
-fn file_line(f: &tinhso_documents::files::FileView) -> FileLine {
+impl SignatureLine {
+    pub fn status_key(&self) -> &'static str {
+        match self.status.as_str() {
+            "valid" => "documents.signature.valid",
+            "invalid" => "documents.signature.invalid",
+            "untrusted" => "documents.signature.untrusted",
+            _ => "documents.signature.unsigned",
+        }
+    }
+}
+
+pub struct SignerLine {
+    pub name: String,
+    pub organization: String,
+    pub time: String,
+    pub timestamped: bool,
+}
+
+fn file_lines(
+    files: &[tinhso_documents::files::FileView],
+    verdicts: &[tinhso_documents::signatures::FileSignatures],
+) -> Vec<FileLine> {
+    files.iter().map(|f| file_line(f, verdicts)).collect()
+}
+
+fn file_line(
+    f: &tinhso_documents::files::FileView,
+    verdicts: &[tinhso_documents::signatures::FileSignatures],
+) -> FileLine {
     FileLine {
         id: f.id,
         filename: f.filename.clone(),
         size: format!("{} KB", (f.size_bytes + 1023) / 1024),
+        signature: verdicts
+            .iter()
+            .find(|v| v.file_id == f.id)
+            .map(signature_line),
+    }
+}
+
+fn signature_line(v: &tinhso_documents::signatures::FileSignatures) -> SignatureLine {
+    SignatureLine {
+        status: v.status.clone(),
+        problem: v.problem.clone().unwrap_or_default(),
+        signers: v
+            .signatures
+            .iter()
+            .map(|s| SignerLine {
+                name: s.signer_name.clone().unwrap_or_default(),
+                organization: s.organization.clone().unwrap_or_default(),
+                time: s
+                    .timestamp_ms
+                    .or(s.signing_ms)
+                    .map(crate::format::vn_datetime)
+                    .unwrap_or_default(),
+                timestamped: s.timestamp,
+            })
+            .collect(),
     }
 }
 

@@ -466,7 +466,7 @@ async fn show_page(
         issued: day(d.issued_date),
         released: d.released_ms.map(vn_datetime).unwrap_or_default(),
         drafter: name(Some(d.drafter_id), ""),
-        signed_file: d.signed_file.as_ref().map(file_line),
+        signed_file: d.signed_file.as_ref().map(|f| file_line(f, &d.signatures)),
         signed: match (d.signed_by, d.signed_ms) {
             // As printed on the document; the account that attached it follows.
             (Some(by), Some(at)) => format!(
@@ -486,7 +486,7 @@ async fn show_page(
             .rev()
             .map(|v| VersionLine {
                 version: v.version,
-                file: v.file.as_ref().map(file_line),
+                file: v.file.as_ref().map(|f| file_line(f, &d.signatures)),
                 note: v.note.clone(),
                 by: name(v.created_by, ""),
                 at: vn_datetime(v.created_ms),
@@ -675,6 +675,39 @@ pub async fn sign(
         Ok(service::sign(&state.platform, &viewer.ctx(), id, &input).await?)
     }
     .await;
+    finish(&state, &viewer, id, "sign", String::new(), result).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ServerSignForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    competence: String,
+    #[serde(default)]
+    signer_position: String,
+    #[serde(default)]
+    signer_name: String,
+}
+
+/// `POST /van-ban/di/{id}/ky-so`: the signer has the server sign the approved PDF with the
+/// agency's certificate (PAdES; B-T when a timestamp authority is configured).
+pub async fn sign_on_server(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<ServerSignForm>,
+) -> WebResult<Response> {
+    viewer.check_csrf(&state.platform.session_key, &form.csrf_token)?;
+    viewer.require_official()?;
+    let input = tinhso_documents::outgoing::ServerSignInput {
+        competence: form.competence.trim().to_owned(),
+        signer_position: form.signer_position.trim().to_owned(),
+        signer_name: form.signer_name.trim().to_owned(),
+    };
+    let result = service::sign_on_server(&state.platform, &viewer.ctx(), id, &input)
+        .await
+        .map_err(WebError::from);
     finish(&state, &viewer, id, "sign", String::new(), result).await
 }
 
