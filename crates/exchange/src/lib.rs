@@ -6,8 +6,14 @@
 //! repeat, or a different package reusing a document id). Transport statuses are the
 //! documents system's (`tinhso_documents::domain::workflow::TransportStatus`).
 //! `transport` holds the ports packages leave and arrive through (federated peers over
-//! HTTPS with client certificates, the national exchange). The store-and-forward services
-//! build on these.
+//! HTTPS with client certificates, the national exchange). `receive` is the one pipeline
+//! every arriving package goes through; `store` the exchange's own rows (received packages,
+//! the log IT staff list); `glue` the interim header → metadata mapping.
 
 pub mod domain;
+pub mod glue;
+pub mod receive;
+pub mod store;
 pub mod transport;
+
+pub use store::MIGRATIONS;
