@@ -887,3 +887,71 @@ async fn apply_status(
     store::log(p, &mut tx, ctx, log).await?;
     tx.commit().await
 }
+
+/// The exchange that called the federation endpoint, as its TLS client certificate
+/// established (the certificate's CN = `exchange.peers[].id`), inserted into each request by
+/// the federation listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallingPeer {
+    pub id: String,
+}
+
+/// The [`Inbound`] of a federated peer's push, or a refusal when the peer is not configured.
+pub fn inbound_from_peer(
+    p: &Platform,
+    peer: &CallingPeer,
+    message_type: Option<&str>,
+    from: Option<&str>,
+    package_key: Option<&str>,
+) -> Result<Inbound, Refusal> {
+    let configured = p
+        .config
+        .exchange
+        .peers
+        .iter()
+        .find(|c| c.id == peer.id)
+        .ok_or_else(|| {
+            Refusal::new(
+                403,
+                "exchange.peer.unknown",
+                format!("`{}` is not a configured peer of this exchange", peer.id),
+            )
+        })?;
+    let message_type = match message_type {
+        None => None,
+        Some(s) => Some(MessageType::parse(s.trim()).ok_or_else(|| {
+            Refusal::new(
+                400,
+                "exchange.message_type.unknown",
+                format!("X-Edxml-Message-Type must be edoc or status (got `{s}`)"),
+            )
+        })?),
+    };
+    Ok(Inbound {
+        peer: configured.id.clone(),
+        serves: Some(configured.serves.clone()),
+        message_type,
+        from_header: from.map(str::to_owned),
+        package_key: package_key.unwrap_or("").chars().take(200).collect(),
+    })
+}
+
+/// An agency this installation serves, as `GET /exchange/v1/agencies` lists it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ServedAgency {
+    pub id: String,
+    pub name: String,
+}
+
+/// The agencies of this installation (active ones), by identifier.
+pub async fn served_agencies(p: &Platform) -> tinhso_platform::Result<Vec<ServedAgency>> {
+    let agencies = tinhso_platform::org::list_agencies(p, &Ctx::system(p.now_ms())).await?;
+    Ok(agencies
+        .into_iter()
+        .filter(|a| a.active)
+        .map(|a| ServedAgency {
+            id: a.code,
+            name: a.name,
+        })
+        .collect())
+}

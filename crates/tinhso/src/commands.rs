@@ -18,10 +18,11 @@ use crate::cli::{
 };
 
 /// The schema of every system this binary links: the foundation's and each system crate's.
-pub const MIGRATIONS: [&[tinhso_platform::Migration]; 3] = [
+pub const MIGRATIONS: [&[tinhso_platform::Migration]; 4] = [
     tinhso_platform::FOUNDATION_MIGRATIONS,
     tinhso_onestop::MIGRATIONS,
     tinhso_documents::MIGRATIONS,
+    tinhso_exchange::MIGRATIONS,
 ];
 
 /// Configuration from defaults, file and environment, then the command-line flags.

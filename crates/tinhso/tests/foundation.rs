@@ -9,6 +9,7 @@ mod foundation {
     mod documents;
     mod documents_ns30;
     mod edxml_cli;
+    mod exchange;
     mod forms;
     mod national_portal;
     mod officer_ui;

@@ -1,0 +1,444 @@
+//! The document exchange: packages pushed to the federation endpoint of a real instance over
+//! loopback, checked by the real pipeline (parse, rules, XML-DSig with a test CA, the sender
+//! served by the calling peer, routing, repeat and conflict), registered in one transaction;
+//! every refusal answered FAIL with its code and nothing stored but its log row.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+use tinhso_edxml::DocumentPackage;
+use tinhso_edxml::model::AttachmentMeta;
+use tinhso_edxml::write::{AttachmentInput, write_document};
+use tinhso_exchange::receive::CallingPeer;
+use tinhso_platform::config::ExchangePeer;
+use tinhso_signing::pki::Pkcs12Signer;
+use tinhso_signing::test_ca::{TestPki, pem};
+
+use super::support::{Backend, TestApp, sample_pdf};
+use crate::both;
+
+/// The receiving installation's ward (demo organisation, Khánh Hòa).
+const NHA_TRANG: &str = "000.00.31.H32";
+/// The sending agency, of another province served by the peer `tinh-h14`.
+const SENDER: &str = "000.00.01.H14";
+const PEER: &str = "tinh-h14";
+
+/// One test PKI per binary (RSA key generation is slow in debug builds), valid now.
+fn pki() -> &'static TestPki {
+    static PKI: OnceLock<TestPki> = OnceLock::new();
+    PKI.get_or_init(|| TestPki::generate(chrono::Utc::now().timestamp()).unwrap())
+}
+
+/// A CA nobody here trusts.
+fn stranger_pki() -> &'static TestPki {
+    static PKI: OnceLock<TestPki> = OnceLock::new();
+    PKI.get_or_init(|| TestPki::generate(chrono::Utc::now().timestamp()).unwrap())
+}
+
+fn signer(pki: &TestPki) -> Pkcs12Signer {
+    pki.signer_for(&pki.signer).unwrap()
+}
+
+/// The federation router of `app` on a loopback port of its own, as the peer `peer_id`
+/// (`None`: a caller without a client certificate).
+struct Federation {
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Federation {
+    async fn start(app: &TestApp, peer_id: Option<&str>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut router = tinhso_web::exchange_peer::router(app.platform.clone());
+        if let Some(id) = peer_id {
+            router = router.layer(axum::Extension(CallingPeer { id: id.into() }));
+        }
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stop_rx.await;
+                })
+                .await;
+        });
+        Self {
+            base,
+            stop: Some(stop_tx),
+            task,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// The receiving instance: the demo organisation, one peer (`tinh-h14`, serving `*.H14`),
+/// the test CA as trust anchor, packages up to 2 MB.
+async fn receiver(backend: Backend, anchors: &Path) -> TestApp {
+    let anchors = anchors.to_path_buf();
+    TestApp::start_with(backend, move |c| {
+        c.signing.trust_anchors = vec![anchors];
+        c.exchange.max_package_bytes = 2 * 1024 * 1024;
+        c.limits.max_upload_bytes = 1024 * 1024;
+        c.exchange.peers = vec![ExchangePeer {
+            id: PEER.into(),
+            name: "Trục liên thông tỉnh H14".into(),
+            url: "https://127.0.0.1:9".into(),
+            serves: vec!["*.H14".into()],
+        }];
+    })
+    .await
+}
+
+fn header(from: &str, to: &[&str], number: &str, subject: &str) -> Value {
+    json!({
+        "MessageHeader": {
+            "From": {"OrganId": from, "OrganName": "Ủy ban nhân dân tỉnh H14"},
+            "To": to.iter().map(|id| json!({"OrganId": id, "OrganName": "Nơi nhận"})).collect::<Vec<_>>(),
+            "DocumentId": format!("{from},2026/12/01,{number}/UBND-VP"),
+            "Code": {"CodeNumber": number, "CodeNotation": "UBND-VP"},
+            "PromulgationInfo": {"Place": "H14", "PromulgationDate": "2026/12/01"},
+            "DocumentType": {"Type": "1", "TypeName": "Công văn"},
+            "Subject": subject,
+            "SignerInfo": {"Competence": "TM.", "Position": "Chủ tịch", "FullName": "Nguyễn Văn A"},
+            "OtherInfo": {"Priority": "1", "PageAmount": "1"}
+        },
+        "TraceHeaderList": {
+            "TraceHeader": [{"OrganId": from, "Timestamp": "2026/12/01 09:00:00"}],
+            "Bussiness": {"BussinessDocType": "0", "Paper": "0"}
+        }
+    })
+}
+
+/// Writes the package of `header` with one PDF attachment into `dir`, signed by `signer`
+/// (unsigned when `None`); returns the file.
+fn package(dir: &Path, name: &str, header: &Value, signer: Option<&Pkcs12Signer>) -> PathBuf {
+    let package: DocumentPackage = serde_json::from_value(header.clone()).unwrap();
+    let unsigned = dir.join(format!("{name}.unsigned"));
+    let pdf = sample_pdf(7);
+    let mut attachments = [AttachmentInput {
+        meta: AttachmentMeta {
+            content_id: "cid:1".into(),
+            content_type: "application/pdf".into(),
+            description: None,
+            attachment_name: "cong-van.pdf".into(),
+        },
+        content: Box::new(std::io::Cursor::new(pdf)),
+    }];
+    write_document(
+        std::fs::File::create(&unsigned).unwrap(),
+        &package,
+        &mut attachments,
+    )
+    .unwrap();
+    let Some(signer) = signer else {
+        return unsigned;
+    };
+    let signed = dir.join(format!("{name}.edxml"));
+    tinhso_edxml::dsig::sign_enveloped(
+        &unsigned,
+        std::fs::File::create(&signed).unwrap(),
+        signer,
+    )
+    .unwrap();
+    signed
+}
+
+async fn push(fed: &Federation, body: Vec<u8>, from: &str, key: &str) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/exchange/v1/packages", fed.base))
+        .header("content-type", "application/octet-stream")
+        .header("x-edxml-from", from)
+        .header("x-edxml-message-type", "edoc")
+        .header("x-package-key", key)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+/// Rows that a package may write: incoming entries, files, received packages, audit records
+/// of registrations.
+async fn stored(app: &TestApp) -> [i64; 4] {
+    let mut out = [0; 4];
+    for (i, sql) in [
+        "SELECT COUNT(*) FROM doc_incoming",
+        "SELECT COUNT(*) FROM doc_files",
+        "SELECT COUNT(*) FROM exchange_received",
+        "SELECT COUNT(*) FROM exchange_received_documents",
+    ]
+    .iter()
+    .enumerate()
+    {
+        out[i] = sqlx::query_scalar(*sql)
+            .fetch_one(app.platform.db.pool())
+            .await
+            .unwrap();
+    }
+    out
+}
+
+/// The newest log row: (direction, status, code).
+async fn last_log(app: &TestApp) -> (String, String, String) {
+    sqlx::query_as("SELECT direction, status, code FROM exchange_log ORDER BY id DESC LIMIT 1")
+        .fetch_one(app.platform.db.pool())
+        .await
+        .unwrap()
+}
+
+/// Pushes `body`, expects a refusal `(status, code)` with a FAIL answer, nothing stored and a
+/// FAIL log row carrying the code.
+async fn refused(app: &TestApp, fed: &Federation, body: Vec<u8>, from: &str, want: (u16, &str)) {
+    let before = stored(app).await;
+    let (status, answer) = push(fed, body, from, "k-refused").await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (want.0, Some(want.1)),
+        "{answer}"
+    );
+    assert_eq!(answer["status"], "FAIL", "{answer}");
+    assert_eq!(stored(app).await, before, "{} stored something", want.1);
+    assert_eq!(
+        last_log(app).await,
+        ("in".into(), "FAIL".into(), want.1.into())
+    );
+}
+
+async fn received_and_refused(backend: Backend) {
+    let keys = tempfile::tempdir().unwrap();
+    let anchor = keys.path().join("ca.pem");
+    std::fs::write(&anchor, pem(&pki().ca.certificate_der).unwrap()).unwrap();
+    let app = receiver(backend, &anchor).await;
+    let fed = Federation::start(&app, Some(PEER)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = signer(pki());
+
+    // The agencies served here, by identifier.
+    let r = reqwest::Client::new()
+        .get(format!("{}/exchange/v1/agencies", fed.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let served: Value = r.json().await.unwrap();
+    assert!(
+        served["agencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == NHA_TRANG),
+        "{served}"
+    );
+
+    // A valid package: registered with an arrival number, its attachment stored.
+    let good = std::fs::read(package(
+        d,
+        "good",
+        &header(SENDER, &[NHA_TRANG, "000.00.02.H14"], "12", "V/v phối hợp liên tỉnh"),
+        Some(&s),
+    ))
+    .unwrap();
+    let before = stored(&app).await;
+    let (status, answer) = push(&fed, good.clone(), SENDER, "k-good").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (answer["status"].as_str(), answer["repeat"].as_bool()),
+        (Some("DONE"), Some(false)),
+        "{answer}"
+    );
+    let reference = answer["reference"].as_str().unwrap().to_owned();
+    let after = stored(&app).await;
+    assert_eq!(
+        after,
+        [before[0] + 1, before[1] + 1, before[2] + 1, before[3] + 1]
+    );
+    let (arrival, subject, source, organ): (i64, String, String, String) = sqlx::query_as(
+        "SELECT arrival_number, subject, source, organ_id FROM doc_incoming WHERE document_id = $1",
+    )
+    .bind(format!("{SENDER},2026/12/01,12/UBND-VP"))
+    .fetch_one(app.platform.db.pool())
+    .await
+    .unwrap();
+    assert!(arrival >= 1);
+    assert_eq!(
+        (subject.as_str(), source.as_str(), organ.as_str()),
+        ("V/v phối hợp liên tỉnh", "external", SENDER)
+    );
+    assert_eq!(
+        last_log(&app).await,
+        ("in".into(), "DONE".into(), String::new())
+    );
+    // Arrival (01) is queued back to the sender.
+    let queued: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM exchange_outbound WHERE kind = 'status' AND status_code = '01'",
+    )
+    .fetch_one(app.platform.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(queued, 1);
+
+    // The same package again (a sender retrying): a repeat, answered with the first
+    // reference, nothing stored twice.
+    let (status, answer) = push(&fed, good.clone(), SENDER, "k-good").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["repeat"], true, "{answer}");
+    assert_eq!(answer["reference"], reference.as_str());
+    assert_eq!(stored(&app).await, after);
+
+    // The same document id with other content: a conflict.
+    let altered = std::fs::read(package(
+        d,
+        "altered",
+        &header(SENDER, &[NHA_TRANG], "12", "V/v nội dung khác"),
+        Some(&s),
+    ))
+    .unwrap();
+    refused(&app, &fed, altered, SENDER, (409, "exchange.package.conflict")).await;
+
+    // Malformed XML.
+    let text = String::from_utf8(good.clone()).unwrap();
+    let mismatched = text.replacen("</edXML:Subject>", "</edXML:Subjec>", 1);
+    refused(
+        &app,
+        &fed,
+        mismatched.into_bytes(),
+        SENDER,
+        (400, "edxml.xml.malformed"),
+    )
+    .await;
+
+    // Wrong namespace, wrong prefix.
+    let wrong_ns = text.replacen(
+        tinhso_edxml::model::NAMESPACE,
+        "http://example.com/not-edxml",
+        1,
+    );
+    refused(
+        &app,
+        &fed,
+        wrong_ns.into_bytes(),
+        SENDER,
+        (400, "M.edXML.namespace"),
+    )
+    .await;
+    let wrong_prefix = text
+        .replace("<edXML:Subject>", "<Subject>")
+        .replace("</edXML:Subject>", "</Subject>");
+    refused(
+        &app,
+        &fed,
+        wrong_prefix.into_bytes(),
+        SENDER,
+        (400, "M.edXML.prefix"),
+    )
+    .await;
+
+    // A field over its length limit (Subject: 500).
+    let long = std::fs::read(package(
+        d,
+        "long",
+        &header(SENDER, &[NHA_TRANG], "13", &"x".repeat(501)),
+        Some(&s),
+    ))
+    .unwrap();
+    refused(&app, &fed, long, SENDER, (422, "R.MessageHeader.Subject")).await;
+
+    // No recipient of this installation; a malformed one.
+    let unknown = std::fs::read(package(
+        d,
+        "unknown",
+        &header(SENDER, &["000.00.00.G22"], "14", "V/v không có nơi nhận ở đây"),
+        Some(&s),
+    ))
+    .unwrap();
+    refused(&app, &fed, unknown, SENDER, (422, "exchange.recipient.unknown")).await;
+
+    // A byte changed after signing.
+    let broken = text.replacen("V/v phối hợp liên tỉnh", "V/v phối hợp liên tinh", 1);
+    refused(
+        &app,
+        &fed,
+        broken.into_bytes(),
+        SENDER,
+        (422, "edxml.signature.digest_mismatch"),
+    )
+    .await;
+
+    // Unsigned; signed by a CA nobody here trusts.
+    let unsigned = std::fs::read(package(
+        d,
+        "unsigned",
+        &header(SENDER, &[NHA_TRANG], "15", "V/v chưa ký"),
+        None,
+    ))
+    .unwrap();
+    refused(&app, &fed, unsigned, SENDER, (422, "edxml.signature.missing")).await;
+    let untrusted = std::fs::read(package(
+        d,
+        "untrusted",
+        &header(SENDER, &[NHA_TRANG], "16", "V/v chữ ký lạ"),
+        Some(&signer(stranger_pki())),
+    ))
+    .unwrap();
+    refused(
+        &app,
+        &fed,
+        untrusted,
+        SENDER,
+        (422, "edxml.signature.chain.untrusted"),
+    )
+    .await;
+
+    // A sender the calling peer does not serve (another province; this installation's own).
+    for (from, number) in [("000.00.01.H20", "17"), (NHA_TRANG, "18")] {
+        let foreign = std::fs::read(package(
+            d,
+            &format!("foreign-{number}"),
+            &header(from, &["000.00.32.H32"], number, "V/v giả danh"),
+            Some(&s),
+        ))
+        .unwrap();
+        refused(&app, &fed, foreign, from, (403, "exchange.sender.not_served")).await;
+    }
+
+    // Over exchange.max_package_bytes: refused while streaming.
+    refused(
+        &app,
+        &fed,
+        vec![b' '; 3 * 1024 * 1024],
+        SENDER,
+        (413, "exchange.package.too_large"),
+    )
+    .await;
+
+    // A caller without a client certificate, and one that is no configured peer.
+    for (peer, code) in [
+        (None, "exchange.peer.unauthenticated"),
+        (Some("tinh-khac"), "exchange.peer.unknown"),
+    ] {
+        let other = Federation::start(&app, peer).await;
+        let before = stored(&app).await;
+        let (status, answer) = push(&other, good.clone(), SENDER, "k-x").await;
+        assert_eq!(
+            (status / 100, answer["error"]["code"].as_str()),
+            (4, Some(code)),
+            "{answer}"
+        );
+        assert_eq!(stored(&app).await, before);
+        other.stop().await;
+    }
+
+    fed.stop().await;
+    app.stop().await;
+}
+both!(received_and_refused);
