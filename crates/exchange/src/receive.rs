@@ -253,9 +253,16 @@ fn check_file(
         now_unix,
     )
     .map_err(|e| {
+        // A certificate that does not lead to one of our anchors (unknown issuer, or an
+        // issuer of the same name whose key did not sign it) is simply not trusted; the
+        // reason stays in the message.
+        let code = match e.code() {
+            "chain.bad_signature" => "chain.untrusted",
+            other => other,
+        };
         Refusal::new(
             422,
-            format!("edxml.signature.{}", e.code()),
+            format!("edxml.signature.{code}"),
             format!(
                 "the signer's certificate ({}) is not trusted: {e}",
                 verified.subject
