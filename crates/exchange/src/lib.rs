@@ -10,4 +10,6 @@
 //! build on these.
 
 pub mod domain;
+pub mod national;
+pub mod tls;
 pub mod transport;

@@ -1,0 +1,1 @@
+//! The national document exchange connector (VPCP axis): in progress on this branch.
