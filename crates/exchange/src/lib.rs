@@ -12,8 +12,10 @@
 
 pub mod domain;
 pub mod glue;
+pub mod national;
 pub mod receive;
 pub mod store;
+pub mod tls;
 pub mod transport;
 
 pub use store::MIGRATIONS;
