@@ -7,12 +7,12 @@
 //! only the protocol's values; every change is audited. These functions run as the exchange
 //! worker (a local caller) or as an official with the clerk's right over the agency.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::Row;
 use tinhso_core::access::Action as Access;
 use tinhso_platform::audit::Change;
 use tinhso_platform::org::agency_by_id;
-use tinhso_platform::{Ctx, Platform, Result};
+use tinhso_platform::{Ctx, Platform, Result, WriteTx};
 
 use crate::common::{active_agency, check_right, not_found};
 use crate::domain::metadata::{Metadata, check_len};
@@ -131,11 +131,12 @@ pub async fn record_business_status(
     Ok(recipient_id)
 }
 
-/// One attachment of a received package.
-#[derive(Debug, Clone, Deserialize)]
+/// One attachment of a received package, already checked and in the blob store
+/// ([`files::put_checked_file`]), so that a 500 MB attachment is never held in memory.
+#[derive(Debug, Clone)]
 pub struct ReceivedFile {
     pub filename: String,
-    pub bytes: Vec<u8>,
+    pub blob: files::StoredBlob,
 }
 
 /// A document that arrived from outside (decoded from an edXML package).
@@ -157,52 +158,22 @@ pub struct Received {
 }
 
 /// Registers a received document in the receiving agency's incoming register, once per
-/// document identifier. Attachments pass the same checks as uploads.
+/// document identifier, in its own transaction ([`register_received_in`]).
 pub async fn register_received(
     p: &Platform,
     ctx: &Ctx,
     doc: &ReceivedDocument,
 ) -> Result<Received> {
-    let agency = active_agency(p, &doc.to_agency_code).await?;
-    check_right(ctx, Access::RegisterDocuments, &agency.agency_path())?;
-    parse_document_identifier(&doc.document_id)?;
-    doc.metadata.check_incoming()?;
-    if let Some(id) = incoming::by_document_id(p, agency.id, &doc.document_id).await? {
-        return Ok(Received {
-            incoming_id: id,
-            created: false,
-        });
-    }
-    let mut stored = Vec::new();
-    for f in &doc.files {
-        let checked = files::check_content(p, &f.bytes).await?;
-        let key = p.blobs.put(&f.bytes).await?;
-        stored.push((f, checked, key));
-    }
     let mut tx = p.db.begin_write().await?;
-    let mut views = Vec::new();
-    for (f, checked, key) in &stored {
-        views.push(files::insert(&mut tx, ctx, &f.filename, f.bytes.len(), checked, key).await?);
-    }
-    let entry = incoming::Entry {
-        source: "external",
-        document_id: Some(doc.document_id.clone()),
-        metadata: &doc.metadata,
-        files: views,
-        from_outgoing_id: None,
-        registrar: None,
-    };
-    match incoming::insert(p, &mut tx, ctx, &agency, &entry).await {
-        Ok(id) => {
+    match register_received_in(p, &mut tx, ctx, doc).await {
+        Ok(received) => {
             tx.commit().await?;
-            Ok(Received {
-                incoming_id: id,
-                created: true,
-            })
+            Ok(received)
         }
         // A concurrent delivery of the same package won the race: answer its entry.
         Err(e) if e.code() == tinhso_core::ErrorCode::Conflict => {
             drop(tx);
+            let agency = active_agency(p, &doc.to_agency_code).await?;
             match incoming::by_document_id(p, agency.id, &doc.document_id).await? {
                 Some(id) => Ok(Received {
                     incoming_id: id,
@@ -215,39 +186,25 @@ pub async fn register_received(
     }
 }
 
-/// An attachment of a received package already checked ([`files::check_content`]) and put in
-/// the blob store: the exchange stores the bytes before it opens the transaction that
-/// registers them (blobs are content-addressed, so a refused package leaves only unreferenced
-/// content, never a half-registered document).
-#[derive(Debug, Clone)]
-pub struct StoredFile {
-    pub filename: String,
-    pub size: usize,
-    pub checked: files::Checked,
-    pub key: String,
-}
-
-/// [`register_received`] inside the caller's transaction, so that the exchange writes the
-/// registration, its received-package row, its log row and the audit records together: a
-/// failure anywhere stores nothing. A document registered before under the same identifier in
-/// that agency answers its entry with `created: false`.
+/// Registers a received document inside the caller's transaction `tx` (the exchange
+/// registers one package for several agencies, with its own rows, atomically). A document
+/// identifier already registered for the agency — committed, or earlier in `tx` — answers
+/// that entry and writes nothing. On an error `tx` must be rolled back (dropped): a refused
+/// duplicate by number and notation, for one, has already drawn an arrival number in it.
 pub async fn register_received_in(
     p: &Platform,
-    tx: &mut tinhso_platform::WriteTx,
+    tx: &mut WriteTx,
     ctx: &Ctx,
-    to_agency_code: &str,
-    document_id: &str,
-    metadata: &Metadata,
-    stored: &[StoredFile],
+    doc: &ReceivedDocument,
 ) -> Result<Received> {
-    let agency = active_agency(p, to_agency_code).await?;
+    let agency = active_agency(p, &doc.to_agency_code).await?;
     check_right(ctx, Access::RegisterDocuments, &agency.agency_path())?;
-    parse_document_identifier(document_id)?;
-    metadata.check_incoming()?;
+    parse_document_identifier(&doc.document_id)?;
+    doc.metadata.check_incoming()?;
     let existing: Option<i64> =
         sqlx::query_scalar("SELECT id FROM doc_incoming WHERE agency_id = $1 AND document_id = $2")
             .bind(agency.id)
-            .bind(document_id)
+            .bind(&doc.document_id)
             .fetch_optional(&mut *tx.tx)
             .await?;
     if let Some(id) = existing {
@@ -257,20 +214,22 @@ pub async fn register_received_in(
         });
     }
     let mut views = Vec::new();
-    for f in stored {
-        views.push(files::insert(tx, ctx, &f.filename, f.size, &f.checked, &f.key).await?);
+    for f in &doc.files {
+        let size = usize::try_from(f.blob.size)
+            .map_err(|e| tinhso_platform::Error::Other(e.to_string()))?;
+        views.push(files::insert(tx, ctx, &f.filename, size, &f.blob.checked, &f.blob.key).await?);
     }
     let entry = incoming::Entry {
         source: "external",
-        document_id: Some(document_id.to_owned()),
-        metadata,
+        document_id: Some(doc.document_id.clone()),
+        metadata: &doc.metadata,
         files: views,
         from_outgoing_id: None,
         registrar: None,
     };
-    let id = incoming::insert(p, tx, ctx, &agency, &entry).await?;
+    let incoming_id = incoming::insert(p, tx, ctx, &agency, &entry).await?;
     Ok(Received {
-        incoming_id: id,
+        incoming_id,
         created: true,
     })
 }

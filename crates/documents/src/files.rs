@@ -8,12 +8,14 @@
 
 use serde::Serialize;
 use sqlx::Row;
+use std::path::Path;
 use tinhso_core::access::{Action as Access, Target};
 use tinhso_core::{DomainError, ErrorCode};
 use tinhso_onestop::domain::documents::{detect_type, sanitize_filename};
 use tinhso_platform::audit::Change;
 use tinhso_platform::scanner::ScanVerdict;
 use tinhso_platform::{Caller, Ctx, Error, Platform, Result, WriteTx};
+use tokio::io::AsyncReadExt;
 
 use crate::common::{not_found, user_id};
 
@@ -85,10 +87,61 @@ pub struct Checked {
     pub verdict: &'static str,
 }
 
+/// A checked file whose bytes are in the blob store, with no row yet (the exchange stores
+/// attachments while it reads a package, then registers them with the document).
+#[derive(Debug, Clone)]
+pub struct StoredBlob {
+    pub key: String,
+    pub size: u64,
+    pub checked: Checked,
+}
+
 /// Size, malware, then type by content.
 pub async fn check_content(p: &Platform, bytes: &[u8]) -> Result<Checked> {
-    let limit = p.config.limits.max_upload_bytes;
-    if bytes.len() > limit {
+    check_size(bytes.len() as u64, p.config.limits.max_upload_bytes as u64)?;
+    let verdict = verdict(p.scanner.scan(bytes).await?)?;
+    content_type(bytes, verdict)
+}
+
+/// The bytes a type is recognised by (see `detect_type`): the longest signature is PNG's.
+const TYPE_PREFIX: usize = 16;
+
+/// [`check_content`] for a file on disk, up to `limit` bytes (attachments of received
+/// packages may be far larger than uploads): the size from its metadata, the scanner fed in
+/// chunks, the type from its first bytes. Memory does not grow with the file's size.
+pub async fn check_file(p: &Platform, path: &Path, limit: u64) -> Result<(Checked, u64)> {
+    let size = tokio::fs::metadata(path).await?.len();
+    check_size(size, limit)?;
+    let verdict = verdict(p.scanner.scan_file(path).await?)?;
+    let mut head = Vec::with_capacity(TYPE_PREFIX);
+    tokio::fs::File::open(path)
+        .await?
+        .take(TYPE_PREFIX as u64)
+        .read_to_end(&mut head)
+        .await?;
+    Ok((content_type(&head, verdict)?, size))
+}
+
+/// Checks the file at `path` ([`check_file`]) and stores it in the blob store, streaming.
+pub async fn put_checked_file(p: &Platform, path: &Path, limit: u64) -> Result<StoredBlob> {
+    let (checked, size) = check_file(p, path, limit).await?;
+    let key = p.blobs.put_file(path).await?;
+    Ok(StoredBlob { key, size, checked })
+}
+
+/// Checks `bytes` ([`check_content`]) and stores them in the blob store.
+pub async fn put_checked_bytes(p: &Platform, bytes: &[u8]) -> Result<StoredBlob> {
+    let checked = check_content(p, bytes).await?;
+    let key = p.blobs.put(bytes).await?;
+    Ok(StoredBlob {
+        key,
+        size: bytes.len() as u64,
+        checked,
+    })
+}
+
+fn check_size(size: u64, limit: u64) -> Result<()> {
+    if size > limit {
         return Err(DomainError::new(
             ErrorCode::PayloadTooLarge,
             format!("a file has at most {limit} bytes"),
@@ -96,23 +149,29 @@ pub async fn check_content(p: &Platform, bytes: &[u8]) -> Result<Checked> {
         .with_rule(RULE_TOO_LARGE)
         .into());
     }
-    if bytes.is_empty() {
+    if size == 0 {
         return Err(DomainError::invalid("the file is empty")
             .with_rule(RULE_TYPE)
             .into());
     }
-    let verdict = match p.scanner.scan(bytes).await? {
-        ScanVerdict::Infected(signature) => {
-            return Err(DomainError::invalid(format!(
-                "the file is infected ({signature}) and was not accepted"
-            ))
-            .with_rule(RULE_INFECTED)
-            .into());
-        }
-        ScanVerdict::Clean => "clean",
-        ScanVerdict::NotScanned => "not_scanned",
-    };
-    let content_type = detect_type(bytes).ok_or_else(|| {
+    Ok(())
+}
+
+fn verdict(verdict: ScanVerdict) -> Result<&'static str> {
+    match verdict {
+        ScanVerdict::Infected(signature) => Err(DomainError::invalid(format!(
+            "the file is infected ({signature}) and was not accepted"
+        ))
+        .with_rule(RULE_INFECTED)
+        .into()),
+        ScanVerdict::Clean => Ok("clean"),
+        ScanVerdict::NotScanned => Ok("not_scanned"),
+    }
+}
+
+/// The type of a file by its first bytes; `verdict` is carried along.
+fn content_type(head: &[u8], verdict: &'static str) -> Result<Checked> {
+    let content_type = detect_type(head).ok_or_else(|| {
         Error::from(
             DomainError::invalid("only PDF, JPEG and PNG files are accepted (checked by content)")
                 .with_rule(RULE_TYPE),

@@ -8,10 +8,10 @@
 //! `transport` holds the ports packages leave and arrive through (federated peers over
 //! HTTPS with client certificates, the national exchange). `receive` is the one pipeline
 //! every arriving package goes through; `store` the exchange's own rows (received packages,
-//! the log IT staff list); `glue` the interim header → metadata mapping.
+//! the log IT staff list); `mapping` the documents ⇄ edXML mapping.
 
 pub mod domain;
-pub mod glue;
+pub mod mapping;
 pub mod national;
 pub mod receive;
 pub mod store;

@@ -29,7 +29,7 @@ use tinhso_platform::{Ctx, Platform};
 use tokio::io::AsyncWriteExt;
 
 use crate::domain::{Directory, PeerRoute, ReceiveDecision, Route, decide_receive};
-use crate::glue;
+use crate::mapping;
 use crate::store::{self, LogEntry};
 use crate::transport::MessageType;
 
@@ -593,38 +593,22 @@ fn local_recipients(directory: &Directory, to: &[String]) -> Result<Vec<String>,
     Ok(local)
 }
 
-/// Checks every attachment as an upload is checked and puts it in the blob store (before the
-/// transaction; content-addressed, so a later refusal leaves no reference behind).
+/// Checks every attachment as an upload is checked (streamed from its file: malware, type by
+/// content) and puts it in the blob store, before the transaction (content-addressed, so a
+/// later refusal leaves no reference behind).
 async fn store_attachments(
     p: &Platform,
     attachments: &[(tinhso_edxml::model::AttachmentMeta, PathBuf)],
-) -> Result<Vec<docs::StoredFile>, Refusal> {
+) -> Result<Vec<docs::ReceivedFile>, Refusal> {
     let mut stored = Vec::new();
     for (meta, path) in attachments {
-        let size = tokio::fs::metadata(path)
-            .await
-            .map_err(Refusal::internal)?
-            .len();
-        if size > p.config.limits.max_upload_bytes as u64 {
-            return Err(Refusal::new(
-                413,
-                "document.file.too_large",
-                format!(
-                    "attachment {} has {size} bytes; a file has at most {}",
-                    meta.attachment_name, p.config.limits.max_upload_bytes
-                ),
-            ));
-        }
-        let bytes = tokio::fs::read(path).await.map_err(Refusal::internal)?;
-        let checked = tinhso_documents::files::check_content(p, &bytes)
-            .await
-            .map_err(Refusal::from_platform)?;
-        let key = p.blobs.put(&bytes).await.map_err(Refusal::from_platform)?;
-        stored.push(docs::StoredFile {
+        let blob =
+            tinhso_documents::files::put_checked_file(p, path, p.config.exchange.max_package_bytes)
+                .await
+                .map_err(Refusal::from_platform)?;
+        stored.push(docs::ReceivedFile {
             filename: meta.attachment_name.clone(),
-            size: bytes.len(),
-            checked,
-            key,
+            blob,
         });
     }
     Ok(stored)
@@ -667,11 +651,10 @@ async fn register_document(
     f: &Facts,
     d: &ParsedDocument,
     local: &[String],
-    files: &[docs::StoredFile],
+    files: &[docs::ReceivedFile],
     reference: &str,
     log: &mut LogEntry,
 ) -> tinhso_platform::Result<Vec<i64>> {
-    let metadata = glue::received_metadata(&d.package);
     let bussiness = d
         .package
         .trace_header_list
@@ -718,10 +701,10 @@ async fn register_document(
                         queue_status(&mut tx, ctx, id, "15").await?;
                     }
                 } else {
-                    let got = docs::register_received_in(
-                        p, &mut tx, ctx, &organ_id, &about, &metadata, files,
-                    )
-                    .await?;
+                    let mut doc =
+                        mapping::received_document(&d.package, &organ_id, files.to_vec())?;
+                    doc.document_id.clone_from(&about);
+                    let got = docs::register_received_in(p, &mut tx, ctx, &doc).await?;
                     if got.created {
                         track_received(
                             &mut tx,
@@ -741,16 +724,8 @@ async fn register_document(
         }
         _ => {
             for organ_id in local {
-                let got = docs::register_received_in(
-                    p,
-                    &mut tx,
-                    ctx,
-                    organ_id,
-                    &f.document_id,
-                    &metadata,
-                    files,
-                )
-                .await?;
+                let doc = mapping::received_document(&d.package, organ_id, files.to_vec())?;
+                let got = docs::register_received_in(p, &mut tx, ctx, &doc).await?;
                 if got.created {
                     track_received(
                         &mut tx,

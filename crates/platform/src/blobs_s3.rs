@@ -12,9 +12,13 @@ use hmac::{Hmac, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 
-use crate::blobs::BlobStore;
+use crate::blobs::{BlobStore, STREAM_CHUNK, hash_stream, write_atomically};
 use crate::config::BlobConfig;
 use crate::error::{Error, Result};
 
@@ -22,6 +26,12 @@ use crate::error::{Error, Result};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time for a whole request, body included (bodies are bounded by `limits.max_body_bytes`).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Slowest transfer rate a streamed upload or download is given time for (1 MiB/s): its
+/// total timeout is [`REQUEST_TIMEOUT`] plus its size at this rate.
+const MIN_BYTES_PER_SECOND: u64 = 1024 * 1024;
+/// Total time for a streamed download, whose size is only known from its answer; each
+/// chunk must also arrive within [`REQUEST_TIMEOUT`].
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
 /// Attempts per call, the first included.
 const MAX_ATTEMPTS: u32 = 3;
 /// Pause before the first retry; doubled for each further one.
@@ -142,11 +152,12 @@ impl S3BlobStore {
         method: Method,
         path: &str,
         query: &[(&str, &str)],
-        body: Option<&[u8]>,
+        body: Option<Payload<'_>>,
         what: &str,
     ) -> Result<reqwest::Response> {
-        let payload_hash = match body {
-            Some(bytes) => hex::encode(Sha256::digest(bytes)),
+        let payload_hash = match &body {
+            Some(Payload::Bytes(bytes)) => hex::encode(Sha256::digest(bytes)),
+            Some(Payload::File { sha256, .. }) => (*sha256).to_owned(),
             None => EMPTY_SHA256.to_owned(),
         };
         let query = canonical_query(query);
@@ -178,10 +189,22 @@ impl S3BlobStore {
                 .header("x-amz-date", &amz_date)
                 .header("x-amz-content-sha256", &payload_hash)
                 .header(reqwest::header::AUTHORIZATION, authorization);
-            if let Some(bytes) = body {
-                request = request
-                    .header(reqwest::header::CONTENT_LENGTH, bytes.len())
-                    .body(bytes.to_vec());
+            match &body {
+                Some(Payload::Bytes(bytes)) => {
+                    request = request
+                        .header(reqwest::header::CONTENT_LENGTH, bytes.len())
+                        .body(bytes.to_vec());
+                }
+                Some(Payload::File { path, len, .. }) => {
+                    // A stream is consumed by sending, so each attempt reopens the file.
+                    let file = tokio::fs::File::open(path).await?;
+                    request = request
+                        .header(reqwest::header::CONTENT_LENGTH, *len)
+                        .timeout(transfer_timeout(*len))
+                        .body(reqwest::Body::wrap(FileBody::new(file, *len)));
+                }
+                None if what == DOWNLOAD => request = request.timeout(DOWNLOAD_TIMEOUT),
+                None => {}
             }
             let retry = match request.send().await {
                 Ok(response) if !retryable(response.status()) || attempt >= MAX_ATTEMPTS => {
@@ -243,7 +266,13 @@ impl BlobStore for S3BlobStore {
             return Ok(key);
         }
         let response = self
-            .send(Method::PUT, &path, &[], Some(bytes), "store blob")
+            .send(
+                Method::PUT,
+                &path,
+                &[],
+                Some(Payload::Bytes(bytes)),
+                "store blob",
+            )
             .await?;
         if !response.status().is_success() {
             return Err(failure("store blob", response).await);
@@ -272,6 +301,72 @@ impl BlobStore for S3BlobStore {
             )));
         }
         Ok(Some(bytes.to_vec()))
+    }
+
+    async fn put_file(&self, path: &Path) -> Result<String> {
+        // Two passes over the file: the hash first (it is the key, and SigV4 signs it, so
+        // the server checks the upload arrived intact), then the upload itself, streamed.
+        let (key, len) = hash_stream(tokio::fs::File::open(path).await?).await?;
+        let object = self.object_path(&key);
+        let head = self
+            .send(Method::HEAD, &object, &[], None, "check blob")
+            .await?;
+        if head.status() == StatusCode::OK {
+            return Ok(key);
+        }
+        let payload = Payload::File {
+            path,
+            len,
+            sha256: &key,
+        };
+        let response = self
+            .send(Method::PUT, &object, &[], Some(payload), "store blob")
+            .await?;
+        if !response.status().is_success() {
+            return Err(failure("store blob", response).await);
+        }
+        Ok(key)
+    }
+
+    async fn copy_to_file(&self, key: &str, dest: &Path) -> Result<bool> {
+        check_key(key)?;
+        let mut response = self
+            .send(Method::GET, &self.object_path(key), &[], None, DOWNLOAD)
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        if !response.status().is_success() {
+            return Err(failure(DOWNLOAD, response).await);
+        }
+        let digest = write_atomically(dest, |mut file| async move {
+            let mut hasher = Sha256::new();
+            loop {
+                let chunk = tokio::time::timeout(REQUEST_TIMEOUT, response.chunk())
+                    .await
+                    .map_err(|_| {
+                        Error::Other(format!(
+                            "S3 blob store: {DOWNLOAD}: no data for {} s",
+                            REQUEST_TIMEOUT.as_secs()
+                        ))
+                    })?
+                    .map_err(|e| {
+                        Error::Other(format!("S3 blob store: {DOWNLOAD}: {}", e.without_url()))
+                    })?;
+                let Some(chunk) = chunk else { break };
+                hasher.update(&chunk);
+                file.write_all(&chunk).await?;
+            }
+            Ok((hex::encode(hasher.finalize()), file))
+        });
+        let digest = digest.await?;
+        if !digest.eq_ignore_ascii_case(key) {
+            let _ = tokio::fs::remove_file(dest).await;
+            return Err(Error::Other(format!(
+                "S3 blob store: blob {key} does not match its key (corrupted in storage)"
+            )));
+        }
+        Ok(true)
     }
 
     async fn keys(&self) -> Result<Vec<String>> {
@@ -303,6 +398,85 @@ impl BlobStore for S3BlobStore {
         Err(Error::Other(format!(
             "S3 blob store: list objects: more than {MAX_PAGES} pages; refusing a partial listing"
         )))
+    }
+}
+
+/// The operation name of a streamed download (also selects its longer timeout).
+const DOWNLOAD: &str = "read blob to file";
+
+/// The body of a request.
+enum Payload<'a> {
+    Bytes(&'a [u8]),
+    /// A file of known length and SHA-256, streamed.
+    File {
+        path: &'a Path,
+        len: u64,
+        sha256: &'a str,
+    },
+}
+
+/// Total time for an upload of `len` bytes.
+fn transfer_timeout(len: u64) -> Duration {
+    REQUEST_TIMEOUT + Duration::from_secs(len / MIN_BYTES_PER_SECOND)
+}
+
+/// A file as an HTTP body of exactly `remaining` bytes, read a chunk at a time. A file that
+/// turns out shorter than announced is an error (the server would wait for the rest).
+struct FileBody {
+    file: tokio::fs::File,
+    remaining: u64,
+    buf: Vec<u8>,
+}
+
+impl FileBody {
+    fn new(file: tokio::fs::File, len: u64) -> Self {
+        Self {
+            file,
+            remaining: len,
+            buf: vec![0u8; STREAM_CHUNK],
+        }
+    }
+}
+
+impl http_body::Body for FileBody {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.remaining == 0 {
+            return Poll::Ready(None);
+        }
+        let want = usize::try_from(this.remaining)
+            .unwrap_or(usize::MAX)
+            .min(this.buf.len());
+        let mut buf = ReadBuf::new(&mut this.buf[..want]);
+        match Pin::new(&mut this.file).poll_read(cx, &mut buf) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(Ok(())) if buf.filled().is_empty() => {
+                Poll::Ready(Some(Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the file got shorter while it was uploaded",
+                ))))
+            }
+            Poll::Ready(Ok(())) => {
+                let chunk = bytes::Bytes::copy_from_slice(buf.filled());
+                this.remaining -= chunk.len() as u64;
+                Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
     }
 }
 

@@ -7,6 +7,7 @@
 //! unexpected is an error (fail closed), never "clean".
 
 use async_trait::async_trait;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tinhso_core::{DomainError, ErrorCode};
@@ -43,6 +44,8 @@ impl ScanVerdict {
 pub trait MalwareScanner: Send + Sync + std::fmt::Debug {
     /// Scans `bytes`. An `Err` means no verdict (callers must refuse the file).
     async fn scan(&self, bytes: &[u8]) -> Result<ScanVerdict>;
+    /// Scans the file at `path`, read in chunks (memory does not grow with its size).
+    async fn scan_file(&self, path: &Path) -> Result<ScanVerdict>;
 }
 
 /// The scanner `config.scanner.backend` names.
@@ -66,6 +69,10 @@ pub struct Disabled;
 #[async_trait]
 impl MalwareScanner for Disabled {
     async fn scan(&self, _bytes: &[u8]) -> Result<ScanVerdict> {
+        Ok(ScanVerdict::NotScanned)
+    }
+
+    async fn scan_file(&self, _path: &Path) -> Result<ScanVerdict> {
         Ok(ScanVerdict::NotScanned)
     }
 }
@@ -104,30 +111,28 @@ impl ClamdScanner {
         address.starts_with('/').then_some(address)
     }
 
-    async fn scan_inner(&self, bytes: &[u8]) -> Result<ScanVerdict> {
+    async fn scan_inner<R: AsyncRead + Unpin + Send>(&self, source: R) -> Result<ScanVerdict> {
         let reply = match self.unix_path() {
             Some(path) => {
                 let stream = tokio::net::UnixStream::connect(path)
                     .await
                     .map_err(|e| unavailable(format!("clamd at {path}: {e}")))?;
-                instream(stream, bytes).await
+                instream(stream, source).await
             }
             None => {
                 let stream = tokio::net::TcpStream::connect(&self.address)
                     .await
                     .map_err(|e| unavailable(format!("clamd at {}: {e}", self.address)))?;
-                instream(stream, bytes).await
+                instream(stream, source).await
             }
         }
         .map_err(|e| unavailable(format!("clamd at {}: {e}", self.address)))?;
         parse_reply(&reply)
     }
-}
 
-#[async_trait]
-impl MalwareScanner for ClamdScanner {
-    async fn scan(&self, bytes: &[u8]) -> Result<ScanVerdict> {
-        match tokio::time::timeout(self.timeout, self.scan_inner(bytes)).await {
+    /// [`Self::scan_inner`] within the configured timeout.
+    async fn scan_timed<R: AsyncRead + Unpin + Send>(&self, source: R) -> Result<ScanVerdict> {
+        match tokio::time::timeout(self.timeout, self.scan_inner(source)).await {
             Ok(result) => result,
             Err(_) => Err(unavailable(format!(
                 "clamd at {} gave no verdict within {} s",
@@ -138,17 +143,35 @@ impl MalwareScanner for ClamdScanner {
     }
 }
 
+#[async_trait]
+impl MalwareScanner for ClamdScanner {
+    async fn scan(&self, bytes: &[u8]) -> Result<ScanVerdict> {
+        self.scan_timed(bytes).await
+    }
+
+    async fn scan_file(&self, path: &Path) -> Result<ScanVerdict> {
+        // A file we cannot read is our failure, not the daemon's: a plain I/O error.
+        let file = tokio::fs::File::open(path).await?;
+        self.scan_timed(file).await
+    }
+}
+
 /// `zINSTREAM\0`, then chunks each preceded by its length (4 bytes, network order), then a
-/// zero length; the reply ends with `\0`.
-async fn instream<S: AsyncRead + AsyncWrite + Unpin>(
+/// zero length; the reply ends with `\0`. The source is read one chunk at a time.
+async fn instream<S: AsyncRead + AsyncWrite + Unpin, R: AsyncRead + Unpin>(
     mut stream: S,
-    bytes: &[u8],
+    mut source: R,
 ) -> std::io::Result<String> {
     stream.write_all(b"zINSTREAM\0").await?;
-    for chunk in bytes.chunks(CHUNK) {
-        let len = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
+    let mut chunk = vec![0u8; CHUNK];
+    loop {
+        let n = source.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        let len = u32::try_from(n).unwrap_or(u32::MAX);
         stream.write_all(&len.to_be_bytes()).await?;
-        stream.write_all(chunk).await?;
+        stream.write_all(&chunk[..n]).await?;
     }
     stream.write_all(&0u32.to_be_bytes()).await?;
     stream.flush().await?;
@@ -195,6 +218,68 @@ mod tests {
             let err = parse_reply(bad).unwrap_err();
             assert_eq!(err.code(), ErrorCode::Unavailable, "{bad}");
         }
+    }
+
+    /// A stand-in clamd on loopback that reads one INSTREAM session, checks its framing and
+    /// answers `FOUND` when the stream holds `EICAR`, else `OK`. Returns the chunk sizes.
+    async fn fake_clamd() -> (String, tokio::task::JoinHandle<Vec<usize>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let task = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut command = [0u8; 10];
+            socket.read_exact(&mut command).await.unwrap();
+            assert_eq!(&command, b"zINSTREAM\0");
+            let (mut sizes, mut content) = (Vec::new(), Vec::new());
+            loop {
+                let len = socket.read_u32().await.unwrap() as usize;
+                if len == 0 {
+                    break;
+                }
+                let mut chunk = vec![0u8; len];
+                socket.read_exact(&mut chunk).await.unwrap();
+                sizes.push(len);
+                content.extend_from_slice(&chunk);
+            }
+            let found = content.windows(5).any(|w| w == b"EICAR");
+            let reply: &[u8] = if found {
+                b"stream: Eicar-Test-Signature FOUND\0"
+            } else {
+                b"stream: OK\0"
+            };
+            socket.write_all(reply).await.unwrap();
+            sizes
+        });
+        (address, task)
+    }
+
+    #[tokio::test]
+    async fn scan_file_streams_in_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.pdf");
+        let mut bytes = vec![b'x'; CHUNK * 2 + 5];
+        std::fs::write(&path, &bytes).unwrap();
+        let (address, task) = fake_clamd().await;
+        let scanner = ClamdScanner::new(&address, Duration::from_secs(10));
+        assert_eq!(scanner.scan_file(&path).await.unwrap(), ScanVerdict::Clean);
+        let sizes = task.await.unwrap();
+        assert_eq!(sizes.iter().sum::<usize>(), bytes.len());
+        assert!(sizes.iter().all(|n| *n <= CHUNK), "{sizes:?}");
+
+        bytes.extend_from_slice(b"EICAR");
+        std::fs::write(&path, &bytes).unwrap();
+        let (address, task) = fake_clamd().await;
+        let scanner = ClamdScanner::new(&address, Duration::from_secs(10));
+        assert_eq!(
+            scanner.scan_file(&path).await.unwrap(),
+            ScanVerdict::Infected("Eicar-Test-Signature".into())
+        );
+        task.await.unwrap();
+        assert!(scanner.scan_file(&dir.path().join("absent")).await.is_err());
+        assert_eq!(
+            Disabled.scan_file(&path).await.unwrap(),
+            ScanVerdict::NotScanned
+        );
     }
 
     #[tokio::test]

@@ -236,6 +236,54 @@ async fn bad_credentials_and_unreachable_endpoint_are_errors() {
     assert!(started.elapsed() < Duration::from_secs(20));
 }
 
+/// `put_file` streams a file of many chunks with its signed SHA-256 (moto checks it),
+/// under the key `put` gives the same bytes; `copy_to_file` streams it back.
+#[tokio::test]
+async fn streaming_blobs_put_file_and_copy_to_file() {
+    let moto = Moto::start();
+    let store = moto.store("stream-");
+    let dir = tempfile::tempdir().unwrap();
+    let bytes: Vec<u8> = (0..3_000_017u32).map(|i| (i % 253) as u8).collect();
+    let src = dir.path().join("attachment.pdf");
+    std::fs::write(&src, &bytes).unwrap();
+
+    let key = store.put_file(&src).await.unwrap();
+    assert_eq!(key, sha(&bytes));
+    assert_eq!(store.put_file(&src).await.unwrap(), key, "idempotent");
+    assert_eq!(store.get(&key).await.unwrap().unwrap(), bytes);
+    let out = dir.path().join("out.pdf");
+    assert!(store.copy_to_file(&key, &out).await.unwrap());
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    let small = store.put(b"small").await.unwrap();
+    assert!(store.copy_to_file(&small, &out).await.unwrap());
+    assert_eq!(std::fs::read(&out).unwrap(), b"small", "replaced");
+
+    let missing = dir.path().join("missing");
+    assert!(!store.copy_to_file(&sha(b"never"), &missing).await.unwrap());
+    assert!(!missing.exists());
+    assert!(store.copy_to_file("../x", &missing).await.is_err());
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, b"").unwrap();
+    assert_eq!(store.put_file(&empty).await.unwrap(), sha(b""));
+
+    let mut config = moto.blob_config("stream-");
+    config.s3_secret_key = "wrong-secret-value".into();
+    std::fs::write(&src, b"other content").unwrap();
+    let err = S3BlobStore::new(&config)
+        .unwrap()
+        .put_file(&src)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("403"), "{err}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
 fn platform_config(moto: &Moto, dir: &std::path::Path, prefix: &str) -> Config {
     let mut config = Config::default();
     config.server.data_dir = dir.to_path_buf();

@@ -10,6 +10,7 @@ mod foundation {
     mod documents_ns30;
     mod edxml_cli;
     mod exchange;
+    mod exchange_mapping;
     mod forms;
     mod national_portal;
     mod officer_ui;

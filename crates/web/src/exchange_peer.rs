@@ -10,14 +10,41 @@
 //! Thin handlers: the pipeline is `tinhso_exchange::receive`.
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::json;
 use tinhso_exchange::receive::{self, CallingPeer, Refusal};
+use tinhso_exchange::tls::{self, PeerCertificate, TlsError};
 use tinhso_platform::Platform;
+
+/// Serves the federation router on `listener` over mutual TLS (`exchange.tls_cert`,
+/// `exchange.tls_key`; client certificates must chain to `exchange.peer_ca`) until
+/// `shutdown` completes.
+pub async fn serve(
+    platform: Platform,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), TlsError> {
+    let c = &platform.config.exchange;
+    let config = tls::server_config(&c.tls_cert, &c.tls_key, &c.peer_ca)?;
+    tls::serve_mtls(listener, config, router(platform.clone()), shutdown)
+        .await
+        .map_err(|e| TlsError::Config(e.to_string()))
+}
+
+/// The verified client certificate's CN names the calling peer.
+async fn identify(mut req: Request, next: Next) -> Response {
+    if let Some(cert) = req.extensions().get::<PeerCertificate>().cloned() {
+        req.extensions_mut().insert(CallingPeer {
+            id: cert.subject_cn,
+        });
+    }
+    next.run(req).await
+}
 
 /// The federation router. Every request must carry [`CallingPeer`] (the listener inserts it
 /// from the verified client certificate).
@@ -27,6 +54,7 @@ pub fn router(platform: Platform) -> Router {
         .route("/exchange/v1/agencies", get(agencies))
         // The pipeline enforces `exchange.max_package_bytes` while streaming.
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(identify))
         .with_state(platform)
 }
 
@@ -36,11 +64,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn refused(refusal: &Refusal) -> Response {
     let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::BAD_REQUEST);
-    (
-        status,
-        Json(json!({ "status": "FAIL", "error": refusal })),
-    )
-        .into_response()
+    (status, Json(json!({ "status": "FAIL", "error": refusal }))).into_response()
 }
 
 fn no_peer() -> Response {

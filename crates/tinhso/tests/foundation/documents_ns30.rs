@@ -614,7 +614,9 @@ async fn duplicates_write_nothing(backend: Backend) {
         .unwrap(),
         files: vec![exchange::ReceivedFile {
             filename: "7816.pdf".into(),
-            bytes: sample_pdf(9),
+            blob: tinhso_documents::files::put_checked_bytes(&app.platform, &sample_pdf(9))
+                .await
+                .unwrap(),
         }],
     };
     let first = exchange::register_received(&app.platform, &system, &received)

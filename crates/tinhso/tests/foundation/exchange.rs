@@ -10,10 +10,9 @@ use serde_json::{Value, json};
 use tinhso_edxml::DocumentPackage;
 use tinhso_edxml::model::AttachmentMeta;
 use tinhso_edxml::write::{AttachmentInput, write_document};
-use tinhso_exchange::receive::CallingPeer;
 use tinhso_platform::config::ExchangePeer;
 use tinhso_signing::pki::Pkcs12Signer;
-use tinhso_signing::test_ca::{TestPki, pem};
+use tinhso_signing::test_ca::{TestPki, TlsFiles, pem};
 
 use super::support::{Backend, TestApp, sample_pdf};
 use crate::both;
@@ -40,8 +39,47 @@ fn signer(pki: &TestPki) -> Pkcs12Signer {
     pki.signer_for(&pki.signer).unwrap()
 }
 
-/// The federation router of `app` on a loopback port of its own, as the peer `peer_id`
-/// (`None`: a caller without a client certificate).
+/// TLS material of the federation: the test CA's server certificate for the receiver, client
+/// certificates for the peer `tinh-h14` and for an exchange nobody configured.
+struct TlsKit {
+    ca: PathBuf,
+    server: TlsFiles,
+    peer: TlsFiles,
+    stranger: TlsFiles,
+    _dir: tempfile::TempDir,
+}
+
+fn tls_kit() -> TlsKit {
+    let dir = tempfile::tempdir().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let authority = pki().tls_authority().unwrap();
+    TlsKit {
+        ca: authority
+            .write_ca_pem(&dir.path().join("ca.crt.pem"))
+            .unwrap(),
+        server: authority
+            .write_tls(dir.path(), "server", "localhost", now)
+            .unwrap(),
+        peer: authority.write_tls(dir.path(), "peer", PEER, now).unwrap(),
+        stranger: authority
+            .write_tls(dir.path(), "stranger", "tinh-khac", now)
+            .unwrap(),
+        _dir: dir,
+    }
+}
+
+/// A federation client presenting `files`.
+fn client(kit: &TlsKit, files: &TlsFiles) -> reqwest::Client {
+    tinhso_exchange::tls::client(
+        &files.certificate,
+        &files.key,
+        std::slice::from_ref(&kit.ca),
+        std::time::Duration::from_secs(20),
+    )
+    .unwrap()
+}
+
+/// The receiver's federation listener, over mutual TLS on a loopback port of its own.
 struct Federation {
     base: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -49,20 +87,17 @@ struct Federation {
 }
 
 impl Federation {
-    async fn start(app: &TestApp, peer_id: Option<&str>) -> Self {
+    async fn start(app: &TestApp) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let mut router = tinhso_web::exchange_peer::router(app.platform.clone());
-        if let Some(id) = peer_id {
-            router = router.layer(axum::Extension(CallingPeer { id: id.into() }));
-        }
+        let base = format!("https://{}", listener.local_addr().unwrap());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let platform = app.platform.clone();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stop_rx.await;
-                })
-                .await;
+            tinhso_web::exchange_peer::serve(platform, listener, async {
+                let _ = stop_rx.await;
+            })
+            .await
+            .unwrap();
         });
         Self {
             base,
@@ -81,9 +116,17 @@ impl Federation {
 
 /// The receiving instance: the demo organisation, one peer (`tinh-h14`, serving `*.H14`),
 /// the test CA as trust anchor, packages up to 2 MB.
-async fn receiver(backend: Backend, anchors: &Path) -> TestApp {
+async fn receiver(backend: Backend, anchors: &Path, kit: &TlsKit) -> TestApp {
     let anchors = anchors.to_path_buf();
+    let (cert, key, ca) = (
+        kit.server.certificate.clone(),
+        kit.server.key.clone(),
+        kit.ca.clone(),
+    );
     TestApp::start_with(backend, move |c| {
+        c.exchange.tls_cert = cert;
+        c.exchange.tls_key = key;
+        c.exchange.peer_ca = vec![ca];
         c.signing.trust_anchors = vec![anchors];
         c.exchange.max_package_bytes = 2 * 1024 * 1024;
         c.limits.max_upload_bytes = 1024 * 1024;
@@ -142,17 +185,19 @@ fn package(dir: &Path, name: &str, header: &Value, signer: Option<&Pkcs12Signer>
         return unsigned;
     };
     let signed = dir.join(format!("{name}.edxml"));
-    tinhso_edxml::dsig::sign_enveloped(
-        &unsigned,
-        std::fs::File::create(&signed).unwrap(),
-        signer,
-    )
-    .unwrap();
+    tinhso_edxml::dsig::sign_enveloped(&unsigned, std::fs::File::create(&signed).unwrap(), signer)
+        .unwrap();
     signed
 }
 
-async fn push(fed: &Federation, body: Vec<u8>, from: &str, key: &str) -> (u16, Value) {
-    let r = reqwest::Client::new()
+async fn push(
+    fed: &Federation,
+    client: &reqwest::Client,
+    body: Vec<u8>,
+    from: &str,
+    key: &str,
+) -> (u16, Value) {
+    let r = client
         .post(format!("{}/exchange/v1/packages", fed.base))
         .header("content-type", "application/octet-stream")
         .header("x-edxml-from", from)
@@ -197,9 +242,16 @@ async fn last_log(app: &TestApp) -> (String, String, String) {
 
 /// Pushes `body`, expects a refusal `(status, code)` with a FAIL answer, nothing stored and a
 /// FAIL log row carrying the code.
-async fn refused(app: &TestApp, fed: &Federation, body: Vec<u8>, from: &str, want: (u16, &str)) {
+async fn refused(
+    app: &TestApp,
+    fed: &Federation,
+    c: &reqwest::Client,
+    body: Vec<u8>,
+    from: &str,
+    want: (u16, &str),
+) {
     let before = stored(app).await;
-    let (status, answer) = push(fed, body, from, "k-refused").await;
+    let (status, answer) = push(fed, c, body, from, "k-refused").await;
     assert_eq!(
         (status, answer["error"]["code"].as_str()),
         (want.0, Some(want.1)),
@@ -217,14 +269,16 @@ async fn received_and_refused(backend: Backend) {
     let keys = tempfile::tempdir().unwrap();
     let anchor = keys.path().join("ca.pem");
     std::fs::write(&anchor, pem(&pki().ca.certificate_der).unwrap()).unwrap();
-    let app = receiver(backend, &anchor).await;
-    let fed = Federation::start(&app, Some(PEER)).await;
+    let kit = tls_kit();
+    let app = receiver(backend, &anchor, &kit).await;
+    let fed = Federation::start(&app).await;
+    let c = client(&kit, &kit.peer);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = signer(pki());
 
     // The agencies served here, by identifier.
-    let r = reqwest::Client::new()
+    let r = c
         .get(format!("{}/exchange/v1/agencies", fed.base))
         .send()
         .await
@@ -244,12 +298,17 @@ async fn received_and_refused(backend: Backend) {
     let good = std::fs::read(package(
         d,
         "good",
-        &header(SENDER, &[NHA_TRANG, "000.00.02.H14"], "12", "V/v phối hợp liên tỉnh"),
+        &header(
+            SENDER,
+            &[NHA_TRANG, "000.00.02.H14"],
+            "12",
+            "V/v phối hợp liên tỉnh",
+        ),
         Some(&s),
     ))
     .unwrap();
     let before = stored(&app).await;
-    let (status, answer) = push(&fed, good.clone(), SENDER, "k-good").await;
+    let (status, answer) = push(&fed, &c, good.clone(), SENDER, "k-good").await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
         (answer["status"].as_str(), answer["repeat"].as_bool()),
@@ -289,7 +348,7 @@ async fn received_and_refused(backend: Backend) {
 
     // The same package again (a sender retrying): a repeat, answered with the first
     // reference, nothing stored twice.
-    let (status, answer) = push(&fed, good.clone(), SENDER, "k-good").await;
+    let (status, answer) = push(&fed, &c, good.clone(), SENDER, "k-good").await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["repeat"], true, "{answer}");
     assert_eq!(answer["reference"], reference.as_str());
@@ -303,7 +362,15 @@ async fn received_and_refused(backend: Backend) {
         Some(&s),
     ))
     .unwrap();
-    refused(&app, &fed, altered, SENDER, (409, "exchange.package.conflict")).await;
+    refused(
+        &app,
+        &fed,
+        &c,
+        altered,
+        SENDER,
+        (409, "exchange.package.conflict"),
+    )
+    .await;
 
     // Malformed XML.
     let text = String::from_utf8(good.clone()).unwrap();
@@ -311,6 +378,7 @@ async fn received_and_refused(backend: Backend) {
     refused(
         &app,
         &fed,
+        &c,
         mismatched.into_bytes(),
         SENDER,
         (400, "edxml.xml.malformed"),
@@ -326,6 +394,7 @@ async fn received_and_refused(backend: Backend) {
     refused(
         &app,
         &fed,
+        &c,
         wrong_ns.into_bytes(),
         SENDER,
         (400, "M.edXML.namespace"),
@@ -337,6 +406,7 @@ async fn received_and_refused(backend: Backend) {
     refused(
         &app,
         &fed,
+        &c,
         wrong_prefix.into_bytes(),
         SENDER,
         (400, "M.edXML.prefix"),
@@ -351,23 +421,45 @@ async fn received_and_refused(backend: Backend) {
         Some(&s),
     ))
     .unwrap();
-    refused(&app, &fed, long, SENDER, (422, "R.MessageHeader.Subject")).await;
+    refused(
+        &app,
+        &fed,
+        &c,
+        long,
+        SENDER,
+        (422, "R.MessageHeader.Subject"),
+    )
+    .await;
 
     // No recipient of this installation; a malformed one.
     let unknown = std::fs::read(package(
         d,
         "unknown",
-        &header(SENDER, &["000.00.00.G22"], "14", "V/v không có nơi nhận ở đây"),
+        &header(
+            SENDER,
+            &["000.00.00.G22"],
+            "14",
+            "V/v không có nơi nhận ở đây",
+        ),
         Some(&s),
     ))
     .unwrap();
-    refused(&app, &fed, unknown, SENDER, (422, "exchange.recipient.unknown")).await;
+    refused(
+        &app,
+        &fed,
+        &c,
+        unknown,
+        SENDER,
+        (422, "exchange.recipient.unknown"),
+    )
+    .await;
 
     // A byte changed after signing.
     let broken = text.replacen("V/v phối hợp liên tỉnh", "V/v phối hợp liên tinh", 1);
     refused(
         &app,
         &fed,
+        &c,
         broken.into_bytes(),
         SENDER,
         (422, "edxml.signature.digest_mismatch"),
@@ -382,7 +474,15 @@ async fn received_and_refused(backend: Backend) {
         None,
     ))
     .unwrap();
-    refused(&app, &fed, unsigned, SENDER, (422, "edxml.signature.missing")).await;
+    refused(
+        &app,
+        &fed,
+        &c,
+        unsigned,
+        SENDER,
+        (422, "edxml.signature.missing"),
+    )
+    .await;
     let untrusted = std::fs::read(package(
         d,
         "untrusted",
@@ -393,6 +493,7 @@ async fn received_and_refused(backend: Backend) {
     refused(
         &app,
         &fed,
+        &c,
         untrusted,
         SENDER,
         (422, "edxml.signature.chain.untrusted"),
@@ -408,35 +509,57 @@ async fn received_and_refused(backend: Backend) {
             Some(&s),
         ))
         .unwrap();
-        refused(&app, &fed, foreign, from, (403, "exchange.sender.not_served")).await;
+        refused(
+            &app,
+            &fed,
+            &c,
+            foreign,
+            from,
+            (403, "exchange.sender.not_served"),
+        )
+        .await;
     }
 
     // Over exchange.max_package_bytes: refused while streaming.
     refused(
         &app,
         &fed,
+        &c,
         vec![b' '; 3 * 1024 * 1024],
         SENDER,
         (413, "exchange.package.too_large"),
     )
     .await;
 
-    // A caller without a client certificate, and one that is no configured peer.
-    for (peer, code) in [
-        (None, "exchange.peer.unauthenticated"),
-        (Some("tinh-khac"), "exchange.peer.unknown"),
-    ] {
-        let other = Federation::start(&app, peer).await;
-        let before = stored(&app).await;
-        let (status, answer) = push(&other, good.clone(), SENDER, "k-x").await;
-        assert_eq!(
-            (status / 100, answer["error"]["code"].as_str()),
-            (4, Some(code)),
-            "{answer}"
-        );
-        assert_eq!(stored(&app).await, before);
-        other.stop().await;
-    }
+    // A caller without a client certificate: refused in the handshake, nothing stored.
+    let before = stored(&app).await;
+    let anonymous = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&kit.ca).unwrap()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let sent = anonymous
+        .post(format!("{}/exchange/v1/packages", fed.base))
+        .body(good.clone())
+        .send()
+        .await;
+    assert!(sent.is_err(), "{sent:?}");
+    // A certificate of the right CA for an exchange that is no configured peer.
+    let (status, answer) = push(
+        &fed,
+        &client(&kit, &kit.stranger),
+        good.clone(),
+        SENDER,
+        "k-x",
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (403, Some("exchange.peer.unknown")),
+        "{answer}"
+    );
+    assert_eq!(stored(&app).await, before);
 
     fed.stop().await;
     app.stop().await;
