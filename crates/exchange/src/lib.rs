@@ -14,6 +14,7 @@ pub mod domain;
 pub mod mapping;
 pub mod national;
 pub mod receive;
+pub mod send;
 pub mod store;
 pub mod tls;
 pub mod transport;
