@@ -338,7 +338,13 @@ fn facts(package: &Package, inbound: &Inbound) -> Facts {
             let dedupe_key = match kind {
                 "1" => format!("revoke:{document_id}"),
                 "2" | "3" => format!("update:{}:{document_id}", inbound.package_key),
-                _ => format!("new:{document_id}"),
+                // A document may reach this installation once per recipient list (a sender
+                // adding a recipient later sends it again to that one).
+                _ => {
+                    let mut to: Vec<&str> = h.to.iter().map(|o| o.organ_id.trim()).collect();
+                    to.sort_unstable();
+                    format!("new:{document_id}:{}", to.join(","))
+                }
             };
             Facts {
                 message_type: MessageType::Edoc,

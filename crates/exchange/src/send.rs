@@ -80,7 +80,10 @@ impl PackageTransport for PeerTransport {
         let body = reqwest::Body::wrap_stream(crate::receive::file_stream(file));
         let answer = self
             .client
-            .post(format!("{}/exchange/v1/packages", url.trim_end_matches('/')))
+            .post(format!(
+                "{}/exchange/v1/packages",
+                url.trim_end_matches('/')
+            ))
             .header("content-type", "application/octet-stream")
             .header("content-length", package.size_bytes)
             .header("x-edxml-from", package.from_organ_id)
@@ -181,7 +184,14 @@ pub async fn send_due(p: &Platform, transports: &Transports) -> Result<usize> {
         };
         docs::record_transport_status(p, &ctx, row.recipient_id, TransportStatus::Processing, "")
             .await?;
-        let outcome = send_one(p, &ctx, transports, &row, &key).await;
+        // Built at the instant of the first claim, so every retry is the same package
+        // byte for byte and the receiver can tell a repeat from a conflict.
+        let built_ms: i64 =
+            sqlx::query_scalar("SELECT created_ms FROM exchange_outbound WHERE package_key = $1")
+                .bind(&key)
+                .fetch_one(p.db.pool())
+                .await?;
+        let outcome = send_one(p, &ctx, transports, &row, &key, built_ms).await;
         let mut log = LogEntry {
             direction: "out".into(),
             message_type: MessageType::Edoc.as_str().into(),
@@ -271,6 +281,7 @@ async fn send_one(
     transports: &Transports,
     row: &PendingSend,
     key: &str,
+    built_ms: i64,
 ) -> std::result::Result<(String, DeliveryReceipt), SendError> {
     let refused = |peer: &str, code: &str, detail: String| SendError::Refused {
         peer: peer.to_owned(),
@@ -334,7 +345,7 @@ async fn send_one(
         ..SenderInfo::default()
     };
     let recipients = [mapping::organization(&row.organ_id, &row.organ_name)];
-    let built = mapping::package_for(&row.package, &view, &sender, &recipients, ctx.now_ms)
+    let built = mapping::package_for(&row.package, &view, &sender, &recipients, built_ms)
         .map_err(|e| refused(&peer, e.rule.unwrap_or(e.code.as_str()), e.detail.clone()))?;
     let dir = tempfile::Builder::new()
         .prefix("out-")
@@ -405,7 +416,11 @@ fn write_and_sign(
 }
 
 /// The worker: a pass every `exchange.poll_interval_ms` until `stop` turns true.
-pub async fn run(p: Platform, transports: Transports, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(
+    p: Platform,
+    transports: Transports,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let pause = Duration::from_millis(p.config.exchange.poll_interval_ms);
     loop {
         if *stop.borrow() {

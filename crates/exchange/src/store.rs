@@ -158,3 +158,41 @@ pub async fn list_log(p: &Platform, ctx: &Ctx, limit: i64) -> Result<Vec<LogEntr
         })
         .collect()
 }
+
+/// A federated peer as IT staff see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerView {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub serves: Vec<String>,
+}
+
+/// The exchange's directory: the agencies this installation serves by identifier, the peers
+/// and whether the national exchange is configured.
+#[derive(Debug, Clone, Serialize)]
+pub struct DirectoryView {
+    pub agencies: Vec<crate::receive::ServedAgency>,
+    pub peers: Vec<PeerView>,
+    pub national: bool,
+}
+
+pub async fn directory_view(p: &Platform, ctx: &Ctx) -> Result<DirectoryView> {
+    tinhso_platform::identity::authorize_installation(ctx, Access::ManageAgency)?;
+    Ok(DirectoryView {
+        agencies: crate::receive::served_agencies(p).await?,
+        peers: p
+            .config
+            .exchange
+            .peers
+            .iter()
+            .map(|c| PeerView {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                url: c.url.clone(),
+                serves: c.serves.clone(),
+            })
+            .collect(),
+        national: p.config.exchange.national.enabled,
+    })
+}

@@ -22,6 +22,10 @@ const NHA_TRANG: &str = "000.00.31.H32";
 /// The sending agency, of another province served by the peer `tinh-h14`.
 const SENDER: &str = "000.00.01.H14";
 const PEER: &str = "tinh-h14";
+/// The demo installation (Khánh Hòa) as a peer of the receiver, for the sending tests.
+const SENDING_PEER: &str = "tinh-h32";
+/// The receiver's own province-level agency in the sending tests.
+const CAO_BANG: &str = "000.00.00.H14";
 
 /// One test PKI per binary (RSA key generation is slow in debug builds), valid now.
 fn pki() -> &'static TestPki {
@@ -45,6 +49,8 @@ struct TlsKit {
     ca: PathBuf,
     server: TlsFiles,
     peer: TlsFiles,
+    /// The sending installation's certificate (CN `tinh-h32`).
+    sender: TlsFiles,
     stranger: TlsFiles,
     _dir: tempfile::TempDir,
 }
@@ -61,6 +67,9 @@ fn tls_kit() -> TlsKit {
             .write_tls(dir.path(), "server", "localhost", now)
             .unwrap(),
         peer: authority.write_tls(dir.path(), "peer", PEER, now).unwrap(),
+        sender: authority
+            .write_tls(dir.path(), "sender", SENDING_PEER, now)
+            .unwrap(),
         stranger: authority
             .write_tls(dir.path(), "stranger", "tinh-khac", now)
             .unwrap(),
@@ -116,7 +125,12 @@ impl Federation {
 
 /// The receiving instance: the demo organisation, one peer (`tinh-h14`, serving `*.H14`),
 /// the test CA as trust anchor, packages up to 2 MB.
-async fn receiver(backend: Backend, anchors: &Path, kit: &TlsKit) -> TestApp {
+async fn receiver(
+    backend: Backend,
+    anchors: &Path,
+    kit: &TlsKit,
+    more_peers: Vec<ExchangePeer>,
+) -> TestApp {
     let anchors = anchors.to_path_buf();
     let (cert, key, ca) = (
         kit.server.certificate.clone(),
@@ -136,6 +150,7 @@ async fn receiver(backend: Backend, anchors: &Path, kit: &TlsKit) -> TestApp {
             url: "https://127.0.0.1:9".into(),
             serves: vec!["*.H14".into()],
         }];
+        c.exchange.peers.extend(more_peers);
     })
     .await
 }
@@ -270,7 +285,7 @@ async fn received_and_refused(backend: Backend) {
     let anchor = keys.path().join("ca.pem");
     std::fs::write(&anchor, pem(&pki().ca.certificate_der).unwrap()).unwrap();
     let kit = tls_kit();
-    let app = receiver(backend, &anchor, &kit).await;
+    let app = receiver(backend, &anchor, &kit, Vec::new()).await;
     let fed = Federation::start(&app).await;
     let c = client(&kit, &kit.peer);
     let dir = tempfile::tempdir().unwrap();
@@ -358,7 +373,12 @@ async fn received_and_refused(backend: Backend) {
     let altered = std::fs::read(package(
         d,
         "altered",
-        &header(SENDER, &[NHA_TRANG], "12", "V/v nội dung khác"),
+        &header(
+            SENDER,
+            &[NHA_TRANG, "000.00.02.H14"],
+            "12",
+            "V/v nội dung khác",
+        ),
         Some(&s),
     ))
     .unwrap();
@@ -565,3 +585,169 @@ async fn received_and_refused(backend: Backend) {
     app.stop().await;
 }
 both!(received_and_refused);
+
+/// Store-and-forward from the demo installation (Khánh Hòa) to another province's exchange:
+/// the worker builds the released reply's package with its signed PDF, signs it, streams it
+/// over mutual TLS; the receiver registers it for its agency (DONE) and refuses a recipient
+/// it does not have (FAIL with the receiver's code on the sender's row). Nothing is sent twice.
+async fn sent_store_and_forward(backend: Backend) {
+    use tinhso_documents::outgoing::{self, RecipientChange, RecipientInput};
+    let keys = tempfile::tempdir().unwrap();
+    let anchor = keys.path().join("ca.pem");
+    std::fs::write(&anchor, pem(&pki().ca.certificate_der).unwrap()).unwrap();
+    let p12 = keys.path().join("signer.p12");
+    std::fs::write(&p12, pki().pkcs12(&pki().signer).unwrap()).unwrap();
+    let kit = tls_kit();
+
+    // B: serves Cao Bằng's agency; the demo installation is its peer for the ward.
+    let b = receiver(
+        backend,
+        &anchor,
+        &kit,
+        vec![ExchangePeer {
+            id: SENDING_PEER.into(),
+            name: "Trục liên thông Khánh Hòa".into(),
+            url: "https://127.0.0.1:9".into(),
+            serves: vec!["000.00.31.H32".into()],
+        }],
+    )
+    .await;
+    tinhso_platform::org::create_agency(
+        &b.platform,
+        &b.ctx(),
+        &tinhso_platform::org::NewAgency {
+            code: CAO_BANG.into(),
+            name: "Ủy ban nhân dân tỉnh Cao Bằng".into(),
+            short_name: String::new(),
+            parent_code: None,
+            level: "province".into(),
+            unit_era: None,
+            unit_code: None,
+        },
+    )
+    .await
+    .unwrap();
+    let fed = Federation::start(&b).await;
+
+    // A: the demo installation, its key, its certificate, B as the peer serving H14.
+    let (cert, key, ca, url) = (
+        kit.sender.certificate.clone(),
+        kit.sender.key.clone(),
+        kit.ca.clone(),
+        fed.base.clone(),
+    );
+    let p12_path = p12.clone();
+    let a = TestApp::start_with(backend, move |c| {
+        c.signing.pkcs12_path = p12_path;
+        c.signing.pkcs12_password = tinhso_signing::test_ca::TEST_PASSWORD.into();
+        c.exchange.tls_cert = cert;
+        c.exchange.tls_key = key;
+        c.exchange.peer_ca = vec![ca];
+        c.exchange.peers = vec![ExchangePeer {
+            id: PEER.into(),
+            name: "Trục liên thông Cao Bằng".into(),
+            url,
+            serves: vec!["*.H14".into()],
+        }];
+    })
+    .await;
+    a.clock.set("2026-03-02T08:30:00+07:00");
+    let p = &a.platform;
+    assert!(tinhso_documents::demo::seed(p).await.unwrap());
+    let system = tinhso_platform::Ctx::system(p.now_ms());
+    let reply = outgoing::list(p, &system, "000.00.31.H32")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.code.is_some())
+        .expect("the demo's released reply");
+    outgoing::change_recipients(
+        p,
+        &system,
+        reply.id,
+        &RecipientChange {
+            add: vec![
+                RecipientInput {
+                    organ_id: CAO_BANG.into(),
+                    organ_name: "Ủy ban nhân dân tỉnh Cao Bằng".into(),
+                },
+                RecipientInput {
+                    organ_id: "000.00.05.H14".into(),
+                    organ_name: "Sở Tư pháp tỉnh Cao Bằng".into(),
+                },
+            ],
+            remove: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    let transports = tinhso_exchange::send::Transports {
+        peer: std::sync::Arc::new(tinhso_exchange::send::PeerTransport::from_config(p).unwrap()),
+        national: None,
+    };
+    let b_before = stored(&b).await;
+    assert_eq!(
+        tinhso_exchange::send::send_due(p, &transports)
+            .await
+            .unwrap(),
+        2
+    );
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT organ_id, transport_status, transport_detail FROM doc_recipients WHERE outgoing_id = $1 AND kind = 'external' ORDER BY organ_id",
+    )
+    .bind(reply.id)
+    .fetch_all(p.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(rows[0].0, CAO_BANG);
+    assert_eq!(rows[0].1, "DONE", "{rows:?}");
+    assert_eq!(rows[1].0, "000.00.05.H14");
+    assert_eq!(rows[1].1, "FAIL", "{rows:?}");
+    assert!(
+        rows[1].2.starts_with("exchange.recipient.unknown"),
+        "{rows:?}"
+    );
+    // B registered it once, for Cao Bằng, with the signed PDF.
+    let after = stored(&b).await;
+    assert_eq!(after[0], b_before[0] + 1);
+    assert_eq!(after[2], b_before[2] + 1);
+    let (agency, source): (String, String) = sqlx::query_as(
+        "SELECT a.code, i.source FROM doc_incoming i JOIN agencies a ON a.id = i.agency_id ORDER BY i.id DESC LIMIT 1",
+    )
+    .fetch_one(b.platform.db.pool())
+    .await
+    .unwrap();
+    assert_eq!((agency.as_str(), source.as_str()), (CAO_BANG, "external"));
+    let files: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM doc_incoming_files f JOIN doc_incoming i ON i.id = f.incoming_id WHERE i.source = 'external'",
+    )
+    .fetch_one(b.platform.db.pool())
+    .await
+    .unwrap();
+    assert!(files >= 1);
+    // Both sides logged both exchanges.
+    let out: Vec<(String, String)> =
+        sqlx::query_as("SELECT status, code FROM exchange_log WHERE direction = 'out' ORDER BY id")
+            .fetch_all(p.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        out,
+        [
+            ("DONE".into(), String::new()),
+            ("FAIL".into(), "exchange.recipient.unknown".into())
+        ]
+    );
+    // Nothing left to send.
+    assert_eq!(
+        tinhso_exchange::send::send_due(p, &transports)
+            .await
+            .unwrap(),
+        0
+    );
+
+    fed.stop().await;
+    a.stop().await;
+    b.stop().await;
+}
+both!(sent_store_and_forward);
