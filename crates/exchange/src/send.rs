@@ -293,44 +293,8 @@ async fn send_one(
         detail: e.to_string(),
     };
     let directory = directory(p).await.map_err(internal)?;
-    let (destination, transport, peer) = match directory.route(&row.organ_id) {
-        Ok(Route::Peer { peer }) => {
-            let url = p
-                .config
-                .exchange
-                .peers
-                .iter()
-                .find(|c| c.id == peer)
-                .map(|c| c.url.clone())
-                .unwrap_or_default();
-            (
-                Destination::Peer {
-                    name: peer.clone(),
-                    url,
-                },
-                transports.peer.clone(),
-                peer,
-            )
-        }
-        Ok(Route::National) => match &transports.national {
-            Some(t) => (Destination::National, t.clone(), "national".to_owned()),
-            None => {
-                return Err(refused(
-                    "",
-                    "exchange.recipient.unknown",
-                    "the national exchange is not configured".into(),
-                ));
-            }
-        },
-        Ok(Route::Local { .. }) => {
-            return Err(refused(
-                "local",
-                "exchange.recipient.local",
-                format!("{} is an agency of this installation", row.organ_id),
-            ));
-        }
-        Err(e) => return Err(refused("", e.rule(), e.to_string())),
-    };
+    let (destination, transport, peer) = destination_of(p, transports, &directory, &row.organ_id)
+        .map_err(|(code, detail)| refused("", &code, detail))?;
     let signer = signer(p).map_err(|(code, detail)| refused(&peer, &code, detail))?;
     let view = tinhso_documents::outgoing::get(p, ctx, row.outgoing_id)
         .await
@@ -347,14 +311,7 @@ async fn send_one(
     let recipients = [mapping::organization(&row.organ_id, &row.organ_name)];
     let built = mapping::package_for(&row.package, &view, &sender, &recipients, built_ms)
         .map_err(|e| refused(&peer, e.rule.unwrap_or(e.code.as_str()), e.detail.clone()))?;
-    let dir = tempfile::Builder::new()
-        .prefix("out-")
-        .tempdir_in({
-            let d = spool_dir(p);
-            std::fs::create_dir_all(&d).map_err(|e| internal(e.into()))?;
-            d
-        })
-        .map_err(|e| internal(e.into()))?;
+    let dir = spool_tempdir(p).map_err(internal)?;
     let mut files = Vec::new();
     for (i, a) in built.attachments.iter().enumerate() {
         let path = dir.path().join(format!("{i:03}.bin"));
@@ -390,6 +347,55 @@ async fn send_one(
         Err(TransportError::Rejected { code, detail }) => Err(refused(&peer, &code, detail)),
         Err(TransportError::Retry(detail)) => Err(SendError::Retry { peer, detail }),
     }
+}
+
+/// Where packages for `organ_id` go, through which transport, and the peer's name for the
+/// log; or the refusal's code and detail.
+fn destination_of(
+    p: &Platform,
+    transports: &Transports,
+    directory: &crate::domain::Directory,
+    organ_id: &str,
+) -> std::result::Result<(Destination, Arc<dyn PackageTransport>, String), (String, String)> {
+    match directory.route(organ_id) {
+        Ok(Route::Peer { peer }) => {
+            let url = p
+                .config
+                .exchange
+                .peers
+                .iter()
+                .find(|c| c.id == peer)
+                .map(|c| c.url.clone())
+                .unwrap_or_default();
+            Ok((
+                Destination::Peer {
+                    name: peer.clone(),
+                    url,
+                },
+                transports.peer.clone(),
+                peer,
+            ))
+        }
+        Ok(Route::National) => match &transports.national {
+            Some(t) => Ok((Destination::National, t.clone(), "national".to_owned())),
+            None => Err((
+                "exchange.recipient.unknown".into(),
+                "the national exchange is not configured".into(),
+            )),
+        },
+        Ok(Route::Local { .. }) => Err((
+            "exchange.recipient.local".into(),
+            format!("{organ_id} is an agency of this installation"),
+        )),
+        Err(e) => Err((e.rule().into(), e.to_string())),
+    }
+}
+
+/// A scratch directory under the spool directory (removed when dropped).
+fn spool_tempdir(p: &Platform) -> Result<tempfile::TempDir> {
+    let d = spool_dir(p);
+    std::fs::create_dir_all(&d)?;
+    Ok(tempfile::Builder::new().prefix("out-").tempdir_in(d)?)
 }
 
 fn write_and_sign(
@@ -429,9 +435,217 @@ pub async fn run(
         if let Err(e) = send_due(&p, &transports).await {
             tracing::warn!(error = %e, "exchange send pass failed");
         }
+        if let Err(e) = report_progress(&p).await {
+            tracing::warn!(error = %e, "exchange status report pass failed");
+        }
+        if let Err(e) = send_statuses(&p, &transports).await {
+            tracing::warn!(error = %e, "exchange status send pass failed");
+        }
         tokio::select! {
             _ = stop.changed() => {}
             _ = tokio::time::sleep(pause) => {}
         }
+    }
+}
+
+/// Progress of received documents, reported back: for every received entry whose state's
+/// business status (03 registered, 05 assigned or in progress, 06 done) differs from the last
+/// one queued, the new one is queued. Documents' services need no change for it.
+pub async fn report_progress(p: &Platform) -> Result<usize> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT incoming_id, last_reported FROM exchange_received_documents WHERE last_reported <> '06' ORDER BY incoming_id",
+    )
+    .fetch_all(p.db.pool())
+    .await?;
+    let mut queued = 0;
+    for (incoming_id, last) in rows {
+        let Some((code, revoked)) = docs::received_state(p, incoming_id).await? else {
+            continue;
+        };
+        if revoked || code <= last {
+            continue;
+        }
+        let ctx = Ctx {
+            actor: "exchange:worker".into(),
+            ..Ctx::system(p.now_ms())
+        };
+        let mut tx = p.db.begin_write().await?;
+        crate::receive::queue_status(&mut tx, &ctx, incoming_id, &code).await?;
+        tx.commit().await?;
+        queued += 1;
+    }
+    Ok(queued)
+}
+
+/// One queued status package, with what it reports on.
+struct QueuedStatus {
+    key: String,
+    code: String,
+    to_organ_id: String,
+    from_organ_id: String,
+    document_id: String,
+    response_code: String,
+    promulgation_date: String,
+    created_ms: i64,
+}
+
+/// Sends the due status packages (arrival, progress, revocation answers) to the exchange of
+/// the document's sender. Returns how many were attempted.
+pub async fn send_statuses(p: &Platform, transports: &Transports) -> Result<usize> {
+    let now = p.now_ms();
+    let rows: Vec<(String, String, String, String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT o.package_key, o.status_code, d.to_organ_id, d.from_organ_id, d.document_id, d.response_code, d.promulgation_date, o.created_ms FROM exchange_outbound o JOIN exchange_received_documents d ON d.incoming_id = o.incoming_id WHERE o.kind = 'status' AND o.state IN ('INITIAL', 'RETRY') AND o.next_attempt_ms <= $1 AND o.lease_until_ms < $1 ORDER BY o.id LIMIT $2",
+    )
+    .bind(now)
+    .bind(p.config.exchange.batch)
+    .fetch_all(p.db.pool())
+    .await?;
+    let mut attempted = 0;
+    for r in rows {
+        let q = QueuedStatus {
+            key: r.0,
+            code: r.1,
+            to_organ_id: r.2,
+            from_organ_id: r.3,
+            document_id: r.4,
+            response_code: r.5,
+            promulgation_date: r.6,
+            created_ms: r.7,
+        };
+        let mut tx = p.db.begin_write().await?;
+        let claimed = sqlx::query("UPDATE exchange_outbound SET state = 'PROCESSING', attempts = attempts + 1, lease_until_ms = $1 WHERE package_key = $2 AND lease_until_ms < $3 AND state IN ('INITIAL', 'RETRY')")
+            .bind(now + LEASE_MS)
+            .bind(&q.key)
+            .bind(now)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        if claimed != 1 {
+            continue;
+        }
+        attempted += 1;
+        let ctx = Ctx {
+            actor: "exchange:worker".into(),
+            ..Ctx::system(now)
+        };
+        let outcome = send_status(p, transports, &q).await;
+        let mut log = LogEntry {
+            direction: "out".into(),
+            message_type: MessageType::Status.as_str().into(),
+            from_organ_id: q.to_organ_id.clone(),
+            to_organ_ids: vec![q.from_organ_id.clone()],
+            document_id: q.document_id.clone(),
+            package_key: q.key.clone(),
+            ..LogEntry::default()
+        };
+        match outcome {
+            Ok((peer, receipt)) => {
+                log.peer = peer;
+                log.status = "DONE".into();
+                log.detail = format!("status {} reference {}", q.code, receipt.reference);
+                finish(p, &q.key, "DONE", now, "").await?;
+            }
+            Err(SendError::Refused { peer, code, detail }) => {
+                log.peer = peer;
+                log.status = "FAIL".into();
+                log.code.clone_from(&code);
+                log.detail = detail;
+                finish(p, &q.key, "FAIL", now, &code).await?;
+            }
+            Err(SendError::Retry { peer, detail }) => {
+                log.peer = peer;
+                log.status = "PROCESSING".into();
+                log.code = "exchange.retry".into();
+                log.detail.clone_from(&detail);
+                finish(p, &q.key, "RETRY", now + BACKOFF_MS, &detail).await?;
+            }
+        }
+        store::log_alone(p, &ctx, &log).await?;
+    }
+    Ok(attempted)
+}
+
+async fn send_status(
+    p: &Platform,
+    transports: &Transports,
+    q: &QueuedStatus,
+) -> std::result::Result<(String, DeliveryReceipt), SendError> {
+    let refused = |peer: &str, code: &str, detail: String| SendError::Refused {
+        peer: peer.to_owned(),
+        code: code.to_owned(),
+        detail,
+    };
+    let internal = |e: tinhso_platform::Error| SendError::Retry {
+        peer: String::new(),
+        detail: e.to_string(),
+    };
+    let directory = directory(p).await.map_err(internal)?;
+    let (destination, transport, peer) =
+        destination_of(p, transports, &directory, &q.from_organ_id)
+            .map_err(|(code, detail)| refused("", &code, detail))?;
+    let signer = signer(p).map_err(|(code, detail)| refused(&peer, &code, detail))?;
+    let code = tinhso_edxml::model::StatusCode::ALL
+        .into_iter()
+        .find(|c| c.code() == q.code)
+        .ok_or_else(|| refused(&peer, "document.business_status.unknown", q.code.clone()))?;
+    let date = tinhso_edxml::model::parse_date(&q.promulgation_date).ok_or_else(|| {
+        refused(
+            &peer,
+            "document.issued_date.invalid",
+            q.promulgation_date.clone(),
+        )
+    })?;
+    let reporter_name = tinhso_platform::org::resolve_agency_code(p, &q.to_organ_id)
+        .await
+        .map_err(internal)?
+        .map(|a| a.name)
+        .unwrap_or_default();
+    let subject = mapping::StatusSubject {
+        organ_id: q.from_organ_id.clone(),
+        code: q.response_code.clone(),
+        promulgation_date: date,
+        document_id: Some(q.document_id.clone()),
+    };
+    let package = mapping::status_package(
+        &mapping::organization(&q.to_organ_id, &reporter_name),
+        &subject,
+        code,
+        None,
+        "",
+        q.created_ms,
+    );
+    let dir = spool_tempdir(p).map_err(internal)?;
+    let unsigned = dir.path().join("status.unsigned");
+    let signed = dir.path().join("status.edxml");
+    let (u, s) = (unsigned.clone(), signed.clone());
+    tokio::task::spawn_blocking(move || -> std::result::Result<(), String> {
+        let out = std::fs::File::create(&u).map_err(|e| e.to_string())?;
+        tinhso_edxml::write::write_status(std::io::BufWriter::new(out), &package)
+            .map_err(|e| e.to_string())?;
+        let out = std::fs::File::create(&s).map_err(|e| e.to_string())?;
+        tinhso_edxml::dsig::sign_enveloped(&u, std::io::BufWriter::new(out), &signer)
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| internal(tinhso_platform::Error::Other(e.to_string())))?
+    .map_err(|detail| refused(&peer, "exchange.package.build", detail))?;
+    let size = std::fs::metadata(&signed)
+        .map_err(|e| internal(e.into()))?
+        .len();
+    let to = [q.from_organ_id.clone()];
+    let outgoing = OutgoingPackage {
+        from_organ_id: &q.to_organ_id,
+        to_organ_ids: &to,
+        message_type: MessageType::Status,
+        document_id: &q.document_id,
+        package_key: &q.key,
+        file: &signed,
+        size_bytes: size,
+    };
+    match transport.deliver(&destination, &outgoing).await {
+        Ok(receipt) => Ok((peer, receipt)),
+        Err(TransportError::Rejected { code, detail }) => Err(refused(&peer, &code, detail)),
+        Err(TransportError::Retry(detail)) => Err(SendError::Retry { peer, detail }),
     }
 }

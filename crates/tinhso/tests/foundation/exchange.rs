@@ -43,11 +43,10 @@ fn signer(pki: &TestPki) -> Pkcs12Signer {
     pki.signer_for(&pki.signer).unwrap()
 }
 
-/// TLS material of the federation: the test CA's server certificate for the receiver, client
-/// certificates for the peer `tinh-h14` and for an exchange nobody configured.
+/// TLS material of the federation (serverAuth and clientAuth certificates of the test CA): the
+/// receiver `tinh-h14`, the sender `tinh-h32`, and an exchange nobody configured.
 struct TlsKit {
     ca: PathBuf,
-    server: TlsFiles,
     peer: TlsFiles,
     /// The sending installation's certificate (CN `tinh-h32`).
     sender: TlsFiles,
@@ -62,9 +61,6 @@ fn tls_kit() -> TlsKit {
     TlsKit {
         ca: authority
             .write_ca_pem(&dir.path().join("ca.crt.pem"))
-            .unwrap(),
-        server: authority
-            .write_tls(dir.path(), "server", "localhost", now)
             .unwrap(),
         peer: authority.write_tls(dir.path(), "peer", PEER, now).unwrap(),
         sender: authority
@@ -97,8 +93,18 @@ struct Federation {
 
 impl Federation {
     async fn start(app: &TestApp) -> Self {
+        let (listener, base) = Self::bind().await;
+        Self::serve(app, listener, base)
+    }
+
+    /// A loopback port and its base URL, before the instance that will serve it exists.
+    async fn bind() -> (tokio::net::TcpListener, String) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("https://{}", listener.local_addr().unwrap());
+        (listener, base)
+    }
+
+    fn serve(app: &TestApp, listener: tokio::net::TcpListener, base: String) -> Self {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let platform = app.platform.clone();
         let task = tokio::spawn(async move {
@@ -132,9 +138,11 @@ async fn receiver(
     more_peers: Vec<ExchangePeer>,
 ) -> TestApp {
     let anchors = anchors.to_path_buf();
+    // The peer certificate (CN tinh-h14) is both the listener's and, when this instance
+    // sends statuses back, its client certificate.
     let (cert, key, ca) = (
-        kit.server.certificate.clone(),
-        kit.server.key.clone(),
+        kit.peer.certificate.clone(),
+        kit.peer.key.clone(),
         kit.ca.clone(),
     );
     TestApp::start_with(backend, move |c| {
@@ -600,6 +608,7 @@ async fn sent_store_and_forward(backend: Backend) {
     let kit = tls_kit();
 
     // B: serves Cao Bằng's agency; the demo installation is its peer for the ward.
+    let (a_listener, a_base) = Federation::bind().await;
     let b = receiver(
         backend,
         &anchor,
@@ -607,7 +616,7 @@ async fn sent_store_and_forward(backend: Backend) {
         vec![ExchangePeer {
             id: SENDING_PEER.into(),
             name: "Trục liên thông Khánh Hòa".into(),
-            url: "https://127.0.0.1:9".into(),
+            url: a_base.clone(),
             serves: vec!["000.00.31.H32".into()],
         }],
     )
@@ -681,6 +690,9 @@ async fn sent_store_and_forward(backend: Backend) {
     )
     .await
     .unwrap();
+    // From here on A's clock is now again: it verifies B's signatures at this instant.
+    a.clock.set(&chrono::Utc::now().to_rfc3339());
+    let a_fed = Federation::serve(&a, a_listener, a_base);
     let transports = tinhso_exchange::send::Transports {
         peer: std::sync::Arc::new(tinhso_exchange::send::PeerTransport::from_config(p).unwrap()),
         national: None,
@@ -746,6 +758,42 @@ async fn sent_store_and_forward(backend: Backend) {
         0
     );
 
+    // B reports back to A: arrival (01, queued on receipt), then the entry's state
+    // (03, registered), each once; A records them on its recipient row.
+    let b_transports = tinhso_exchange::send::Transports {
+        peer: std::sync::Arc::new(
+            tinhso_exchange::send::PeerTransport::from_config(&b.platform).unwrap(),
+        ),
+        national: None,
+    };
+    let business = || async {
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT business_status FROM doc_recipients WHERE outgoing_id = $1 AND organ_id = $2",
+        )
+        .bind(reply.id)
+        .bind(CAO_BANG)
+        .fetch_one(p.db.pool())
+        .await
+        .unwrap()
+    };
+    use tinhso_exchange::send::{report_progress, send_statuses};
+    assert_eq!(send_statuses(&b.platform, &b_transports).await.unwrap(), 1);
+    assert_eq!(business().await.as_deref(), Some("01"));
+    assert_eq!(report_progress(&b.platform).await.unwrap(), 1);
+    assert_eq!(send_statuses(&b.platform, &b_transports).await.unwrap(), 1);
+    assert_eq!(business().await.as_deref(), Some("03"));
+    assert_eq!(report_progress(&b.platform).await.unwrap(), 0);
+    assert_eq!(send_statuses(&b.platform, &b_transports).await.unwrap(), 0);
+    let statuses: Vec<(String, String)> = sqlx::query_as(
+        "SELECT status, code FROM exchange_log WHERE direction = 'in' AND message_type = 'status' ORDER BY id",
+    )
+    .fetch_all(p.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
+    assert!(statuses.iter().all(|(s, _)| s == "DONE"), "{statuses:?}");
+
+    a_fed.stop().await;
     fed.stop().await;
     a.stop().await;
     b.stop().await;
