@@ -391,6 +391,43 @@ fn destination_of(
     }
 }
 
+/// The way back to the exchange a package came through (a peer by id, or the national one).
+fn back_to(
+    p: &Platform,
+    transports: &Transports,
+    via: &str,
+) -> std::result::Result<(Destination, Arc<dyn PackageTransport>, String), (String, String)> {
+    if via == "national" {
+        return match &transports.national {
+            Some(t) => Ok((Destination::National, t.clone(), via.to_owned())),
+            None => Err((
+                "exchange.national.disabled".into(),
+                "the national exchange is no longer configured".into(),
+            )),
+        };
+    }
+    let peer = p
+        .config
+        .exchange
+        .peers
+        .iter()
+        .find(|c| c.id == via)
+        .ok_or_else(|| {
+            (
+                "exchange.peer.unknown".to_owned(),
+                format!("`{via}` is no longer a configured peer"),
+            )
+        })?;
+    Ok((
+        Destination::Peer {
+            name: peer.id.clone(),
+            url: peer.url.clone(),
+        },
+        transports.peer.clone(),
+        peer.id.clone(),
+    ))
+}
+
 /// A scratch directory under the spool directory (removed when dropped).
 fn spool_tempdir(p: &Platform) -> Result<tempfile::TempDir> {
     let d = spool_dir(p);
@@ -487,14 +524,16 @@ struct QueuedStatus {
     response_code: String,
     promulgation_date: String,
     created_ms: i64,
+    /// The exchange the document came through: its statuses go back the same way.
+    via: String,
 }
 
 /// Sends the due status packages (arrival, progress, revocation answers) to the exchange of
 /// the document's sender. Returns how many were attempted.
 pub async fn send_statuses(p: &Platform, transports: &Transports) -> Result<usize> {
     let now = p.now_ms();
-    let rows: Vec<(String, String, String, String, String, String, String, i64)> = sqlx::query_as(
-        "SELECT o.package_key, o.status_code, d.to_organ_id, d.from_organ_id, d.document_id, d.response_code, d.promulgation_date, o.created_ms FROM exchange_outbound o JOIN exchange_received_documents d ON d.incoming_id = o.incoming_id WHERE o.kind = 'status' AND o.state IN ('INITIAL', 'RETRY') AND o.next_attempt_ms <= $1 AND o.lease_until_ms < $1 ORDER BY o.id LIMIT $2",
+    let rows: Vec<(String, String, String, String, String, String, String, i64, String)> = sqlx::query_as(
+        "SELECT o.package_key, o.status_code, d.to_organ_id, d.from_organ_id, d.document_id, d.response_code, d.promulgation_date, o.created_ms, r.peer FROM exchange_outbound o JOIN exchange_received_documents d ON d.incoming_id = o.incoming_id JOIN exchange_received r ON r.id = d.received_id WHERE o.kind = 'status' AND o.state IN ('INITIAL', 'RETRY') AND o.next_attempt_ms <= $1 AND o.lease_until_ms < $1 ORDER BY o.id LIMIT $2",
     )
     .bind(now)
     .bind(p.config.exchange.batch)
@@ -511,6 +550,7 @@ pub async fn send_statuses(p: &Platform, transports: &Transports) -> Result<usiz
             response_code: r.5,
             promulgation_date: r.6,
             created_ms: r.7,
+            via: r.8,
         };
         let mut tx = p.db.begin_write().await?;
         let claimed = sqlx::query("UPDATE exchange_outbound SET state = 'PROCESSING', attempts = attempts + 1, lease_until_ms = $1 WHERE package_key = $2 AND lease_until_ms < $3 AND state IN ('INITIAL', 'RETRY')")
@@ -580,10 +620,8 @@ async fn send_status(
         peer: String::new(),
         detail: e.to_string(),
     };
-    let directory = directory(p).await.map_err(internal)?;
     let (destination, transport, peer) =
-        destination_of(p, transports, &directory, &q.from_organ_id)
-            .map_err(|(code, detail)| refused("", &code, detail))?;
+        back_to(p, transports, &q.via).map_err(|(code, detail)| refused("", &code, detail))?;
     let signer = signer(p).map_err(|(code, detail)| refused(&peer, &code, detail))?;
     let code = tinhso_edxml::model::StatusCode::ALL
         .into_iter()

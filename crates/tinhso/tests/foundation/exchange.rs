@@ -136,6 +136,7 @@ async fn receiver(
     anchors: &Path,
     kit: &TlsKit,
     more_peers: Vec<ExchangePeer>,
+    p12: Option<PathBuf>,
 ) -> TestApp {
     let anchors = anchors.to_path_buf();
     // The peer certificate (CN tinh-h14) is both the listener's and, when this instance
@@ -159,6 +160,10 @@ async fn receiver(
             serves: vec!["*.H14".into()],
         }];
         c.exchange.peers.extend(more_peers);
+        if let Some(p12) = p12 {
+            c.signing.pkcs12_path = p12;
+            c.signing.pkcs12_password = tinhso_signing::test_ca::TEST_PASSWORD.into();
+        }
     })
     .await
 }
@@ -293,7 +298,7 @@ async fn received_and_refused(backend: Backend) {
     let anchor = keys.path().join("ca.pem");
     std::fs::write(&anchor, pem(&pki().ca.certificate_der).unwrap()).unwrap();
     let kit = tls_kit();
-    let app = receiver(backend, &anchor, &kit, Vec::new()).await;
+    let app = receiver(backend, &anchor, &kit, Vec::new(), None).await;
     let fed = Federation::start(&app).await;
     let c = client(&kit, &kit.peer);
     let dir = tempfile::tempdir().unwrap();
@@ -619,6 +624,7 @@ async fn sent_store_and_forward(backend: Backend) {
             url: a_base.clone(),
             serves: vec!["000.00.31.H32".into()],
         }],
+        Some(p12.clone()),
     )
     .await;
     tinhso_platform::org::create_agency(
@@ -646,7 +652,9 @@ async fn sent_store_and_forward(backend: Backend) {
         fed.base.clone(),
     );
     let p12_path = p12.clone();
+    let a_anchor = anchor.clone();
     let a = TestApp::start_with(backend, move |c| {
+        c.signing.trust_anchors = vec![a_anchor];
         c.signing.pkcs12_path = p12_path;
         c.signing.pkcs12_password = tinhso_signing::test_ca::TEST_PASSWORD.into();
         c.exchange.tls_cert = cert;
@@ -778,6 +786,13 @@ async fn sent_store_and_forward(backend: Backend) {
     };
     use tinhso_exchange::send::{report_progress, send_statuses};
     assert_eq!(send_statuses(&b.platform, &b_transports).await.unwrap(), 1);
+    let sent: (String, String, String) = sqlx::query_as(
+        "SELECT status, code, detail FROM exchange_log WHERE direction = 'out' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(b.platform.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(sent.0, "DONE", "{sent:?}");
     assert_eq!(business().await.as_deref(), Some("01"));
     assert_eq!(report_progress(&b.platform).await.unwrap(), 1);
     assert_eq!(send_statuses(&b.platform, &b_transports).await.unwrap(), 1);
