@@ -572,11 +572,7 @@ fn local_recipients(directory: &Directory, to: &[String]) -> Result<Vec<String>,
     let mut local = Vec::new();
     for organ_id in to {
         match only_local.route(organ_id) {
-            Ok(Route::Local { .. }) => {
-                if !local.contains(organ_id) {
-                    local.push(organ_id.clone());
-                }
-            }
+            Ok(Route::Local { .. }) if !local.contains(organ_id) => local.push(organ_id.clone()),
             Err(e @ crate::domain::RouteError::Malformed { .. }) => {
                 return Err(Refusal::new(422, e.rule(), e.to_string()));
             }

@@ -33,6 +33,23 @@ const LEASE_MS: i64 = 10 * 60 * 1000;
 const BACKOFF_MS: i64 = 30 * 1000;
 const MAX_BACKOFF_MS: i64 = 6 * 3600 * 1000;
 
+/// Where a package goes, through which transport, and the peer's name for the log.
+type Way = (Destination, Arc<dyn PackageTransport>, String);
+
+/// A queued status row as selected: key, code, reporter, sender, document id, its code and
+/// date, when it was queued, the exchange it came through.
+type StatusRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+);
+
 /// The transports by destination kind (the national one only when configured).
 #[derive(Debug, Clone)]
 pub struct Transports {
@@ -356,7 +373,7 @@ fn destination_of(
     transports: &Transports,
     directory: &crate::domain::Directory,
     organ_id: &str,
-) -> std::result::Result<(Destination, Arc<dyn PackageTransport>, String), (String, String)> {
+) -> std::result::Result<Way, (String, String)> {
     match directory.route(organ_id) {
         Ok(Route::Peer { peer }) => {
             let url = p
@@ -396,7 +413,7 @@ fn back_to(
     p: &Platform,
     transports: &Transports,
     via: &str,
-) -> std::result::Result<(Destination, Arc<dyn PackageTransport>, String), (String, String)> {
+) -> std::result::Result<Way, (String, String)> {
     if via == "national" {
         return match &transports.national {
             Some(t) => Ok((Destination::National, t.clone(), via.to_owned())),
@@ -532,7 +549,7 @@ struct QueuedStatus {
 /// the document's sender. Returns how many were attempted.
 pub async fn send_statuses(p: &Platform, transports: &Transports) -> Result<usize> {
     let now = p.now_ms();
-    let rows: Vec<(String, String, String, String, String, String, String, i64, String)> = sqlx::query_as(
+    let rows: Vec<StatusRow> = sqlx::query_as(
         "SELECT o.package_key, o.status_code, d.to_organ_id, d.from_organ_id, d.document_id, d.response_code, d.promulgation_date, o.created_ms, r.peer FROM exchange_outbound o JOIN exchange_received_documents d ON d.incoming_id = o.incoming_id JOIN exchange_received r ON r.id = d.received_id WHERE o.kind = 'status' AND o.state IN ('INITIAL', 'RETRY') AND o.next_attempt_ms <= $1 AND o.lease_until_ms < $1 ORDER BY o.id LIMIT $2",
     )
     .bind(now)
