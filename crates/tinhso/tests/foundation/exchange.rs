@@ -810,6 +810,35 @@ async fn sent_store_and_forward(backend: Backend) {
     assert_eq!(statuses.len(), 2, "{statuses:?}");
     assert!(statuses.iter().all(|(s, _)| s == "DONE"), "{statuses:?}");
 
+    // A revokes the document: the revocation reaches B, which marks its entry revoked and
+    // answers 15 (agreed) back to A.
+    outgoing::revoke(
+        p,
+        &tinhso_platform::Ctx::system(p.now_ms()),
+        reply.id,
+        "Ban hành nhầm",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        tinhso_exchange::send::send_due(p, &transports)
+            .await
+            .unwrap(),
+        2
+    );
+    let revoked: Option<i64> = sqlx::query_scalar(
+        "SELECT i.revoked_ms FROM doc_incoming i JOIN agencies a ON a.id = i.agency_id WHERE a.code = $1",
+    )
+    .bind(CAO_BANG)
+    .fetch_one(b.platform.db.pool())
+    .await
+    .unwrap();
+    assert!(revoked.is_some());
+    assert_eq!(send_statuses(&b.platform, &b_transports).await.unwrap(), 1);
+    assert_eq!(business().await.as_deref(), Some("15"));
+    // A revoked entry reports no more progress.
+    assert_eq!(report_progress(&b.platform).await.unwrap(), 0);
+
     a_fed.stop().await;
     fed.stop().await;
     a.stop().await;
