@@ -116,40 +116,15 @@ pub async fn record_business_status(
     code: &str,
     description: &str,
 ) -> Result<i64> {
-    check_business_status(code)?;
-    check_len(
-        description,
-        1000,
-        "document.business_status.description.too_long",
-    )?;
-    let row = sqlx::query("SELECT r.id, o.agency_id FROM doc_recipients r JOIN doc_outgoing o ON o.id = r.outgoing_id WHERE o.document_id = $1 AND r.organ_id = $2")
-        .bind(document_id)
-        .bind(from_organ_id)
-        .fetch_optional(p.db.pool())
-        .await?
-        .ok_or_else(|| not_found("recipient of that document"))?;
-    let recipient_id: i64 = row.try_get(0)?;
-    let sender = agency_by_id(p, row.try_get(1)?)
-        .await?
-        .ok_or_else(|| not_found("agency"))?;
-    check_right(ctx, Access::RegisterDocuments, &sender.agency_path())?;
     let mut tx = p.db.begin_write().await?;
-    sqlx::query("UPDATE doc_recipients SET business_status = $1, status_ms = $2 WHERE id = $3")
-        .bind(code)
-        .bind(ctx.now_ms)
-        .bind(recipient_id)
-        .execute(&mut *tx.tx)
-        .await?;
-    p.audit(
+    let recipient_id = record_business_status_in(
+        p,
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "document_recipient.business_status",
-            object_type: "document_recipient",
-            object_id: &recipient_id.to_string(),
-            before: None,
-            after: Some(&serde_json::json!({ "code": code, "description": description })),
-        },
+        document_id,
+        from_organ_id,
+        code,
+        description,
     )
     .await?;
     tx.commit().await?;
@@ -257,4 +232,109 @@ pub async fn register_received_in(
         incoming_id,
         created: true,
     })
+}
+
+/// A received document revoked by its sender (edXML BussinessDocType 1), inside the caller's
+/// transaction. Returns the entry's id, or `None` when the document never arrived here.
+pub async fn revoke_received_in(
+    p: &Platform,
+    tx: &mut tinhso_platform::WriteTx,
+    ctx: &Ctx,
+    to_agency_code: &str,
+    document_id: &str,
+    reason: &str,
+) -> Result<Option<i64>> {
+    let agency = active_agency(p, to_agency_code).await?;
+    check_right(ctx, Access::RegisterDocuments, &agency.agency_path())?;
+    check_len(reason, 500, "document.revoke_reason.too_long")?;
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM doc_incoming WHERE agency_id = $1 AND document_id = $2 AND revoked_ms IS NULL")
+        .bind(agency.id)
+        .bind(document_id)
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    incoming::mark_revoked(tx, ctx, id, reason).await?;
+    p.audit(
+        tx,
+        ctx,
+        Change::<(), _> {
+            action: "document_incoming.revoked_by_sender",
+            object_type: "document_incoming",
+            object_id: &id.to_string(),
+            before: None,
+            after: Some(&serde_json::json!({ "document_id": document_id, "reason": reason })),
+        },
+    )
+    .await?;
+    Ok(Some(id))
+}
+
+/// The state of a received entry, for the exchange's status reporter: its business status
+/// code (`domain::workflow::business_status_of`) and whether it was revoked.
+pub async fn received_state(p: &Platform, incoming_id: i64) -> Result<Option<(String, bool)>> {
+    let row = sqlx::query("SELECT status, revoked_ms FROM doc_incoming WHERE id = $1")
+        .bind(incoming_id)
+        .fetch_optional(p.db.pool())
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let status: String = row.try_get(0)?;
+    let revoked: Option<i64> = row.try_get(1)?;
+    let status = crate::domain::workflow::IncomingStatus::parse(&status)?;
+    Ok(Some((
+        crate::domain::workflow::business_status_of(status).to_owned(),
+        revoked.is_some(),
+    )))
+}
+
+/// [`record_business_status`] inside the caller's transaction (the exchange writes its
+/// received-package and log rows with it).
+pub async fn record_business_status_in(
+    p: &Platform,
+    tx: &mut tinhso_platform::WriteTx,
+    ctx: &Ctx,
+    document_id: &str,
+    from_organ_id: &str,
+    code: &str,
+    description: &str,
+) -> Result<i64> {
+    check_business_status(code)?;
+    check_len(
+        description,
+        1000,
+        "document.business_status.description.too_long",
+    )?;
+    let row = sqlx::query("SELECT r.id, o.agency_id FROM doc_recipients r JOIN doc_outgoing o ON o.id = r.outgoing_id WHERE o.document_id = $1 AND r.organ_id = $2")
+        .bind(document_id)
+        .bind(from_organ_id)
+        .fetch_optional(&mut *tx.tx)
+        .await?
+        .ok_or_else(|| not_found("recipient of that document"))?;
+    let recipient_id: i64 = row.try_get(0)?;
+    let sender = agency_by_id(p, row.try_get(1)?)
+        .await?
+        .ok_or_else(|| not_found("agency"))?;
+    check_right(ctx, Access::RegisterDocuments, &sender.agency_path())?;
+    sqlx::query("UPDATE doc_recipients SET business_status = $1, status_ms = $2 WHERE id = $3")
+        .bind(code)
+        .bind(ctx.now_ms)
+        .bind(recipient_id)
+        .execute(&mut *tx.tx)
+        .await?;
+    p.audit(
+        tx,
+        ctx,
+        Change::<(), _> {
+            action: "document_recipient.business_status",
+            object_type: "document_recipient",
+            object_id: &recipient_id.to_string(),
+            before: None,
+            after: Some(&serde_json::json!({ "code": code, "description": description })),
+        },
+    )
+    .await?;
+    Ok(recipient_id)
 }

@@ -6,9 +6,17 @@
 //! repeat, or a different package reusing a document id). Transport statuses are the
 //! documents system's (`tinhso_documents::domain::workflow::TransportStatus`).
 //! `transport` holds the ports packages leave and arrive through (federated peers over
-//! HTTPS with client certificates, the national exchange). The store-and-forward services
-//! build on these.
+//! HTTPS with client certificates, the national exchange). `receive` is the one pipeline
+//! every arriving package goes through; `store` the exchange's own rows (received packages,
+//! the log IT staff list); `mapping` the documents ⇄ edXML mapping.
 
 pub mod domain;
 pub mod mapping;
+pub mod national;
+pub mod receive;
+pub mod send;
+pub mod store;
+pub mod tls;
 pub mod transport;
+
+pub use store::MIGRATIONS;

@@ -27,6 +27,7 @@ pub struct Config {
     pub outbox: OutboxConfig,
     pub search: SearchConfig,
     pub signing: SigningConfig,
+    pub exchange: ExchangeConfig,
 }
 
 /// Digital signatures: whose certificates are trusted, the installation's signing key and
@@ -453,6 +454,158 @@ impl NationalPortalConfig {
     }
 }
 
+/// The document exchange (trục liên thông, `tinhso-exchange`): the federation listener other
+/// provinces' exchanges push packages to over mutual TLS, the peers we push to, and the
+/// national exchange's connector.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExchangeConfig {
+    /// Off by default: no federation listener, no sending worker.
+    pub enabled: bool,
+    /// Address of the federation listener (HTTPS with client certificates).
+    pub listen: String,
+    /// This installation's certificate (PEM): the listener's server certificate and the
+    /// client certificate presented when sending to a peer.
+    pub tls_cert: PathBuf,
+    /// The private key of `tls_cert` (PEM).
+    pub tls_key: PathBuf,
+    /// PEM files of the CAs whose client and server certificates peers may present.
+    pub peer_ca: Vec<PathBuf>,
+    /// Largest package accepted (bytes, the whole edXML file); larger ones are refused with
+    /// 413 `exchange.package.too_large` while streaming, before anything is stored.
+    pub max_package_bytes: u64,
+    /// Pause of the sending worker between polls when nothing is due.
+    pub poll_interval_ms: u64,
+    /// Packages the worker takes per poll.
+    pub batch: i64,
+    /// Federated exchanges (other provinces).
+    pub peers: Vec<ExchangePeer>,
+    pub national: ExchangeNationalConfig,
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: "127.0.0.1:8443".into(),
+            tls_cert: PathBuf::new(),
+            tls_key: PathBuf::new(),
+            peer_ca: Vec::new(),
+            max_package_bytes: 734_003_200,
+            poll_interval_ms: 1000,
+            batch: 20,
+            peers: Vec::new(),
+            national: ExchangeNationalConfig::default(),
+        }
+    }
+}
+
+/// One federated exchange.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExchangePeer {
+    /// The CN of the peer's certificate: how a request is attributed to this peer.
+    pub id: String,
+    pub name: String,
+    /// Base URL of the peer's federation listener (`https://host:port`).
+    pub url: String,
+    /// Agency identifiers the peer serves: a full identifier or `*.H14` (a whole province).
+    pub serves: Vec<String>,
+}
+
+/// The national document exchange connector (vn-standards §1.7).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExchangeNationalConfig {
+    pub enabled: bool,
+    /// Base URL of the national exchange's adapter.
+    pub endpoint: String,
+    /// This installation's system id at the national exchange (`00.53.W00`).
+    pub system_id: String,
+    /// Redacted whenever the configuration is printed; prefer an environment variable.
+    pub secret: String,
+}
+
+impl ExchangeConfig {
+    fn validate(&self) -> Result<()> {
+        if self.max_package_bytes < 1024 {
+            return Err(Error::Config(
+                "`exchange.max_package_bytes` must be ≥ 1024".into(),
+            ));
+        }
+        if !(10..=600_000).contains(&self.poll_interval_ms) {
+            return Err(Error::Config(
+                "`exchange.poll_interval_ms` must be between 10 and 600000".into(),
+            ));
+        }
+        if !(1..=1000).contains(&self.batch) {
+            return Err(Error::Config(
+                "`exchange.batch` must be between 1 and 1000".into(),
+            ));
+        }
+        for (i, peer) in self.peers.iter().enumerate() {
+            for (key, value) in [("id", &peer.id), ("url", &peer.url)] {
+                if value.trim().is_empty() {
+                    return Err(Error::Config(format!(
+                        "`exchange.peers[{i}].{key}` is required"
+                    )));
+                }
+            }
+            if !peer.url.starts_with("https://") && !peer.url.starts_with("http://") {
+                return Err(Error::Config(format!(
+                    "`exchange.peers[{i}].url` must be an https:// URL (got `{}`)",
+                    redact_url(&peer.url)
+                )));
+            }
+            if let Some(bad) = peer.serves.iter().find(|p| p.trim().is_empty()) {
+                return Err(Error::Config(format!(
+                    "`exchange.peers[{i}].serves`: `{bad}` is not a pattern"
+                )));
+            }
+        }
+        if self.enabled {
+            for (key, value) in [("tls_cert", &self.tls_cert), ("tls_key", &self.tls_key)] {
+                if value.as_os_str().is_empty() {
+                    return Err(Error::Config(format!(
+                        "`exchange.enabled` needs `exchange.{key}`"
+                    )));
+                }
+            }
+            if self.listen.parse::<std::net::SocketAddr>().is_err() {
+                return Err(Error::Config(format!(
+                    "`exchange.listen` must be an address like 127.0.0.1:8443 (got `{}`)",
+                    self.listen
+                )));
+            }
+        }
+        let n = &self.national;
+        if n.enabled {
+            let missing: Vec<String> = [
+                ("endpoint", &n.endpoint),
+                ("system_id", &n.system_id),
+                ("secret", &n.secret),
+            ]
+            .into_iter()
+            .filter(|(_, value)| value.trim().is_empty())
+            .map(|(key, _)| format!("`exchange.national.{key}`"))
+            .collect();
+            if !missing.is_empty() {
+                return Err(Error::Config(format!(
+                    "`exchange.national.enabled` needs {}",
+                    missing.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Where received packages are spooled while they are checked, and built ones before
+    /// they are sent.
+    pub fn spool_dir(data_dir: &Path) -> PathBuf {
+        data_dir.join("exchange-spool")
+    }
+}
+
 /// The outbox delivery worker started by `serve`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -717,6 +870,7 @@ impl Config {
         self.national_portal.validate()?;
         self.outbox.validate()?;
         self.signing.validate()?;
+        self.exchange.validate()?;
         if self.security.max_failed_logins < 1 || self.limits.max_body_bytes < 1024 {
             return Err(Error::Config(
                 "`security.max_failed_logins` must be ≥ 1 and `limits.max_body_bytes` ≥ 1024"
@@ -807,6 +961,10 @@ impl Config {
         if !copy.payment.secret.is_empty() {
             copy.payment.secret = REDACTED.into();
         }
+        if !copy.exchange.national.secret.is_empty() {
+            copy.exchange.national.secret = REDACTED.into();
+        }
+        copy.exchange.national.endpoint = redact_url(&self.exchange.national.endpoint);
         copy
     }
 
@@ -935,9 +1093,11 @@ mod tests {
         c.payment.secret = "paysecret5".into();
         c.national_portal.password = "portalpass5".into();
         c.signing.pkcs12_password = "p12pass3".into();
+        c.exchange.national.secret = "vxpsecret4".into();
         let printed = c.redacted().to_toml();
         assert!(
-            !printed.contains("portalpass5")
+            !printed.contains("vxpsecret4")
+                && !printed.contains("portalpass5")
                 && !printed.contains("p12pass3")
                 && !printed.contains("hunter2")
                 && !printed.contains("s3cret")
@@ -950,6 +1110,43 @@ mod tests {
         assert!(printed.contains("app:***@db.local"));
         assert!(printed.contains("s3_secret_key = \"***\""), "{printed}");
         assert!(printed.contains("AKIAEXAMPLE"), "{printed}");
+    }
+
+    #[test]
+    fn exchange_is_validated() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert!(!c.exchange.enabled);
+        assert_eq!(c.exchange.max_package_bytes, 734_003_200);
+        let err = Config::load(None, env(&[("TINHSO_EXCHANGE__ENABLED", "true")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("exchange.tls_cert"), "{err}");
+        let err = Config::load(
+            None,
+            env(&[
+                ("TINHSO_EXCHANGE__ENABLED", "true"),
+                ("TINHSO_EXCHANGE__TLS_CERT", "/x/cert.pem"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("exchange.tls_key"), "{err}");
+        let mut c = Config::default();
+        c.exchange.national.enabled = true;
+        c.exchange.national.endpoint = "https://vxp.example".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("exchange.national.system_id") && err.contains("exchange.national.secret"),
+            "{err}"
+        );
+        let mut c = Config::default();
+        c.exchange.peers.push(ExchangePeer {
+            id: "cao-bang".into(),
+            url: "ftp://x".into(),
+            ..ExchangePeer::default()
+        });
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("exchange.peers[0].url"), "{err}");
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! names: a root CA, a document signer, a timestamp authority (extended key usage
 //! timeStamping, critical, as RFC 3161 requires) and a signer whose certificate expired a year
 //! before `at`. `write_to` stores them as PKCS#12 (AES-256, password `TEST_PASSWORD`) and PEM.
+//! `TlsAuthority` issues TLS certificates for federation over mutual TLS (serverAuth and
+//! clientAuth, for 127.0.0.1 and localhost), from the test CA or from an independent CA.
 //! It is only for demos and tests: a province configures the CA it really uses.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use der::asn1::{BitString, GeneralizedTime, OctetString, SetOfVec, UtcTime, Utf8StringRef};
 use der::{Any, Encode};
@@ -18,9 +20,10 @@ use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::certificate::{TbsCertificate, Version};
 use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
-    SubjectKeyIdentifier,
+    SubjectAltName, SubjectKeyIdentifier,
 };
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::serial_number::SerialNumber;
@@ -31,6 +34,7 @@ use crate::pki::{OID_KP_TIME_STAMPING, Pkcs12Signer, PkiError};
 /// Password of every PKCS#12 file the test CA writes.
 pub const TEST_PASSWORD: &str = "tinhso-demo";
 pub const CA_NAME: &str = "Tỉnh số Test CA";
+const CA_ORGANIZATION: &str = "Tỉnh số (demo)";
 pub const SIGNER_NAME: &str = "Nguyễn Văn A — UBND tỉnh (demo)";
 pub const SIGNER_ORGANIZATION: &str = "UBND tỉnh (demo)";
 pub const TSA_NAME: &str = "Tỉnh số Test TSA";
@@ -93,29 +97,13 @@ impl TestPki {
     /// Makes the CA and its certificates, valid around the instant `at_unix_seconds` (the CA
     /// for ten years, the signer and TSA for two, starting a day before `at`).
     pub fn generate(at_unix_seconds: i64) -> Result<TestPki, TestCaError> {
-        let new_key =
-            || RsaPrivateKey::new(&mut OsRng, 2048).map_err(|e| TestCaError::Key(e.to_string()));
         let ca_key = new_key()?;
         let signer_key = new_key()?;
         let tsa_key = new_key()?;
         let start = at_unix_seconds - DAY;
 
-        let ca_name = name(CA_NAME, "Tỉnh số (demo)")?;
+        let ca_name = name(CA_NAME, CA_ORGANIZATION)?;
         let ca_ski = key_identifier(&ca_key)?;
-        let ca_extensions = vec![
-            ext(
-                true,
-                &BasicConstraints {
-                    ca: true,
-                    path_len_constraint: None,
-                },
-            )?,
-            ext(true, &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?,
-            ext(
-                false,
-                &SubjectKeyIdentifier(OctetString::new(ca_ski.clone()).map_err(encoding)?),
-            )?,
-        ];
         let ca_cert = issue(
             &ca_name,
             &ca_key,
@@ -123,48 +111,40 @@ impl TestPki {
             &ca_key,
             start,
             start + 10 * YEAR,
-            ca_extensions,
+            ca_extensions(&ca_ski)?,
         )?;
 
-        let leaf_extensions = |key: &RsaPrivateKey,
-                               timestamping: bool|
-         -> Result<Vec<Extension>, TestCaError> {
-            let mut extensions = vec![
-                ext(
-                    true,
-                    &BasicConstraints {
-                        ca: false,
-                        path_len_constraint: None,
-                    },
-                )?,
-                ext(
-                    true,
-                    &KeyUsage(if timestamping {
-                        KeyUsages::DigitalSignature.into()
-                    } else {
-                        KeyUsages::DigitalSignature | KeyUsages::NonRepudiation
-                    }),
-                )?,
-                ext(
-                    false,
-                    &SubjectKeyIdentifier(
-                        OctetString::new(key_identifier(key)?).map_err(encoding)?,
-                    ),
-                )?,
-                ext(
-                    false,
-                    &AuthorityKeyIdentifier {
-                        key_identifier: Some(OctetString::new(ca_ski.clone()).map_err(encoding)?),
-                        authority_cert_issuer: None,
-                        authority_cert_serial_number: None,
-                    },
-                )?,
-            ];
-            if timestamping {
-                extensions.push(ext(true, &ExtendedKeyUsage(vec![OID_KP_TIME_STAMPING]))?);
-            }
-            Ok(extensions)
-        };
+        let leaf_extensions =
+            |key: &RsaPrivateKey, timestamping: bool| -> Result<Vec<Extension>, TestCaError> {
+                let mut extensions = vec![
+                    ext(
+                        true,
+                        &BasicConstraints {
+                            ca: false,
+                            path_len_constraint: None,
+                        },
+                    )?,
+                    ext(
+                        true,
+                        &KeyUsage(if timestamping {
+                            KeyUsages::DigitalSignature.into()
+                        } else {
+                            KeyUsages::DigitalSignature | KeyUsages::NonRepudiation
+                        }),
+                    )?,
+                    ext(
+                        false,
+                        &SubjectKeyIdentifier(
+                            OctetString::new(key_identifier(key)?).map_err(encoding)?,
+                        ),
+                    )?,
+                    authority_key_identifier(&ca_ski)?,
+                ];
+                if timestamping {
+                    extensions.push(ext(true, &ExtendedKeyUsage(vec![OID_KP_TIME_STAMPING]))?);
+                }
+                Ok(extensions)
+            };
 
         let signer_name = name(SIGNER_NAME, SIGNER_ORGANIZATION)?;
         let signer_cert = issue(
@@ -176,7 +156,7 @@ impl TestPki {
             start + 2 * YEAR,
             leaf_extensions(&signer_key, false)?,
         )?;
-        let tsa_name = name(TSA_NAME, "Tỉnh số (demo)")?;
+        let tsa_name = name(TSA_NAME, CA_ORGANIZATION)?;
         let tsa_cert = issue(
             &tsa_name,
             &tsa_key,
@@ -213,6 +193,15 @@ impl TestPki {
                 key: signer_key,
                 certificate_der: expired_cert,
             },
+        })
+    }
+
+    /// The test CA as an issuer of TLS certificates (federation listeners and clients).
+    pub fn tls_authority(&self) -> Result<TlsAuthority, TestCaError> {
+        Ok(TlsAuthority {
+            ca: self.ca.clone(),
+            name: name(CA_NAME, CA_ORGANIZATION)?,
+            key_id: key_identifier(&self.ca.key)?,
         })
     }
 
@@ -253,18 +242,8 @@ impl TestPki {
     /// `expired-signer.pem`), and the TSA key as `tsa.key` (PKCS#8 PEM, unencrypted, for an
     /// `openssl ts` responder). Returns the paths written.
     pub fn write_to(&self, dir: &Path) -> Result<Vec<std::path::PathBuf>, TestCaError> {
-        let write = |file: &str, bytes: &[u8]| {
-            let path = dir.join(file);
-            std::fs::write(&path, bytes).map_err(|e| TestCaError::Io {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-            Ok::<_, TestCaError>(path)
-        };
-        std::fs::create_dir_all(dir).map_err(|e| TestCaError::Io {
-            path: dir.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let write = |file: &str, bytes: &[u8]| write_file(&dir.join(file), bytes);
+        create_dir(dir)?;
         let tsa_key = self
             .tsa
             .key
@@ -284,6 +263,181 @@ impl TestPki {
             write("tsa.key", tsa_key.as_bytes())?,
         ])
     }
+}
+
+/// The certificate and key files of one TLS identity written by [`TlsAuthority::write_tls`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// `<name>.crt.pem`: the leaf certificate.
+    pub certificate: PathBuf,
+    /// `<name>.key.pem`: its RSA key, PKCS#8 PEM, unencrypted.
+    pub key: PathBuf,
+}
+
+/// A certification authority issuing TLS certificates for federation tests and demos: the
+/// test PKI's own CA ([`TestPki::tls_authority`]) or an independent one
+/// ([`TlsAuthority::generate`]) whose certificates the first must refuse.
+#[derive(Clone, Debug)]
+pub struct TlsAuthority {
+    pub ca: Issued,
+    name: Name,
+    key_id: Vec<u8>,
+}
+
+impl TlsAuthority {
+    /// A new self-signed CA named `common_name`, valid for ten years from a day before `at`.
+    pub fn generate(common_name: &str, at_unix_seconds: i64) -> Result<TlsAuthority, TestCaError> {
+        let key = new_key()?;
+        let ca_name = name(common_name, CA_ORGANIZATION)?;
+        let key_id = key_identifier(&key)?;
+        let start = at_unix_seconds - DAY;
+        let certificate_der = issue(
+            &ca_name,
+            &key,
+            &ca_name,
+            &key,
+            start,
+            start + 10 * YEAR,
+            ca_extensions(&key_id)?,
+        )?;
+        Ok(TlsAuthority {
+            ca: Issued {
+                key,
+                certificate_der,
+            },
+            name: ca_name,
+            key_id,
+        })
+    }
+
+    /// A certificate for both ends of a TLS connection (extended key usage serverAuth and
+    /// clientAuth), subject CN `common_name`, alternative names IP 127.0.0.1 and DNS
+    /// localhost, valid for two years from a day before `at`, with a fresh RSA-2048 key.
+    pub fn issue_tls(
+        &self,
+        common_name: &str,
+        at_unix_seconds: i64,
+    ) -> Result<Issued, TestCaError> {
+        let key = new_key()?;
+        let dns = der::asn1::Ia5String::new("localhost").map_err(encoding)?;
+        let ip = OctetString::new([127u8, 0, 0, 1]).map_err(encoding)?;
+        let extensions = vec![
+            ext(
+                true,
+                &BasicConstraints {
+                    ca: false,
+                    path_len_constraint: None,
+                },
+            )?,
+            ext(
+                true,
+                &KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment),
+            )?,
+            ext(
+                false,
+                &ExtendedKeyUsage(vec![
+                    const_oid::db::rfc5280::ID_KP_SERVER_AUTH,
+                    const_oid::db::rfc5280::ID_KP_CLIENT_AUTH,
+                ]),
+            )?,
+            ext(
+                false,
+                &SubjectAltName(vec![GeneralName::IpAddress(ip), GeneralName::DnsName(dns)]),
+            )?,
+            ext(
+                false,
+                &SubjectKeyIdentifier(OctetString::new(key_identifier(&key)?).map_err(encoding)?),
+            )?,
+            authority_key_identifier(&self.key_id)?,
+        ];
+        let start = at_unix_seconds - DAY;
+        let certificate_der = issue(
+            &name(common_name, CA_ORGANIZATION)?,
+            &key,
+            &self.name,
+            &self.ca.key,
+            start,
+            start + 2 * YEAR,
+            extensions,
+        )?;
+        Ok(Issued {
+            key,
+            certificate_der,
+        })
+    }
+
+    /// Issues a TLS certificate (see [`issue_tls`](Self::issue_tls)) and writes it into
+    /// `dir` (created if missing) as `<file_name>.crt.pem` and `<file_name>.key.pem`.
+    pub fn write_tls(
+        &self,
+        dir: &Path,
+        file_name: &str,
+        common_name: &str,
+        at_unix_seconds: i64,
+    ) -> Result<TlsFiles, TestCaError> {
+        let issued = self.issue_tls(common_name, at_unix_seconds)?;
+        create_dir(dir)?;
+        let key = issued.key.to_pkcs8_pem(LineEnding::LF).map_err(encoding)?;
+        Ok(TlsFiles {
+            certificate: write_file(
+                &dir.join(format!("{file_name}.crt.pem")),
+                pem(&issued.certificate_der)?.as_bytes(),
+            )?,
+            key: write_file(&dir.join(format!("{file_name}.key.pem")), key.as_bytes())?,
+        })
+    }
+
+    /// Writes the CA certificate as PEM at `path` (what the other side trusts).
+    pub fn write_ca_pem(&self, path: &Path) -> Result<PathBuf, TestCaError> {
+        write_file(path, pem(&self.ca.certificate_der)?.as_bytes())
+    }
+}
+
+fn new_key() -> Result<RsaPrivateKey, TestCaError> {
+    RsaPrivateKey::new(&mut OsRng, 2048).map_err(|e| TestCaError::Key(e.to_string()))
+}
+
+fn create_dir(dir: &Path) -> Result<(), TestCaError> {
+    std::fs::create_dir_all(dir).map_err(|e| TestCaError::Io {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<PathBuf, TestCaError> {
+    std::fs::write(path, bytes).map_err(|e| TestCaError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(path.to_path_buf())
+}
+
+fn ca_extensions(key_id: &[u8]) -> Result<Vec<Extension>, TestCaError> {
+    Ok(vec![
+        ext(
+            true,
+            &BasicConstraints {
+                ca: true,
+                path_len_constraint: None,
+            },
+        )?,
+        ext(true, &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?,
+        ext(
+            false,
+            &SubjectKeyIdentifier(OctetString::new(key_id.to_vec()).map_err(encoding)?),
+        )?,
+    ])
+}
+
+fn authority_key_identifier(ca_key_id: &[u8]) -> Result<Extension, TestCaError> {
+    ext(
+        false,
+        &AuthorityKeyIdentifier {
+            key_identifier: Some(OctetString::new(ca_key_id.to_vec()).map_err(encoding)?),
+            authority_cert_issuer: None,
+            authority_cert_serial_number: None,
+        },
+    )
 }
 
 /// PEM text of a certificate.

@@ -18,10 +18,11 @@ use crate::cli::{
 };
 
 /// The schema of every system this binary links: the foundation's and each system crate's.
-pub const MIGRATIONS: [&[tinhso_platform::Migration]; 3] = [
+pub const MIGRATIONS: [&[tinhso_platform::Migration]; 4] = [
     tinhso_platform::FOUNDATION_MIGRATIONS,
     tinhso_onestop::MIGRATIONS,
     tinhso_documents::MIGRATIONS,
+    tinhso_exchange::MIGRATIONS,
 ];
 
 /// Configuration from defaults, file and environment, then the command-line flags.
@@ -659,15 +660,62 @@ async fn serve(mut config: Config, demo_mode: bool) -> Result<ExitCode> {
         tinhso_web::admin_app(state.clone()),
         admin_stop,
     ));
+    let exchange = start_exchange(&platform, &stop_rx).await?;
     let shutdown = async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     };
     tinhso_web::serve(listener, tinhso_web::app(state), shutdown).await?;
     let _ = admin.await;
+    for task in exchange {
+        let _ = task.await;
+    }
     let _ = outbox_worker.await;
     platform.db.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The exchange, when `exchange.enabled`: the federation listener (mutual TLS) and the
+/// sending worker, both stopped with the other listeners.
+async fn start_exchange(
+    platform: &Platform,
+    stop_rx: &tokio::sync::watch::Receiver<bool>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>> {
+    let c = &platform.config.exchange;
+    if !c.enabled {
+        return Ok(Vec::new());
+    }
+    // Fail at start-up, not in a background task, on unusable certificates.
+    tinhso_exchange::tls::server_config(&c.tls_cert, &c.tls_key, &c.peer_ca)
+        .map_err(|e| Error::Config(format!("exchange: {}: {e}", e.code())))?;
+    let peer = tinhso_exchange::send::PeerTransport::from_config(platform)
+        .map_err(|e| Error::Config(format!("exchange: {}: {e}", e.code())))?;
+    let listener = tokio::net::TcpListener::bind(&c.listen)
+        .await
+        .map_err(|e| Error::Other(format!("cannot listen on {} (exchange): {e}", c.listen)))?;
+    tracing::info!(addr = %c.listen, "exchange federation listening (mutual TLS)");
+    let mut rx = stop_rx.clone();
+    let server = tokio::spawn({
+        let platform = platform.clone();
+        async move {
+            let stop = async move {
+                let _ = rx.changed().await;
+            };
+            if let Err(e) = tinhso_web::exchange_peer::serve(platform, listener, stop).await {
+                tracing::error!(error = %e, "exchange federation listener stopped");
+            }
+        }
+    });
+    let transports = tinhso_exchange::send::Transports {
+        peer: std::sync::Arc::new(peer),
+        national: None,
+    };
+    let worker = tokio::spawn(tinhso_exchange::send::run(
+        platform.clone(),
+        transports,
+        stop_rx.clone(),
+    ));
+    Ok(vec![server, worker])
 }
 
 /// Who delivers what the outbox holds: citizen notifications always; the national portal's

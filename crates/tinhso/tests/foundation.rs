@@ -11,6 +11,7 @@ mod foundation {
     mod documents_server;
     mod documents_ui;
     mod edxml_cli;
+    mod exchange;
     mod exchange_mapping;
     mod forms;
     mod national_portal;

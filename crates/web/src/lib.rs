@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod error;
+pub mod exchange_peer;
 pub mod format;
 pub mod i18n;
 pub mod middleware;

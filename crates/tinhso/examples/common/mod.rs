@@ -14,10 +14,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tinhso_platform::{Config, Ctx, Platform};
 
-pub const MIGRATIONS: [&[tinhso_platform::Migration]; 3] = [
+pub const MIGRATIONS: [&[tinhso_platform::Migration]; 4] = [
     tinhso_platform::FOUNDATION_MIGRATIONS,
     tinhso_onestop::MIGRATIONS,
     tinhso_documents::MIGRATIONS,
+    tinhso_exchange::MIGRATIONS,
 ];
 
 /// Backend, seconds per measurement (1–60) and concurrency (1–256) from the command line.

@@ -346,6 +346,15 @@ fn probes_for(
             Expect::Audit,
         )),
         ("GET", "/audit/verify") => once(probe("GET", path.into(), None, Expect::Audit)),
+        ("GET", "/exchange/agencies") => {
+            once(probe("GET", path.into(), None, Expect::InstallationRead))
+        }
+        ("GET", "/exchange/packages") => once(probe(
+            "GET",
+            "/exchange/packages?limit=5".into(),
+            None,
+            Expect::InstallationRead,
+        )),
         // Installation-wide: refused to everyone but provincial administrators, who get a
         // validation error for this deliberately wrong body (a date outside the year), so the
         // matrix still writes nothing.

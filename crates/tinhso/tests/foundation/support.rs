@@ -12,10 +12,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use tinhso_platform::{Config, Ctx, Platform};
 
 /// The same schema the binary runs.
-pub const MIGRATIONS: [&[tinhso_platform::Migration]; 3] = [
+pub const MIGRATIONS: [&[tinhso_platform::Migration]; 4] = [
     tinhso_platform::FOUNDATION_MIGRATIONS,
     tinhso_onestop::MIGRATIONS,
     tinhso_documents::MIGRATIONS,
+    tinhso_exchange::MIGRATIONS,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 pub mod catalog_admin;
 pub mod citizen;
 pub mod documents;
+pub mod exchange;
 pub mod handlers;
 pub mod office_documents;
 pub mod officer;
@@ -140,6 +141,9 @@ pub fn router() -> ApiRouter {
         .route(Method::DELETE, "/tokens/{id}", delete(h::revoke_token))
         .route(Method::GET, "/audit/records", get(h::audit_records))
         .route(Method::GET, "/audit/verify", get(h::audit_verify))
+        // == exchange == (IT staff: the directory and the log of packages in and out)
+        .route(Method::GET, "/exchange/agencies", get(exchange::agencies))
+        .route(Method::GET, "/exchange/packages", get(exchange::packages))
         .route(
             Method::GET,
             "/calendar/holidays/{year}",

@@ -219,6 +219,21 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op!(
         GET,
+        "/exchange/agencies",
+        "exchange",
+        Authenticated,
+        "The document exchange's directory (installation administrators): the agencies this installation serves by identifier, the federated peers with the agencies they serve, whether the national exchange is configured"
+    ),
+    op!(
+        GET,
+        "/exchange/packages",
+        "exchange",
+        Authenticated,
+        "The log of every edXML package in and out (installation administrators), newest first: direction, peer, sender, recipients, document id, DONE/FAIL/PROCESSING and the failure's code",
+        query = [("limit", "1–1000, default 100")]
+    ),
+    op!(
+        GET,
         "/audit/verify",
         "audit",
         Authenticated,
