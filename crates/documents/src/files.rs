@@ -61,8 +61,35 @@ pub async fn store(p: &Platform, ctx: &Ctx, filename: &str, bytes: &[u8]) -> Res
     check_may_upload(ctx)?;
     let checked = check_content(p, bytes).await?;
     let key = p.blobs.put(bytes).await?;
+    record(p, ctx, filename, bytes.len(), &checked, &key).await
+}
+
+/// [`store`] for a file on disk of up to `limit` bytes, streamed into the blob store
+/// (memory does not grow with its size).
+pub async fn store_file(
+    p: &Platform,
+    ctx: &Ctx,
+    filename: &str,
+    path: &Path,
+    limit: u64,
+) -> Result<FileView> {
+    check_may_upload(ctx)?;
+    let blob = put_checked_file(p, path, limit).await?;
+    let size = usize::try_from(blob.size).map_err(|e| Error::Other(e.to_string()))?;
+    record(p, ctx, filename, size, &blob.checked, &blob.key).await
+}
+
+/// The row of a stored file, in its own audited transaction.
+async fn record(
+    p: &Platform,
+    ctx: &Ctx,
+    filename: &str,
+    size: usize,
+    checked: &Checked,
+    key: &str,
+) -> Result<FileView> {
     let mut tx = p.db.begin_write().await?;
-    let view = insert(&mut tx, ctx, filename, bytes.len(), &checked, &key).await?;
+    let view = insert(&mut tx, ctx, filename, size, checked, key).await?;
     p.audit(
         &mut tx,
         ctx,

@@ -31,6 +31,10 @@ pub const RULE_NOT_PDF: &str = "document.signing.not_pdf";
 pub const RULE_KEY_UNREADABLE: &str = "document.signing.key_unreadable";
 pub const RULE_FAILED: &str = "document.signing.failed";
 
+/// The largest PDF whose signatures are verified when it is stored (verification holds the
+/// file in memory).
+pub const MAX_VERIFIED_BYTES: i64 = 64 * 1024 * 1024;
+
 /// One signature of a file, as the UI shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SignatureInfo {
@@ -160,7 +164,10 @@ pub(crate) async fn verify_and_store(
     at_ms: i64,
     now_ms: i64,
 ) -> Result<Option<FileSignatures>> {
-    if file.content_type != "application/pdf" {
+    // PAdES verification reads the whole PDF into memory; a file above the bound (a large
+    // attachment received through the exchange) gets no verdict, like a non-PDF, instead of
+    // holding hundreds of megabytes.
+    if file.content_type != "application/pdf" || file.size_bytes > MAX_VERIFIED_BYTES {
         return Ok(None);
     }
     let bytes = bytes_of(p, file).await?;
