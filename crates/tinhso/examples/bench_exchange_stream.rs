@@ -110,6 +110,7 @@ async fn open(dir: &Path, tweak: impl FnOnce(&mut Config)) -> Platform {
     let p = Platform::open_with(config, &common::MIGRATIONS)
         .await
         .unwrap();
+    println!("open_peak_kib {}", vm_hwm_kib());
     tinhso_platform::demo::seed(&p).await.unwrap();
     p
 }
