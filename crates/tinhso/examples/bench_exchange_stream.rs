@@ -181,6 +181,36 @@ async fn ctx_of(p: &Platform, username: &str) -> Ctx {
     }
 }
 
+/// Seeds an installation's database in a process of its own (`seed <work> sender|receiver`):
+/// the demo's accounts are hashed with argon2id (19 MiB each), whose memory the allocator
+/// keeps; measured in the sending or receiving process it would hide what the transfer
+/// itself takes. The sender gets the demo documents, the receiver Cao Bằng's committee.
+async fn seed(work: &Path, role: &str) {
+    let dir = work.join(role);
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = open(&dir, |_| {}).await;
+    if role == "sender" {
+        assert!(tinhso_documents::demo::seed(&p).await.unwrap());
+    } else {
+        tinhso_platform::org::create_agency(
+            &p,
+            &Ctx::cli(p.now_ms()),
+            &tinhso_platform::org::NewAgency {
+                code: CAO_BANG.into(),
+                name: "Ủy ban nhân dân tỉnh Cao Bằng".into(),
+                short_name: String::new(),
+                parent_code: None,
+                level: "province".into(),
+                unit_era: None,
+                unit_code: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    p.db.close().await;
+}
+
 async fn receiver(work: &Path, keys_dir: &Path) {
     let keys = Keys::at(keys_dir);
     let dir = work.join("receiver");
@@ -199,21 +229,6 @@ async fn receiver(work: &Path, keys_dir: &Path) {
         }];
     })
     .await;
-    tinhso_platform::org::create_agency(
-        &p,
-        &Ctx::cli(p.now_ms()),
-        &tinhso_platform::org::NewAgency {
-            code: CAO_BANG.into(),
-            name: "Ủy ban nhân dân tỉnh Cao Bằng".into(),
-            short_name: String::new(),
-            parent_code: None,
-            level: "province".into(),
-            unit_era: None,
-            unit_code: None,
-        },
-    )
-    .await
-    .unwrap();
     reset_peak();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     println!("listening https://{}", listener.local_addr().unwrap());
@@ -282,7 +297,6 @@ async fn sender(work: &Path, keys_dir: &Path, file: &Path, url: &str) {
         }];
     })
     .await;
-    assert!(tinhso_documents::demo::seed(&p).await.unwrap());
     reset_peak();
     let started = Instant::now();
     let (specialist, leader, clerk) = (
@@ -450,6 +464,14 @@ fn parent(size_mb: u64) {
     let base = finish(child, lines.into_iter());
     let base_ms = t.elapsed().as_millis();
 
+    for role in ["sender", "receiver"] {
+        let mut child = spawn("seed", &[work.path(), Path::new(role)]);
+        let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
+            .lines()
+            .map_while(Result::ok)
+            .collect();
+        finish(child, lines.into_iter());
+    }
     let mut receiver = spawn("receiver", &[work.path(), &keys]);
     let mut receiver_out = BufReader::new(receiver.stdout.take().unwrap()).lines();
     // Its set-up lines, then its address (bounded: the child writes a few lines).
@@ -524,6 +546,7 @@ async fn main() {
         .init();
     match args.get(1).map(String::as_str) {
         Some("baseline") => baseline(&path(2), &path(3)),
+        Some("seed") => seed(&path(2), &args[3]).await,
         Some("receiver") => receiver(&path(2), &path(3)).await,
         Some("sender") => sender(&path(2), &path(3), &path(4), &args[5]).await,
         other => {
