@@ -789,6 +789,13 @@ async fn sent_store_and_forward(backend: Backend) {
     )
     .await
     .unwrap();
+    // B plays Cao Bằng alone: the demo organisation (Khánh Hòa) every test instance is seeded
+    // with is retired there (no service retires an agency), so A's agencies are outside B and
+    // B's reply to A's ward travels over the exchange instead of being dispatched internally.
+    sqlx::query("UPDATE agencies SET active = 0 WHERE code LIKE '%.H32'")
+        .execute(b.platform.db.pool())
+        .await
+        .unwrap();
     let fed = Federation::start(&b).await;
 
     // A: the demo installation, its key, its certificate, B as the peer serving H14.
