@@ -372,7 +372,11 @@ pub fn update_package(
         &doc,
         sender,
         BussinessDocType::Update,
-        Some(reason.and_then(non_empty).unwrap_or_else(|| UPDATE_REASON.to_owned())),
+        Some(
+            reason
+                .and_then(non_empty)
+                .unwrap_or_else(|| UPDATE_REASON.to_owned()),
+        ),
     );
     b.bussiness_document_info = Some(BussinessDocumentInfo {
         document_info: Some("0".into()),

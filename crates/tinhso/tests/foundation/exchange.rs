@@ -1090,6 +1090,14 @@ async fn sent_store_and_forward(backend: Backend) {
             .unwrap();
     assert!(removed.is_some(), "the removal reached B");
     let added = entry_of(&b, NOI_VU).await;
+    // The added agency's entry carries the document itself (its signed PDF), once.
+    let added_files: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM doc_incoming_files WHERE incoming_id = $1")
+            .bind(added)
+            .fetch_one(b.platform.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(added_files, 1);
     assert_eq!(send_statuses(&b.platform, &b_transports).await.unwrap(), 2);
     assert_eq!(business().await.as_deref(), Some("15"));
     assert_eq!(
