@@ -234,6 +234,45 @@ pub async fn register_received_in(
     })
 }
 
+/// Links the received entry `incoming_id` to the outgoing document of its own agency that it
+/// answers (ResponseFor's DocumentId `answered_document_id`), inside the caller's transaction.
+/// Returns the outgoing document's id, or `None` when it is not one of the agency's (a
+/// ResponseFor naming a document of someone else, or a paper one, links nothing).
+pub async fn link_answer_in(
+    p: &Platform,
+    tx: &mut WriteTx,
+    ctx: &Ctx,
+    incoming_id: i64,
+    answered_document_id: &str,
+) -> Result<Option<i64>> {
+    let outgoing_id: Option<i64> = sqlx::query_scalar("SELECT o.id FROM doc_outgoing o JOIN doc_incoming i ON i.agency_id = o.agency_id WHERE i.id = $1 AND o.document_id = $2")
+        .bind(incoming_id)
+        .bind(answered_document_id.trim())
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+    let Some(outgoing_id) = outgoing_id else {
+        return Ok(None);
+    };
+    sqlx::query("UPDATE doc_incoming SET answers_outgoing_id = $1 WHERE id = $2")
+        .bind(outgoing_id)
+        .bind(incoming_id)
+        .execute(&mut *tx.tx)
+        .await?;
+    p.audit(
+        tx,
+        ctx,
+        Change::<(), _> {
+            action: "document_incoming.answers",
+            object_type: "document_incoming",
+            object_id: &incoming_id.to_string(),
+            before: None,
+            after: Some(&serde_json::json!({ "outgoing_id": outgoing_id })),
+        },
+    )
+    .await?;
+    Ok(Some(outgoing_id))
+}
+
 /// A received document revoked by its sender (edXML BussinessDocType 1), inside the caller's
 /// transaction. Returns the entry's id, or `None` when the document never arrived here.
 pub async fn revoke_received_in(

@@ -118,6 +118,8 @@ pub struct IncomingView {
     pub signatures: Vec<crate::signatures::FileSignatures>,
     pub replies: Vec<ReplyView>,
     pub from_outgoing_id: Option<i64>,
+    /// The outgoing document of this installation that this entry answers (its ResponseFor).
+    pub answers_outgoing_id: Option<i64>,
     pub revoked: bool,
 }
 
@@ -375,7 +377,7 @@ pub(crate) async fn visible(p: &Platform, ctx: &Ctx, id: i64) -> Result<Header> 
 /// One incoming document with its handling, files and replies.
 pub async fn get(p: &Platform, ctx: &Ctx, id: i64) -> Result<IncomingView> {
     let h = visible(p, ctx, id).await?;
-    let r = sqlx::query("SELECT year, series, arrival_number, arrival_ms, source, document_id, metadata, status, deadline, direction_note, from_outgoing_id, revoked_ms FROM doc_incoming WHERE id = $1")
+    let r = sqlx::query("SELECT year, series, arrival_number, arrival_ms, source, document_id, metadata, status, deadline, direction_note, from_outgoing_id, revoked_ms, answers_outgoing_id FROM doc_incoming WHERE id = $1")
         .bind(id)
         .fetch_one(p.db.pool())
         .await?;
@@ -458,6 +460,7 @@ pub async fn get(p: &Platform, ctx: &Ctx, id: i64) -> Result<IncomingView> {
         replies,
         from_outgoing_id: r.try_get(10)?,
         revoked: r.try_get::<Option<i64>, _>(11)?.is_some(),
+        answers_outgoing_id: r.try_get(12)?,
         metadata,
     })
 }

@@ -32,4 +32,9 @@ pub const MIGRATIONS: &[tinhso_platform::Migration] = &[
         "documents_server",
         include_str!("../migrations/2002_documents_server.sql"),
     ),
+    (
+        2003,
+        "documents_answers",
+        include_str!("../migrations/2003_documents_answers.sql"),
+    ),
 ];

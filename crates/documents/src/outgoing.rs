@@ -148,6 +148,16 @@ pub struct ResponseFor {
     pub document_id: Option<String>,
 }
 
+/// A received entry answering an outgoing document.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnsweredBy {
+    pub incoming_id: i64,
+    pub organ_id: String,
+    pub organ_name: String,
+    pub code: String,
+    pub document_id: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct OutgoingView {
     pub id: i64,
@@ -176,6 +186,8 @@ pub struct OutgoingView {
     pub document_id: Option<String>,
     pub released_ms: Option<i64>,
     pub response_for: Option<ResponseFor>,
+    /// Documents received from outside that answer this one (their ResponseFor names it).
+    pub answered_by: Vec<AnsweredBy>,
     pub recipients: Vec<RecipientView>,
     pub revoked_ms: Option<i64>,
     pub revoke_reason: Option<String>,
@@ -1154,9 +1166,30 @@ pub async fn get(p: &Platform, ctx: &Ctx, id: i64) -> Result<OutgoingView> {
         document_id: r.try_get(12)?,
         released_ms: r.try_get(13)?,
         response_for,
+        answered_by: answered_by(p, id).await?,
         recipients,
         revoked_ms: r.try_get(15)?,
         revoke_reason: r.try_get(16)?,
+    })
+}
+
+/// The received entries answering document `id` (their ResponseFor named it), oldest first.
+async fn answered_by(p: &Platform, id: i64) -> Result<Vec<AnsweredBy>> {
+    let rows = sqlx::query("SELECT id, organ_id, organ_name, code_number, code_notation, document_id FROM doc_incoming WHERE answers_outgoing_id = $1 ORDER BY id")
+        .bind(id)
+        .fetch_all(p.db.pool())
+        .await?;
+    map_rows(&rows, |a| {
+        Ok(AnsweredBy {
+            incoming_id: a.try_get(0)?,
+            organ_id: a.try_get(1)?,
+            organ_name: a.try_get(2)?,
+            code: crate::common::code_text(
+                &a.try_get::<String, _>(3)?,
+                &a.try_get::<String, _>(4)?,
+            ),
+            document_id: a.try_get(5)?,
+        })
     })
 }
 

@@ -51,6 +51,11 @@ pub const RULE_PACKAGE_KIND: &str = "exchange.mapping.package_kind";
 pub const RULE_MISSING: &str = "exchange.mapping.missing";
 
 /// Signing competences of Nghị định 30 (thẩm quyền ký), as they open a signer's position.
+/// `BussinessDocReason` of an update when the sender gave none: the protocol requires a
+/// reason on every update (vn-standards §1), and changing the list is the reason itself. It is
+/// package content read by the receiving agency's officials, not text of this UI.
+pub const UPDATE_REASON: &str = "Cập nhật danh sách nơi nhận";
+
 const COMPETENCES: [&str; 5] = ["TM.", "KT.", "TL.", "TUQ.", "Q."];
 
 /// "TM. Chủ tịch" → (`TM.`, "Chủ tịch"); a position without a competence stays whole.
@@ -367,7 +372,11 @@ pub fn update_package(
         &doc,
         sender,
         BussinessDocType::Update,
-        reason.and_then(non_empty),
+        Some(
+            reason
+                .and_then(non_empty)
+                .unwrap_or_else(|| UPDATE_REASON.to_owned()),
+        ),
     );
     b.bussiness_document_info = Some(BussinessDocumentInfo {
         document_info: Some("0".into()),

@@ -715,6 +715,7 @@ async fn register_document(
                             &about,
                         )
                         .await?;
+                        link_answers(p, &mut tx, ctx, got.incoming_id, d).await?;
                         queue_status(&mut tx, ctx, got.incoming_id, "01").await?;
                         registered.push(got.incoming_id);
                     }
@@ -736,6 +737,7 @@ async fn register_document(
                         &f.document_id,
                     )
                     .await?;
+                    link_answers(p, &mut tx, ctx, got.incoming_id, d).await?;
                     queue_status(&mut tx, ctx, got.incoming_id, "01").await?;
                     registered.push(got.incoming_id);
                 }
@@ -748,6 +750,23 @@ async fn register_document(
     store::log(p, &mut tx, ctx, log).await?;
     tx.commit().await?;
     Ok(registered)
+}
+
+/// Links a received reply to this installation's documents it answers (its ResponseFor
+/// list), so their senders see the answer on their own outgoing documents.
+async fn link_answers(
+    p: &Platform,
+    tx: &mut tinhso_platform::WriteTx,
+    ctx: &Ctx,
+    incoming_id: i64,
+    d: &ParsedDocument,
+) -> tinhso_platform::Result<()> {
+    for r in &d.package.message_header.response_for {
+        if let Some(answered) = r.document_id.as_deref().filter(|id| !id.trim().is_empty()) {
+            docs::link_answer_in(p, tx, ctx, incoming_id, answered).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Remembers where a received entry came from, so its business statuses go back there.

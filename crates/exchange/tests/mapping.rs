@@ -103,6 +103,7 @@ fn released_view() -> OutgoingView {
             issued_date: NaiveDate::from_ymd_opt(2026, 2, 20),
             document_id: Some("000.00.00.H32,2026/02/20,145/KH-UBND".into()),
         }),
+        answered_by: vec![],
         recipients: vec![
             recipient(
                 1,

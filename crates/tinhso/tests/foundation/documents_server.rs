@@ -98,7 +98,7 @@ fn nss_db(pki: &Pki) -> String {
 }
 
 /// A real PDF with one page (the server signs the first page's widget).
-fn real_pdf(title: &str) -> Vec<u8> {
+pub(super) fn real_pdf(title: &str) -> Vec<u8> {
     let mut doc = tinhso_pdf::Document::new(title);
     doc.push(tinhso_pdf::Paragraph::new(
         "Văn bản thử ký số trên máy chủ của Ủy ban nhân dân phường.",

@@ -28,6 +28,8 @@ const PEER: &str = "tinh-h14";
 const SENDING_PEER: &str = "tinh-h32";
 /// The receiver's own province-level agency in the sending tests.
 const CAO_BANG: &str = "000.00.00.H14";
+/// A second agency of the receiver, added to the recipient list later.
+const NOI_VU: &str = "000.00.02.H14";
 
 /// One test PKI per binary (RSA key generation is slow in debug builds), valid now.
 fn pki() -> &'static TestPki {
@@ -601,6 +603,149 @@ async fn received_and_refused(backend: Backend) {
 }
 both!(received_and_refused);
 
+/// The business status that `organ_id` reported on the outgoing document `outgoing_id`.
+async fn business_of(
+    p: &tinhso_platform::Platform,
+    outgoing_id: i64,
+    organ_id: &str,
+) -> Option<String> {
+    sqlx::query_scalar(
+        "SELECT business_status FROM doc_recipients WHERE outgoing_id = $1 AND organ_id = $2",
+    )
+    .bind(outgoing_id)
+    .bind(organ_id)
+    .fetch_one(p.db.pool())
+    .await
+    .unwrap()
+}
+
+/// The newest incoming entry of the agency `code`.
+async fn entry_of(app: &TestApp, code: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT i.id FROM doc_incoming i JOIN agencies a ON a.id = i.agency_id WHERE a.code = $1 ORDER BY i.id DESC LIMIT 1",
+    )
+    .bind(code)
+    .fetch_one(app.platform.db.pool())
+    .await
+    .unwrap()
+}
+
+/// A request context of the official `user_id` of `app`.
+async fn as_user(app: &TestApp, user_id: i64) -> tinhso_platform::Ctx {
+    let p = &app.platform;
+    let user = tinhso_platform::identity::user_by_id(p, user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    tinhso_platform::Ctx {
+        actor: format!("user:{user_id}"),
+        caller: tinhso_platform::Caller::User(
+            tinhso_platform::identity::principal_for(p, &user)
+                .await
+                .unwrap(),
+        ),
+        request_id: "exchange-test".into(),
+        source_addr: "127.0.0.1".into(),
+        now_ms: p.now_ms(),
+    }
+}
+
+/// B's reply to its entry `answered` (of Cao Bằng's committee), through the whole chain:
+/// drafted by `drafter`, approved and signed on the server by a leader, released and
+/// dispatched to A's ward by a clerk.
+async fn reply_from_b(
+    b: &TestApp,
+    drafter: i64,
+    answered: i64,
+) -> tinhso_documents::outgoing::OutgoingView {
+    use tinhso_core::access::Role;
+    use tinhso_documents::domain::workflow::OutgoingStep;
+    use tinhso_documents::outgoing::{self, NewDraft, RecipientChange, RecipientInput};
+    use tinhso_documents::settings::{self, Settings, Unit};
+    let p = &b.platform;
+    settings::put(
+        p,
+        &b.ctx(),
+        CAO_BANG,
+        &Settings {
+            issuer_abbreviation: "UBND".into(),
+            units: vec![Unit {
+                abbreviation: "VP".into(),
+                name: "Văn phòng".into(),
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    let (leader, _) =
+        super::documents_ns30::official(b, "cb.lanhdao", Role::Leader, CAO_BANG).await;
+    let (clerk, _) = super::documents_ns30::official(b, "cb.vanthu", Role::Clerk, CAO_BANG).await;
+    let (drafter, leader, clerk) = (
+        as_user(b, drafter).await,
+        as_user(b, leader).await,
+        as_user(b, clerk).await,
+    );
+    let file = tinhso_documents::files::store(
+        p,
+        &drafter,
+        "bao-cao.pdf",
+        &super::documents_server::real_pdf("Báo cáo phúc đáp"),
+    )
+    .await
+    .unwrap();
+    let draft = outgoing::create_draft(
+        p,
+        &drafter,
+        &NewDraft {
+            agency_code: CAO_BANG.into(),
+            metadata: serde_json::from_value(json!({
+                "type_code": "report", "subject": "Báo cáo phúc đáp",
+                "issued_amount": 1, "page_amount": 1, "to_places": ["Ủy ban nhân dân phường Nha Trang"],
+            }))
+            .unwrap(),
+            unit_abbreviation: "VP".into(),
+            file_id: file.id,
+            response_for: Some(answered),
+            note: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    outgoing::review(p, &drafter, draft.id, OutgoingStep::Submit, "")
+        .await
+        .unwrap();
+    outgoing::review(p, &leader, draft.id, OutgoingStep::Approve, "Đồng ý")
+        .await
+        .unwrap();
+    outgoing::sign_on_server(
+        p,
+        &leader,
+        draft.id,
+        &outgoing::ServerSignInput {
+            competence: "TM.".into(),
+            signer_position: "Chủ tịch".into(),
+            signer_name: "Hoàng Văn B".into(),
+        },
+    )
+    .await
+    .unwrap();
+    outgoing::release(p, &clerk, draft.id).await.unwrap();
+    outgoing::change_recipients(
+        p,
+        &clerk,
+        draft.id,
+        &RecipientChange {
+            add: vec![RecipientInput {
+                organ_id: NHA_TRANG.into(),
+                organ_name: "Ủy ban nhân dân phường Nha Trang".into(),
+            }],
+            remove: vec![],
+        },
+    )
+    .await
+    .unwrap()
+}
+
 /// Store-and-forward from the demo installation (Khánh Hòa) to another province's exchange:
 /// the worker builds the released reply's package with its signed PDF, signs it, streams it
 /// over mutual TLS; the receiver registers it for its agency (DONE) and refuses a recipient
@@ -644,6 +789,13 @@ async fn sent_store_and_forward(backend: Backend) {
     )
     .await
     .unwrap();
+    // B plays Cao Bằng alone: the demo organisation (Khánh Hòa) every test instance is seeded
+    // with is retired there (no service retires an agency), so A's agencies are outside B and
+    // B's reply to A's ward travels over the exchange instead of being dispatched internally.
+    sqlx::query("UPDATE agencies SET active = 0 WHERE code LIKE '%.H32'")
+        .execute(b.platform.db.pool())
+        .await
+        .unwrap();
     let fed = Federation::start(&b).await;
 
     // A: the demo installation, its key, its certificate, B as the peer serving H14.
@@ -776,16 +928,7 @@ async fn sent_store_and_forward(backend: Backend) {
         ),
         national: None,
     };
-    let business = || async {
-        sqlx::query_scalar::<_, Option<String>>(
-            "SELECT business_status FROM doc_recipients WHERE outgoing_id = $1 AND organ_id = $2",
-        )
-        .bind(reply.id)
-        .bind(CAO_BANG)
-        .fetch_one(p.db.pool())
-        .await
-        .unwrap()
-    };
+    let business = || business_of(p, reply.id, CAO_BANG);
     use tinhso_exchange::send::{report_progress, send_statuses};
     assert_eq!(send_statuses(&b.platform, &b_transports).await.unwrap(), 1);
     let sent: (String, String, String) = sqlx::query_as(
@@ -810,6 +953,164 @@ async fn sent_store_and_forward(backend: Backend) {
     assert_eq!(statuses.len(), 2, "{statuses:?}");
     assert!(statuses.iter().all(|(s, _)| s == "DONE"), "{statuses:?}");
 
+    // On B the leader routes the entry to a handler (05 back to A), who completes it (06).
+    use tinhso_documents::domain::workflow::{Assignment, IncomingStep};
+    use tinhso_documents::incoming;
+    let (handler, _) = super::documents_ns30::official(
+        &b,
+        "cb.chuyenvien",
+        tinhso_core::access::Role::Specialist,
+        CAO_BANG,
+    )
+    .await;
+    let entry = entry_of(&b, CAO_BANG).await;
+    incoming::assign(
+        &b.platform,
+        &b.ctx(),
+        entry,
+        &Assignment {
+            main_handler: handler,
+            direction: "Giao chuyên viên xử lý".into(),
+            ..Assignment::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(report_progress(&b.platform).await.unwrap(), 1);
+    assert_eq!(send_statuses(&b.platform, &b_transports).await.unwrap(), 1);
+    assert_eq!(business().await.as_deref(), Some("05"));
+    incoming::handle(
+        &b.platform,
+        &b.ctx(),
+        entry,
+        IncomingStep::Complete,
+        "Đã xử lý xong",
+    )
+    .await
+    .unwrap();
+    assert_eq!(report_progress(&b.platform).await.unwrap(), 1);
+    assert_eq!(send_statuses(&b.platform, &b_transports).await.unwrap(), 1);
+    assert_eq!(business().await.as_deref(), Some("06"));
+    // Done is the last progress there is to report.
+    assert_eq!(report_progress(&b.platform).await.unwrap(), 0);
+
+    // B answers: a report of Cao Bằng's committee whose ResponseFor is A's document, drafted,
+    // approved, signed on the server, released and dispatched to A's ward over the exchange.
+    let a_document_id = outgoing::get(p, &system, reply.id)
+        .await
+        .unwrap()
+        .document_id
+        .unwrap();
+    let answer = reply_from_b(&b, handler, entry).await;
+    assert_eq!(
+        answer
+            .response_for
+            .as_ref()
+            .and_then(|r| r.document_id.as_deref()),
+        Some(a_document_id.as_str())
+    );
+    assert_eq!(
+        tinhso_exchange::send::send_due(&b.platform, &b_transports)
+            .await
+            .unwrap(),
+        1
+    );
+    let b_rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT organ_id, transport_status FROM doc_recipients WHERE outgoing_id = $1",
+    )
+    .bind(answer.id)
+    .fetch_all(b.platform.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(b_rows, [(NHA_TRANG.into(), "DONE".into())]);
+    // A registered it for its ward, linked to the document it answers.
+    let at_a = entry_of(&a, NHA_TRANG).await;
+    let view = incoming::get(p, &system, at_a).await.unwrap();
+    assert_eq!(view.source, "external");
+    assert_eq!(view.document_id, answer.document_id);
+    assert_eq!(view.answers_outgoing_id, Some(reply.id));
+    let replies = outgoing::get(p, &system, reply.id)
+        .await
+        .unwrap()
+        .answered_by;
+    assert_eq!(
+        replies.iter().map(|r| r.incoming_id).collect::<Vec<_>>(),
+        [at_a]
+    );
+    // A's statuses travel back to B: arrival (01), registered (03).
+    let a_statuses = || business_of(&b.platform, answer.id, NHA_TRANG);
+    assert_eq!(send_statuses(p, &transports).await.unwrap(), 1);
+    assert_eq!(a_statuses().await.as_deref(), Some("01"));
+    assert_eq!(report_progress(p).await.unwrap(), 1);
+    assert_eq!(send_statuses(p, &transports).await.unwrap(), 1);
+    assert_eq!(a_statuses().await.as_deref(), Some("03"));
+
+    // A updates the recipient list: B's Sở Nội vụ added, Cao Bằng's committee taken off. B
+    // revokes the committee's entry (15 back) and registers the document for Sở Nội vụ (01).
+    tinhso_platform::org::create_agency(
+        &b.platform,
+        &b.ctx(),
+        &tinhso_platform::org::NewAgency {
+            code: NOI_VU.into(),
+            name: "Sở Nội vụ tỉnh Cao Bằng".into(),
+            short_name: String::new(),
+            parent_code: None,
+            level: "department".into(),
+            unit_era: None,
+            unit_code: None,
+        },
+    )
+    .await
+    .unwrap();
+    outgoing::change_recipients(
+        p,
+        &tinhso_platform::Ctx::system(p.now_ms()),
+        reply.id,
+        &RecipientChange {
+            add: vec![RecipientInput {
+                organ_id: NOI_VU.into(),
+                organ_name: "Sở Nội vụ tỉnh Cao Bằng".into(),
+            }],
+            remove: vec![CAO_BANG.into()],
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        tinhso_exchange::send::send_due(p, &transports)
+            .await
+            .unwrap(),
+        2
+    );
+    let removed: Option<i64> =
+        sqlx::query_scalar("SELECT revoked_ms FROM doc_incoming WHERE id = $1")
+            .bind(entry)
+            .fetch_one(b.platform.db.pool())
+            .await
+            .unwrap();
+    assert!(removed.is_some(), "the removal reached B");
+    let added = entry_of(&b, NOI_VU).await;
+    // The added agency's entry carries the document itself (its signed PDF), once.
+    let added_files: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM doc_incoming_files WHERE incoming_id = $1")
+            .bind(added)
+            .fetch_one(b.platform.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(added_files, 1);
+    assert_eq!(send_statuses(&b.platform, &b_transports).await.unwrap(), 2);
+    assert_eq!(business().await.as_deref(), Some("15"));
+    assert_eq!(
+        business_of(p, reply.id, NOI_VU).await.as_deref(),
+        Some("01")
+    );
+    assert_eq!(report_progress(&b.platform).await.unwrap(), 1);
+    assert_eq!(send_statuses(&b.platform, &b_transports).await.unwrap(), 1);
+    assert_eq!(
+        business_of(p, reply.id, NOI_VU).await.as_deref(),
+        Some("03")
+    );
+
     // A revokes the document: the revocation reaches B, which marks its entry revoked and
     // answers 15 (agreed) back to A.
     outgoing::revoke(
@@ -826,16 +1127,18 @@ async fn sent_store_and_forward(backend: Backend) {
             .unwrap(),
         2
     );
-    let revoked: Option<i64> = sqlx::query_scalar(
-        "SELECT i.revoked_ms FROM doc_incoming i JOIN agencies a ON a.id = i.agency_id WHERE a.code = $1",
-    )
-    .bind(CAO_BANG)
-    .fetch_one(b.platform.db.pool())
-    .await
-    .unwrap();
+    let revoked: Option<i64> =
+        sqlx::query_scalar("SELECT revoked_ms FROM doc_incoming WHERE id = $1")
+            .bind(added)
+            .fetch_one(b.platform.db.pool())
+            .await
+            .unwrap();
     assert!(revoked.is_some());
     assert_eq!(send_statuses(&b.platform, &b_transports).await.unwrap(), 1);
-    assert_eq!(business().await.as_deref(), Some("15"));
+    assert_eq!(
+        business_of(p, reply.id, NOI_VU).await.as_deref(),
+        Some("15")
+    );
     // A revoked entry reports no more progress.
     assert_eq!(report_progress(&b.platform).await.unwrap(), 0);
 
