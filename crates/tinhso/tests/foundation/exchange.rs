@@ -192,7 +192,12 @@ pub(super) fn header(from: &str, to: &[&str], number: &str, subject: &str) -> Va
 
 /// Writes the package of `header` with one PDF attachment into `dir`, signed by `signer`
 /// (unsigned when `None`); returns the file.
-pub(super) fn package(dir: &Path, name: &str, header: &Value, signer: Option<&Pkcs12Signer>) -> PathBuf {
+pub(super) fn package(
+    dir: &Path,
+    name: &str,
+    header: &Value,
+    signer: Option<&Pkcs12Signer>,
+) -> PathBuf {
     let package: DocumentPackage = serde_json::from_value(header.clone()).unwrap();
     let unsigned = dir.join(format!("{name}.unsigned"));
     let pdf = sample_pdf(7);
