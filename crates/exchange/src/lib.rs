@@ -13,6 +13,7 @@
 pub mod domain;
 pub mod mapping;
 pub mod national;
+pub mod poll;
 pub mod receive;
 pub mod send;
 pub mod store;

@@ -53,6 +53,8 @@ use crate::transport::{
     PackageTransport, TransportError, WaitingPackage,
 };
 
+/// Connect and read timeout of a connector built from the configuration.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The largest package `fetch` writes (the edXML limit the exchange itself keeps is lower).
 pub const MAX_PACKAGE_BYTES: u64 = 1 << 30;
 /// The largest JSON answer read from `sendEdoc`, `updateStatus` or an error.
@@ -182,6 +184,22 @@ impl NationalExchange {
         }
         settings.endpoint = endpoint;
         Ok(NationalExchange { settings, http })
+    }
+
+    /// The connector of `[exchange.national]`, or `None` when it is not enabled.
+    pub fn from_config(
+        c: &tinhso_platform::config::ExchangeNationalConfig,
+    ) -> Result<Option<NationalExchange>, NationalError> {
+        if !c.enabled {
+            return Ok(None);
+        }
+        NationalExchange::new(NationalSettings {
+            endpoint: c.endpoint.clone(),
+            system_id: c.system_id.clone(),
+            secret: c.secret.clone(),
+            timeout: DEFAULT_TIMEOUT,
+        })
+        .map(Some)
     }
 
     /// Reports that we took a package and are still working on it (`processing`).

@@ -675,8 +675,9 @@ async fn serve(mut config: Config, demo_mode: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The exchange, when `exchange.enabled`: the federation listener (mutual TLS) and the
-/// sending worker, both stopped with the other listeners.
+/// The exchange, when `exchange.enabled`: the federation listener (mutual TLS), the sending
+/// worker and, with `exchange.national.enabled`, the national exchange's poller, all stopped
+/// with the other listeners.
 async fn start_exchange(
     platform: &Platform,
     stop_rx: &tokio::sync::watch::Receiver<bool>,
@@ -706,16 +707,30 @@ async fn start_exchange(
             }
         }
     });
+    let national = tinhso_exchange::national::NationalExchange::from_config(&c.national)
+        .map_err(|e| Error::Config(format!("exchange.national: {}: {e}", e.code())))?
+        .map(std::sync::Arc::new);
     let transports = tinhso_exchange::send::Transports {
         peer: std::sync::Arc::new(peer),
-        national: None,
+        national: national
+            .clone()
+            .map(|n| n as std::sync::Arc<dyn tinhso_exchange::transport::PackageTransport>),
     };
     let worker = tokio::spawn(tinhso_exchange::send::run(
         platform.clone(),
         transports,
         stop_rx.clone(),
     ));
-    Ok(vec![server, worker])
+    let mut tasks = vec![server, worker];
+    if let Some(national) = national {
+        tracing::info!(endpoint = %c.national.endpoint, "national exchange: sending and polling");
+        tasks.push(tokio::spawn(tinhso_exchange::poll::run(
+            platform.clone(),
+            national,
+            stop_rx.clone(),
+        )));
+    }
+    Ok(tasks)
 }
 
 /// Who delivers what the outbox holds: citizen notifications always; the national portal's

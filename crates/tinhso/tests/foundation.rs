@@ -13,6 +13,7 @@ mod foundation {
     mod edxml_cli;
     mod exchange;
     mod exchange_mapping;
+    mod exchange_national;
     mod forms;
     mod national_portal;
     mod officer_ui;

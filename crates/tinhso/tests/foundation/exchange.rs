@@ -20,9 +20,9 @@ use super::support::{Backend, TestApp, sample_pdf};
 use crate::both;
 
 /// The receiving installation's ward (demo organisation, Khánh Hòa).
-const NHA_TRANG: &str = "000.00.31.H32";
+pub(super) const NHA_TRANG: &str = "000.00.31.H32";
 /// The sending agency, of another province served by the peer `tinh-h14`.
-const SENDER: &str = "000.00.01.H14";
+pub(super) const SENDER: &str = "000.00.01.H14";
 const PEER: &str = "tinh-h14";
 /// The demo installation (Khánh Hòa) as a peer of the receiver, for the sending tests.
 const SENDING_PEER: &str = "tinh-h32";
@@ -32,7 +32,7 @@ const CAO_BANG: &str = "000.00.00.H14";
 const NOI_VU: &str = "000.00.02.H14";
 
 /// One test PKI per binary (RSA key generation is slow in debug builds), valid now.
-fn pki() -> &'static TestPki {
+pub(super) fn pki() -> &'static TestPki {
     static PKI: OnceLock<TestPki> = OnceLock::new();
     PKI.get_or_init(|| TestPki::generate(chrono::Utc::now().timestamp()).unwrap())
 }
@@ -43,7 +43,7 @@ fn stranger_pki() -> &'static TestPki {
     PKI.get_or_init(|| TestPki::generate(chrono::Utc::now().timestamp()).unwrap())
 }
 
-fn signer(pki: &TestPki) -> Pkcs12Signer {
+pub(super) fn signer(pki: &TestPki) -> Pkcs12Signer {
     pki.signer_for(&pki.signer).unwrap()
 }
 
@@ -172,7 +172,7 @@ async fn receiver(
     .await
 }
 
-fn header(from: &str, to: &[&str], number: &str, subject: &str) -> Value {
+pub(super) fn header(from: &str, to: &[&str], number: &str, subject: &str) -> Value {
     json!({
         "MessageHeader": {
             "From": {"OrganId": from, "OrganName": "Ủy ban nhân dân tỉnh H14"},
@@ -194,7 +194,12 @@ fn header(from: &str, to: &[&str], number: &str, subject: &str) -> Value {
 
 /// Writes the package of `header` with one PDF attachment into `dir`, signed by `signer`
 /// (unsigned when `None`); returns the file.
-fn package(dir: &Path, name: &str, header: &Value, signer: Option<&Pkcs12Signer>) -> PathBuf {
+pub(super) fn package(
+    dir: &Path,
+    name: &str,
+    header: &Value,
+    signer: Option<&Pkcs12Signer>,
+) -> PathBuf {
     let package: DocumentPackage = serde_json::from_value(header.clone()).unwrap();
     let unsigned = dir.join(format!("{name}.unsigned"));
     let pdf = sample_pdf(7);
@@ -245,7 +250,7 @@ async fn push(
 
 /// Rows that a package may write: incoming entries, files, received packages, audit records
 /// of registrations.
-async fn stored(app: &TestApp) -> [i64; 4] {
+pub(super) async fn stored(app: &TestApp) -> [i64; 4] {
     let mut out = [0; 4];
     for (i, sql) in [
         "SELECT COUNT(*) FROM doc_incoming",
