@@ -300,7 +300,7 @@ fn body(text: &str) -> Block {
 
 /// The Nghị định 30 header, the form's title and the dossier code.
 fn header(f: &Facts, kind: FormKind, date_ms: i64) -> Document {
-    let mut doc = Document::new(kind.title());
+    let mut doc = Document::new(kind.title()).dated(date_ms);
     let mut left = Vec::new();
     if let Some(parent) = &f.parent {
         left.push(

@@ -10,6 +10,7 @@
 
 mod font;
 mod layout;
+mod pdfa;
 mod write;
 
 use unicode_normalization::UnicodeNormalization;
@@ -155,12 +156,19 @@ impl From<Paragraph> for Block {
     }
 }
 
-/// A document: a title (for the PDF metadata) and the flow of blocks.
+/// A document: a title and date (for the PDF metadata) and the flow of blocks.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Document {
     pub title: String,
+    /// When the document was made, in milliseconds since the Unix epoch; the caller supplies
+    /// it (the crate reads no clock). Without one the metadata carries [`UNDATED_MS`].
+    pub date_ms: Option<i64>,
     pub blocks: Vec<Block>,
 }
+
+/// The fixed date (2000-01-01T00:00:00Z) written when a document has none, so output stays
+/// deterministic.
+pub const UNDATED_MS: i64 = 946_684_800_000;
 
 /// Upper bounds that keep a hostile or mistaken input from building a huge file.
 const MAX_BLOCKS: usize = 2_000;
@@ -170,8 +178,15 @@ impl Document {
     pub fn new(title: &str) -> Self {
         Self {
             title: title.nfc().collect(),
+            date_ms: None,
             blocks: Vec::new(),
         }
+    }
+
+    /// Sets the date written in the metadata (milliseconds since the Unix epoch).
+    pub fn dated(mut self, unix_ms: i64) -> Self {
+        self.date_ms = Some(unix_ms);
+        self
     }
 
     pub fn push(&mut self, block: impl Into<Block>) -> &mut Self {
@@ -189,7 +204,8 @@ impl Document {
         if pages.len() > MAX_PAGES {
             return Err(PdfError::TooLarge("pages"));
         }
-        write::write(&self.title, &pages, &fonts)
+        let date = pdfa::Moment::from_unix_ms(self.date_ms.unwrap_or(UNDATED_MS));
+        write::write(&self.title, date, &pages, &fonts)
     }
 }
 

@@ -299,3 +299,156 @@ fn writes_the_sample_when_asked() {
         std::fs::write(path, sample().render().unwrap()).unwrap();
     }
 }
+
+/// The object body `N 0 obj … endobj` whose dictionary contains `key`.
+fn object_with<'a>(pdf: &'a [u8], key: &[u8]) -> &'a [u8] {
+    let at = find(pdf, key).unwrap();
+    let start = pdf[..at].windows(4).rposition(|w| w == b"obj\n").unwrap();
+    let end = at + find(&pdf[at..], b"endobj").unwrap();
+    &pdf[start..end]
+}
+
+#[test]
+fn declares_pdfa_2b_in_an_xmp_packet_that_parses() {
+    let pdf = sample().dated(1_780_000_000_000).render().unwrap();
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.contains("/Metadata "), "catalog has no /Metadata");
+    let object = object_with(&pdf, b"/Subtype /XML");
+    assert!(find(object, b"/Type /Metadata").is_some());
+    assert!(
+        find(object, b"/Filter").is_none(),
+        "XMP must stay uncompressed"
+    );
+    let start = find(&pdf, b"<?xpacket begin").unwrap();
+    let end = start + find(&pdf[start..], b"<?xpacket end=\"w\"?>").unwrap() + 19;
+    let packet = &pdf[start..end];
+    let path = std::env::temp_dir().join(format!("tinhso-pdf-xmp-{}.xml", std::process::id()));
+    std::fs::write(&path, packet).unwrap();
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout"])
+        .arg(&path)
+        .output()
+        .expect("xmllint");
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let xmp = std::str::from_utf8(packet).unwrap();
+    assert!(xmp.contains("<pdfaid:part>2</pdfaid:part>"));
+    assert!(xmp.contains("<pdfaid:conformance>B</pdfaid:conformance>"));
+    assert!(xmp.contains(">Giấy tiếp nhận hồ sơ và hẹn trả kết quả</rdf:li>"));
+    assert!(xmp.contains("<pdf:Producer>Tỉnh số</pdf:Producer>"));
+    // 1_780_000_000_000 ms is 2026-05-28T20:26:40Z; the Info dictionary says the same.
+    assert!(xmp.contains("<xmp:CreateDate>2026-05-28T20:26:40Z</xmp:CreateDate>"));
+    assert!(xmp.contains("<xmp:ModifyDate>2026-05-28T20:26:40Z</xmp:ModifyDate>"));
+    assert!(text.contains("/CreationDate (D:20260528202640Z)"));
+    assert!(text.contains("/ModDate (D:20260528202640Z)"));
+    // Markup in a title is escaped, not injected.
+    let pdf = Document::new("A < B & \"C\"").render().unwrap();
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.contains("A &lt; B &amp; &quot;C&quot;"));
+    assert!(text.contains("<xmp:CreateDate>2000-01-01T00:00:00Z</xmp:CreateDate>"));
+}
+
+#[test]
+fn has_an_srgb_output_intent_with_a_valid_icc_profile() {
+    let pdf = sample().render().unwrap();
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.contains("/OutputIntents ["));
+    assert!(text.contains("/S /GTS_PDFA1"));
+    assert!(text.contains("/OutputConditionIdentifier (sRGB IEC61966-2.1)"));
+    let icc_ref = text
+        .split("/DestOutputProfile ")
+        .nth(1)
+        .unwrap()
+        .split(" R")
+        .next()
+        .unwrap()
+        .to_owned();
+    let header = format!("\n{} obj\n", icc_ref);
+    let at = find(&pdf, header.as_bytes()).unwrap() + header.len();
+    let object = &pdf[at..at + find(&pdf[at..], b"endobj").unwrap()];
+    assert!(find(object, b"/N 3").is_some());
+    let body_start = find(object, b"stream\n").unwrap() + 7;
+    let body_end = find(object, b"\nendstream").unwrap();
+    let mut icc = Vec::new();
+    let raw = &object[body_start..body_end];
+    if find(object, b"/FlateDecode").is_some() {
+        flate2::read::ZlibDecoder::new(raw)
+            .read_to_end(&mut icc)
+            .unwrap();
+    } else {
+        icc = raw.to_vec();
+    }
+    let size = u32::from_be_bytes(icc[0..4].try_into().unwrap()) as usize;
+    assert_eq!(size, icc.len());
+    assert_eq!(&icc[36..40], b"acsp");
+    assert_eq!(icc[8], 2, "ICC version 2");
+    assert_eq!(&icc[12..24], b"mntrRGB XYZ ");
+    let count = u32::from_be_bytes(icc[128..132].try_into().unwrap()) as usize;
+    let mut tags = Vec::new();
+    for i in 0..count {
+        let entry = &icc[132 + 12 * i..144 + 12 * i];
+        let offset = u32::from_be_bytes(entry[4..8].try_into().unwrap()) as usize;
+        let len = u32::from_be_bytes(entry[8..12].try_into().unwrap()) as usize;
+        assert_eq!(offset % 4, 0);
+        assert!(offset + len <= icc.len());
+        tags.push(std::str::from_utf8(&entry[0..4]).unwrap().to_owned());
+    }
+    for tag in [
+        "desc", "cprt", "wtpt", "rXYZ", "gXYZ", "bXYZ", "rTRC", "gTRC", "bTRC",
+    ] {
+        assert!(tags.iter().any(|t| t == tag), "{tag} missing");
+    }
+}
+
+#[test]
+fn trailer_carries_a_content_derived_id() {
+    let pdf = sample().render().unwrap();
+    let text = String::from_utf8_lossy(&pdf);
+    let trailer = text.rsplit("trailer").next().unwrap();
+    let ids = trailer
+        .split("/ID [")
+        .nth(1)
+        .unwrap()
+        .split(']')
+        .next()
+        .unwrap();
+    let parts: Vec<&str> = ids.split_whitespace().collect();
+    assert_eq!(parts.len(), 2);
+    assert_eq!(parts[0], parts[1]);
+    assert_eq!(parts[0].len(), 34, "sixteen bytes in hex: {}", parts[0]);
+    let other = Document::new("khác").render().unwrap();
+    assert!(!String::from_utf8_lossy(&other).contains(parts[0]));
+}
+
+/// `qpdf --check` accepts the file, where qpdf is installed.
+#[test]
+fn qpdf_finds_no_structural_fault() {
+    let Ok(version) = std::process::Command::new("qpdf").arg("--version").output() else {
+        return;
+    };
+    if !version.status.success() {
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("tinhso-pdf-qpdf-{}.pdf", std::process::id()));
+    std::fs::write(&path, sample().render().unwrap()).unwrap();
+    let out = std::process::Command::new("qpdf")
+        .arg("--check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.contains("No syntax or stream encoding errors"),
+        "{report}"
+    );
+}

@@ -6,12 +6,13 @@ use std::io::Write as _;
 
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
-use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
+use pdf_writer::types::{CidFontType, FontFlags, OutputIntentSubtype, SystemInfo};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use crate::PdfError;
 use crate::font::{FontUse, Fonts};
 use crate::layout::{Op, PAGE_HEIGHT, PAGE_WIDTH, Page};
+use crate::pdfa::{self, Moment};
 
 const REGULAR_NAME: Name<'static> = Name(b"F1");
 const BOLD_NAME: Name<'static> = Name(b"F2");
@@ -34,18 +35,46 @@ impl Ids {
     }
 }
 
-pub(crate) fn write(title: &str, pages: &[Page], fonts: &Fonts) -> Result<Vec<u8>, PdfError> {
+/// Writes the pages as PDF/A-2b (ISO 19005-2, level B): XMP metadata agreeing with the Info
+/// dictionary, an sRGB output intent for the DeviceRGB drawing, embedded fonts, and a
+/// trailer `/ID`; nothing is encrypted, transparent or scripted.
+pub(crate) fn write(
+    title: &str,
+    date: Moment,
+    pages: &[Page],
+    fonts: &Fonts,
+) -> Result<Vec<u8>, PdfError> {
     let mut ids = Ids(0);
     let catalog_id = ids.next();
     let tree_id = ids.next();
     let info_id = ids.next();
     let regular_id = ids.next();
     let bold_id = ids.next();
+    let metadata_id = ids.next();
+    let icc_id = ids.next();
     let mut pdf = Pdf::new();
-    pdf.catalog(catalog_id).pages(tree_id);
+    let mut catalog = pdf.catalog(catalog_id);
+    catalog.pages(tree_id).metadata(metadata_id);
+    catalog
+        .output_intents()
+        .push()
+        .subtype(OutputIntentSubtype::PDFA)
+        .output_condition_identifier(TextStr(pdfa::OUTPUT_CONDITION))
+        .info(TextStr(pdfa::OUTPUT_CONDITION))
+        .dest_output_profile(icc_id);
+    catalog.finish();
     pdf.document_info(info_id)
         .title(TextStr(title))
-        .producer(TextStr("Tỉnh số"));
+        .producer(TextStr(pdfa::PRODUCER))
+        .creation_date(date.pdf())
+        .modified_date(date.pdf());
+    // Uncompressed, so archive tools can read the declaration without inflating.
+    let xmp = pdfa::xmp(title, date);
+    pdf.metadata(metadata_id, &xmp);
+    let icc = pdfa::srgb_icc();
+    pdf.icc_profile(icc_id, &icc)
+        .n(3)
+        .range([0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
     let page_ids: Vec<(Ref, Ref)> = pages.iter().map(|_| (ids.next(), ids.next())).collect();
     pdf.pages(tree_id)
         .kids(page_ids.iter().map(|(page, _)| *page))
@@ -75,6 +104,8 @@ pub(crate) fn write(title: &str, pages: &[Page], fonts: &Fonts) -> Result<Vec<u8
             write_font(&mut pdf, &mut ids, id, font)?;
         }
     }
+    let id = pdfa::file_id(pdf.as_bytes());
+    pdf.set_file_id((id.clone(), id));
     Ok(pdf.finish())
 }
 
@@ -119,13 +150,10 @@ fn content(page: &Page) -> Vec<u8> {
 /// Six capital letters that name the subset (PDF 32000 §9.6.4), derived from the glyph set
 /// so the same document always gets the same name.
 fn subset_tag(font: &FontUse) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for glyph in font.remapper.remapped_gids() {
-        for byte in glyph.to_be_bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
+    let hash = pdfa::fnv1a(
+        pdfa::FNV_OFFSET,
+        font.remapper.remapped_gids().flat_map(u16::to_be_bytes),
+    );
     (0..6)
         .map(|i| char::from(b'A' + ((hash >> (i * 5)) % 26) as u8))
         .collect()

@@ -605,6 +605,11 @@ async fn archive_and_reminder(app: &TestApp, who: &People, incoming_id: i64, out
         "our PDFs embed their fonts: {xml}"
     );
     assert!(xml.contains("signature=\"valid\""), "{xml}");
+    // The files tinhso-pdf wrote declare PDF/A-2b and carry their sRGB output intent.
+    assert!(
+        xml.contains("pdfa=\"2b\" outputIntent=\"true\" fontsEmbedded=\"true\""),
+        "our PDFs are PDF/A-2b: {xml}"
+    );
     // The PDFs in the tar are the stored ones, byte for byte (signatures intact).
     let signed = std::fs::read(
         dir.path()
