@@ -12,5 +12,6 @@ pub mod calendar;
 pub mod error;
 pub mod identity;
 pub mod units;
+pub mod xml;
 
 pub use error::{DomainError, ErrorCode};

@@ -27,6 +27,7 @@
 //! `fontsEmbedded`, `signature`).
 
 use lopdf::{Document as Pdf, Object};
+use tinhso_core::xml::escape;
 use tinhso_platform::{Ctx, Error, Platform, Result};
 
 use crate::domain::metadata::Metadata;
@@ -69,24 +70,8 @@ struct Doc {
     signatures: Vec<FileSignatures>,
 }
 
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            // XML 1.0 forbids most control characters; drop them rather than emit bad XML.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn element(out: &mut String, indent: &str, name: &str, value: &str) {
-    out.push_str(&format!("{indent}<{name}>{}</{name}>\n", esc(value)));
+    out.push_str(&format!("{indent}<{name}>{}</{name}>\n", escape(value)));
 }
 
 /// What the PDF/A check found for one PDF.
@@ -284,10 +269,10 @@ pub async fn export(p: &Platform, ctx: &Ctx, work_file_id: i64) -> Result<Export
                 .unwrap_or_else(|| "not_checked".into());
             xml.push_str(&format!(
                 "        <Item path=\"{}\" sha256=\"{}\" size=\"{size}\" pdfa=\"{}\" outputIntent=\"{intent}\" fontsEmbedded=\"{fonts}\" signature=\"{}\"/>\n",
-                esc(&path),
-                esc(&f.sha256),
-                esc(&pdfa),
-                esc(&signature)
+                escape(&path),
+                escape(&f.sha256),
+                escape(&pdfa),
+                escape(&signature)
             ));
             members.push_back(Member {
                 path,

@@ -291,6 +291,23 @@ enum SendError {
     },
 }
 
+/// The destination refused the package for good (or we cannot build it): FAIL.
+fn refused(peer: &str, code: &str, detail: String) -> SendError {
+    SendError::Refused {
+        peer: peer.to_owned(),
+        code: code.to_owned(),
+        detail,
+    }
+}
+
+/// Our own failure (database, blob store) before anything left: try again later.
+fn internal(e: tinhso_platform::Error) -> SendError {
+    SendError::Retry {
+        peer: String::new(),
+        detail: e.to_string(),
+    }
+}
+
 /// Builds, signs, spools and delivers one package.
 async fn send_one(
     p: &Platform,
@@ -300,15 +317,6 @@ async fn send_one(
     key: &str,
     built_ms: i64,
 ) -> std::result::Result<(String, DeliveryReceipt), SendError> {
-    let refused = |peer: &str, code: &str, detail: String| SendError::Refused {
-        peer: peer.to_owned(),
-        code: code.to_owned(),
-        detail,
-    };
-    let internal = |e: tinhso_platform::Error| SendError::Retry {
-        peer: String::new(),
-        detail: e.to_string(),
-    };
     let directory = directory(p).await.map_err(internal)?;
     let (destination, transport, peer) = destination_of(p, transports, &directory, &row.organ_id)
         .map_err(|(code, detail)| refused("", &code, detail))?;
@@ -628,15 +636,6 @@ async fn send_status(
     transports: &Transports,
     q: &QueuedStatus,
 ) -> std::result::Result<(String, DeliveryReceipt), SendError> {
-    let refused = |peer: &str, code: &str, detail: String| SendError::Refused {
-        peer: peer.to_owned(),
-        code: code.to_owned(),
-        detail,
-    };
-    let internal = |e: tinhso_platform::Error| SendError::Retry {
-        peer: String::new(),
-        detail: e.to_string(),
-    };
     let (destination, transport, peer) =
         back_to(p, transports, &q.via).map_err(|(code, detail)| refused("", &code, detail))?;
     let signer = signer(p).map_err(|(code, detail)| refused(&peer, &code, detail))?;

@@ -61,26 +61,10 @@ impl Moment {
 
 pub(crate) const PRODUCER: &str = "Tỉnh số";
 
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            // Control characters are not allowed in XML 1.0; they carry nothing in a title.
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The XMP packet: the same title, producer and dates as the Info dictionary (PDF/A-2
 /// §6.6.3 requires them to agree) and the `pdfaid` declaration of PDF/A-2b.
 pub(crate) fn xmp(title: &str, date: Moment) -> Vec<u8> {
-    let title = xml_escape(title);
+    let title = tinhso_core::xml::escape(title);
     let when = date.xmp();
     format!(
         "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n\

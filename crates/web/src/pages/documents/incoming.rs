@@ -16,9 +16,9 @@ use tinhso_documents::domain::workflow::{Assignment, HandlerPart, IncomingStatus
 use tinhso_documents::incoming::{self as service, IncomingView, NewIncoming, RULE_DUPLICATE};
 
 use super::{
-    Choices, FieldErrors, FileLine, MetaForm, day, documents_agency, file_lines, forbidden,
-    form_errors, incoming_status_key, invalid, is_overdue, is_refusal, matches_search, me,
-    message_of, names, notice_of, store_file, today,
+    Choices, FieldErrors, FileLine, MetaForm, ShowQuery, day, documents_agency, file_lines,
+    forbidden, form_errors, incoming_status_key, invalid, is_overdue, is_refusal, matches_search,
+    me, message_of, names, notice_of, store_file, today,
 };
 use crate::AppState;
 use crate::error::{WebError, WebResult};
@@ -523,12 +523,6 @@ async fn show_page(
         d,
     };
     render_form(failed, &template)
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct ShowQuery {
-    #[serde(default)]
-    done: String,
 }
 
 /// `GET /van-ban/den/{id}`.

@@ -75,6 +75,13 @@ async fn documents_agency(state: &AppState, viewer: &Viewer) -> WebResult<Agency
         .ok_or_else(forbidden)
 }
 
+/// The query of a document page: `done` names the action that just succeeded (its flash).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ShowQuery {
+    #[serde(default)]
+    done: String,
+}
+
 fn forbidden() -> WebError {
     WebError::Status(StatusCode::FORBIDDEN, "forbidden")
 }

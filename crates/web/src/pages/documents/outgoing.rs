@@ -17,8 +17,8 @@ use tinhso_documents::outgoing::{
 };
 
 use super::{
-    Choices, FieldErrors, FileLine, MetaForm, day, documents_agency, file_line, forbidden,
-    form_errors, invalid, is_refusal, matches_search, me, message_of, names, notice_of,
+    Choices, FieldErrors, FileLine, MetaForm, ShowQuery, day, documents_agency, file_line,
+    forbidden, form_errors, invalid, is_refusal, matches_search, me, message_of, names, notice_of,
     outgoing_status_key, store_file, type_name,
 };
 use crate::AppState;
@@ -530,12 +530,6 @@ async fn show_page(
         d,
     };
     render_form(failed, &template)
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct ShowQuery {
-    #[serde(default)]
-    done: String,
 }
 
 /// `GET /van-ban/di/{id}`.
