@@ -1042,6 +1042,22 @@ async fn sent_store_and_forward(backend: Backend) {
         replies.iter().map(|r| r.incoming_id).collect::<Vec<_>>(),
         [at_a]
     );
+    // The ward's leader sees the link both ways on the document pages.
+    let browser = a.client();
+    let (st, _) =
+        super::support::login(&a, &browser, "lanhdao", super::support::DEMO_PASSWORD).await;
+    assert_eq!(st, 303);
+    let (_, page) =
+        super::support::page(&browser, a.url(&format!("/van-ban/di/{}", reply.id))).await;
+    assert!(
+        page.contains("data-answered-by") && page.contains(&format!("/van-ban/den/{at_a}")),
+        "{page}"
+    );
+    let (_, page) = super::support::page(&browser, a.url(&format!("/van-ban/den/{at_a}"))).await;
+    assert!(
+        page.contains("data-answers") && page.contains(&format!("/van-ban/di/{}", reply.id)),
+        "{page}"
+    );
     // A's statuses travel back to B: arrival (01), registered (03).
     let a_statuses = || business_of(&b.platform, answer.id, NHA_TRANG);
     assert_eq!(send_statuses(p, &transports).await.unwrap(), 1);

@@ -1000,4 +1000,14 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "Ký số không thành công; vui lòng thử lại",
         "Signing failed; please try again",
     ),
+    (
+        "documents.answers",
+        "Trả lời văn bản đi",
+        "Answers our document",
+    ),
+    (
+        "documents.answered_by",
+        "Văn bản trả lời đã nhận",
+        "Replies received",
+    ),
 ];
