@@ -466,7 +466,7 @@ async fn receive_spooled(
         ));
     }
     let directory = directory(p).await.map_err(Refusal::from_platform)?;
-    check_sender(inbound, &f.from)?;
+    check_sender(inbound, &directory, &f.from)?;
 
     let stored = store::received(p, &f.from, &f.dedupe_key)
         .await
@@ -530,8 +530,9 @@ async fn receive_spooled(
 }
 
 /// The sender must be an agency the calling peer serves (a peer may not speak for agencies of
-/// another province, nor for ours).
-fn check_sender(inbound: &Inbound, from: &str) -> Result<(), Refusal> {
+/// another province, nor for ours). The national exchange carries any province's agencies,
+/// but never ours: a package "from" one of our agencies arriving from outside is forged.
+fn check_sender(inbound: &Inbound, directory: &Directory, from: &str) -> Result<(), Refusal> {
     let not_served = || {
         Refusal::new(
             403,
@@ -539,6 +540,9 @@ fn check_sender(inbound: &Inbound, from: &str) -> Result<(), Refusal> {
             format!("{} does not serve the sending agency {from}", inbound.peer),
         )
     };
+    if directory.local.iter().any(|(code, _)| code == from.trim()) {
+        return Err(not_served());
+    }
     let Some(serves) = &inbound.serves else {
         return Ok(());
     };

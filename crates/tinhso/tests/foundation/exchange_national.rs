@@ -357,6 +357,31 @@ async fn national_exchange(backend: Backend) {
         );
         assert!(inner.waiting.is_empty());
     }
+    // A package claiming to come from one of our own agencies cannot arrive from outside:
+    // acknowledged failed as a sender the caller does not serve, nothing stored.
+    let forged = std::fs::read(package(
+        dir.path(),
+        "forged",
+        &header(NHA_TRANG, &[NHA_TRANG], "43", "V/v giả danh cơ quan"),
+        Some(&s),
+    ))
+    .unwrap();
+    x.0.lock()
+        .unwrap()
+        .waiting
+        .push(("VPCP-IN-3".into(), NHA_TRANG.into(), forged));
+    let before = stored(&a).await;
+    let outcome = tinhso_exchange::poll::poll_once(p, connector.as_ref())
+        .await
+        .unwrap();
+    assert_eq!((outcome.done, outcome.failed, outcome.left), (0, 1, 0));
+    assert_eq!(stored(&a).await, before, "a forged sender stored something");
+    {
+        let inner = x.0.lock().unwrap();
+        let last = inner.statuses.last().unwrap();
+        assert_eq!(last["docId"], "VPCP-IN-3");
+        assert_eq!(last["errorCode"], "exchange.sender.not_served", "{last}");
+    }
     // Nothing is waiting any more.
     let outcome = tinhso_exchange::poll::poll_once(p, connector.as_ref())
         .await

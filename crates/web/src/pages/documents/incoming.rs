@@ -15,6 +15,7 @@ use tinhso_documents::domain::numbering::{format_number, parse_document_identifi
 use tinhso_documents::domain::workflow::{Assignment, HandlerPart, IncomingStatus, IncomingStep};
 use tinhso_documents::incoming::{self as service, IncomingView, NewIncoming, RULE_DUPLICATE};
 
+use super::new_document_form;
 use super::{
     Choices, FieldErrors, FileLine, MetaForm, ShowQuery, day, documents_agency, file_lines,
     forbidden, form_errors, incoming_status_key, invalid, is_overdue, is_refusal, matches_search,
@@ -23,7 +24,7 @@ use super::{
 use crate::AppState;
 use crate::error::{WebError, WebResult};
 use crate::format::vn_datetime;
-use crate::pages::multipart::{field, parts_of};
+use crate::pages::multipart::field;
 use crate::pages::officer::may;
 use crate::pages::{PageCtx, render, render_form, render_with_status};
 use crate::session::Viewer;
@@ -242,12 +243,8 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> WebResult<Response> {
-    let parts = parts_of(&headers, &body)?;
-    viewer.check_csrf(&state.platform.session_key, &field(&parts, "csrf_token"))?;
-    let agency = documents_agency(&state, &viewer).await?;
-    if !may(&viewer, Action::RegisterDocuments) {
-        return Err(forbidden());
-    }
+    let (parts, agency) =
+        new_document_form(&state, &viewer, &headers, &body, Action::RegisterDocuments).await?;
     let lang = viewer.lang;
     let values = MetaForm::from_parts(&parts);
     let source = match field(&parts, "source").as_str() {

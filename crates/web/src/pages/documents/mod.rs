@@ -82,6 +82,27 @@ pub struct ShowQuery {
     done: String,
 }
 
+/// The common start of a new-document form post (registration, drafting): the multipart
+/// parts, the CSRF check, the viewer's documents agency and the right the form needs.
+async fn new_document_form(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+    right: Action,
+) -> WebResult<(Vec<Part>, tinhso_platform::org::Agency)> {
+    let parts = crate::pages::multipart::parts_of(headers, body)?;
+    viewer.check_csrf(
+        &state.platform.session_key,
+        &crate::pages::multipart::field(&parts, "csrf_token"),
+    )?;
+    let agency = documents_agency(state, viewer).await?;
+    if !may(viewer, right) {
+        return Err(forbidden());
+    }
+    Ok((parts, agency))
+}
+
 fn forbidden() -> WebError {
     WebError::Status(StatusCode::FORBIDDEN, "forbidden")
 }

@@ -16,6 +16,7 @@ use tinhso_documents::outgoing::{
     self as service, NewDraft, NewVersion, OutgoingView, RecipientChange, RecipientInput, SignInput,
 };
 
+use super::new_document_form;
 use super::{
     Choices, FieldErrors, FileLine, MetaForm, ShowQuery, day, documents_agency, file_line,
     forbidden, form_errors, invalid, is_refusal, matches_search, me, message_of, names, notice_of,
@@ -251,12 +252,8 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> WebResult<Response> {
-    let parts = parts_of(&headers, &body)?;
-    viewer.check_csrf(&state.platform.session_key, &field(&parts, "csrf_token"))?;
-    let agency = documents_agency(&state, &viewer).await?;
-    if !may(&viewer, Action::DraftDocuments) {
-        return Err(forbidden());
-    }
+    let (parts, agency) =
+        new_document_form(&state, &viewer, &headers, &body, Action::DraftDocuments).await?;
     let values = MetaForm::from_parts(&parts);
     let unit = field(&parts, "unit_abbreviation").trim().to_owned();
     let note = field(&parts, "note");
