@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 use sqlx::Row;
+use std::sync::{Mutex, PoisonError};
 use tinhso_core::audit::{AuditEvent, AuditRecord, ChainBreak, ChainVerifier, digest_state, seal};
 
 use crate::context::Ctx;
@@ -22,20 +23,33 @@ pub struct Change<'a, B: Serialize, A: Serialize> {
     pub after: Option<&'a A>,
 }
 
+/// The chain's tip as this process last wrote it: a guess that saves reading the head row.
+/// The head row's update checks it (sequence and hash), so a guess made stale by another
+/// process or by a rolled-back transaction costs one extra read, never a wrong link.
+#[derive(Debug, Default)]
+pub struct HeadGuess(Mutex<Option<(i64, String)>>);
+
+impl HeadGuess {
+    fn get(&self) -> Option<(i64, String)> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, seq: i64, hash: &str) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((seq, hash.to_owned()));
+    }
+}
+
 /// Appends one record for `change`, made by `ctx`, to the chain.
 pub async fn append<B: Serialize, A: Serialize>(
     tx: &mut WriteTx,
     key: &[u8],
+    guess: &HeadGuess,
     ctx: &Ctx,
     change: Change<'_, B, A>,
 ) -> Result<i64> {
-    let head_sql = match tx.dialect {
-        Dialect::Postgres => "SELECT last_seq, last_hash FROM audit_head WHERE id = 1 FOR UPDATE",
-        Dialect::Sqlite => "SELECT last_seq, last_hash FROM audit_head WHERE id = 1",
-    };
-    let head = sqlx::query(head_sql).fetch_one(&mut *tx.tx).await?;
-    let last_seq: i64 = head.try_get(0)?;
-    let last_hash: String = head.try_get(1)?;
     let event = AuditEvent {
         actor: ctx.actor.clone(),
         action: change.action.to_owned(),
@@ -46,7 +60,31 @@ pub async fn append<B: Serialize, A: Serialize>(
         request_id: ctx.request_id.clone(),
         source_addr: ctx.source_addr.clone(),
     };
-    let record = seal(key, last_seq + 1, ctx.now_ms, event, &last_hash);
+    let guessed = match guess.get() {
+        Some((seq, hash)) => {
+            let record = seal(key, seq + 1, ctx.now_ms, event.clone(), &hash);
+            advance_head(tx, &record, Some((seq, &hash)))
+                .await?
+                .then_some(record)
+        }
+        None => None,
+    };
+    let record = match guessed {
+        Some(record) => record,
+        None => {
+            let head_sql = match tx.dialect {
+                Dialect::Postgres => {
+                    "SELECT last_seq, last_hash FROM audit_head WHERE id = 1 FOR UPDATE"
+                }
+                Dialect::Sqlite => "SELECT last_seq, last_hash FROM audit_head WHERE id = 1",
+            };
+            let head = sqlx::query(head_sql).fetch_one(&mut *tx.tx).await?;
+            let (last_seq, last_hash): (i64, String) = (head.try_get(0)?, head.try_get(1)?);
+            let record = seal(key, last_seq + 1, ctx.now_ms, event, &last_hash);
+            advance_head(tx, &record, None).await?;
+            record
+        }
+    };
     let e = &record.event;
     sqlx::query(
         "INSERT INTO audit_log (seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -65,12 +103,30 @@ pub async fn append<B: Serialize, A: Serialize>(
     .bind(&record.hash)
     .execute(&mut *tx.tx)
     .await?;
-    sqlx::query("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
+    guess.set(record.seq, &record.hash);
+    Ok(record.seq)
+}
+
+/// Moves the head row to `record`; with `expected`, only if the head is still there (on
+/// PostgreSQL this waits for a concurrent writer's commit and then checks its outcome).
+async fn advance_head(
+    tx: &mut WriteTx,
+    record: &AuditRecord,
+    expected: Option<(i64, &str)>,
+) -> Result<bool> {
+    let query = match expected {
+        Some((seq, hash)) => sqlx::query(
+            "UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1 AND last_seq = $3 AND last_hash = $4",
+        )
         .bind(record.seq)
         .bind(&record.hash)
-        .execute(&mut *tx.tx)
-        .await?;
-    Ok(record.seq)
+        .bind(seq)
+        .bind(hash),
+        None => sqlx::query("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
+            .bind(record.seq)
+            .bind(&record.hash),
+    };
+    Ok(query.execute(&mut *tx.tx).await?.rows_affected() == 1)
 }
 
 /// Result of a full verification.

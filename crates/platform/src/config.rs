@@ -109,7 +109,10 @@ pub struct DatabaseConfig {
     /// `sqlite://…` or `postgres://…`; empty = SQLite file `tinhso.db` in the data directory.
     pub url: String,
     pub max_connections: u32,
-    /// SQLite `synchronous` pragma: `full` (durable on power loss) or `normal`.
+    /// SQLite durability: `full` (the default: a write is acknowledged only once it is on
+    /// disk, so it survives power loss; concurrent commits share one flush of the WAL) or
+    /// `normal` (no flush before acknowledging: a crashed process loses nothing, a power loss
+    /// may take the last writes).
     pub sqlite_synchronous: String,
 }
 

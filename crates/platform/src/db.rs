@@ -10,10 +10,12 @@
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::{Error, Result};
+use crate::wal_sync::WalSync;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -71,21 +73,75 @@ pub const FOUNDATION_MIGRATIONS: &[Migration] = &[
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// SQLite: the connection every write transaction runs on.
+    writer: Option<AnyPool>,
     dialect: Dialect,
     /// SQLite allows one writer; queueing writers here keeps them off the busy handler.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// SQLite with durable commits: the WAL flush that commits wait for together.
+    wal_sync: Option<Arc<WalSync>>,
+    held: Arc<WriteLockUse>,
+}
+
+/// How long write transactions held the write lock (SQLite's gate; on PostgreSQL the
+/// transaction), for capacity figures: writes are serialised there, so the lock's busy share
+/// is the first limit of write throughput.
+#[derive(Debug, Default)]
+pub struct WriteLockUse {
+    transactions: AtomicU64,
+    held_ns: AtomicU64,
+}
+
+impl WriteLockUse {
+    /// (transactions, total time held) since the start.
+    pub fn totals(&self) -> (u64, Duration) {
+        let n = self.transactions.load(Ordering::Relaxed);
+        let ns = self.held_ns.load(Ordering::Relaxed);
+        (n, Duration::from_nanos(ns))
+    }
+}
+
+/// Counts one transaction's hold of the write lock when it ends (committed or dropped).
+struct Held {
+    since: Instant,
+    counters: Arc<WriteLockUse>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let ns = u64::try_from(self.since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.counters.held_ns.fetch_add(ns, Ordering::Relaxed);
+        self.counters.transactions.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// A write transaction. Dropping it without `commit` rolls back.
 pub struct WriteTx {
     pub tx: Transaction<'static, Any>,
     pub dialect: Dialect,
-    _gate: Option<OwnedMutexGuard<()>>,
+    gate: Option<OwnedMutexGuard<()>>,
+    held: Held,
+    wal_sync: Option<Arc<WalSync>>,
 }
 
 impl WriteTx {
+    /// Commits, and returns once the transaction is durable. On SQLite the write lock is let
+    /// go before the disk flush, which concurrent commits share (see [`WalSync`]).
     pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
+        let Self {
+            tx,
+            gate,
+            held,
+            wal_sync,
+            ..
+        } = self;
+        tx.commit().await?;
+        drop(gate);
+        drop(held);
+        if let Some(sync) = wal_sync {
+            let ticket = sync.committed();
+            sync.durable(ticket).await?;
+        }
         Ok(())
     }
 }
@@ -99,42 +155,35 @@ impl Db {
     ) -> Result<Self> {
         install_default_drivers();
         let dialect = Dialect::from_url(url)?;
-        let url = match dialect {
-            Dialect::Sqlite => prepare_sqlite_url(url)?,
-            Dialect::Postgres => url.to_owned(),
+        // `full` keeps SQLite's own per-commit flush off: commits are made durable together
+        // by `WalSync` instead, after the write lock is released. `normal` skips that flush
+        // (a power loss may take the last commits; a crashed process loses nothing).
+        let durable = sqlite_synchronous != "normal";
+        let (url, wal_sync) = match dialect {
+            Dialect::Sqlite => {
+                let (url, path) = prepare_sqlite_url(url)?;
+                (url, durable.then(|| Arc::new(WalSync::new(&path))))
+            }
+            Dialect::Postgres => (url.to_owned(), None),
         };
-        let synchronous = if sqlite_synchronous == "normal" {
-            "NORMAL"
-        } else {
-            "FULL"
-        };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections.max(2))
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if dialect == Dialect::Sqlite {
-                        // WAL lets readers proceed while one writer commits; busy_timeout
-                        // covers other processes (the CLI next to a running server).
-                        // A 16 MiB page cache per connection (SQLite's default is 2 MB)
-                        // and reads through a memory map: with a million dossiers the
-                        // indexes no longer fit the default cache.
-                        let pragmas = match synchronous {
-                            "NORMAL" => "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456;",
-                            _ => "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456;",
-                        };
-                        sqlx::raw_sql(pragmas).execute(&mut *conn).await?;
-                    }
-                    Ok(())
-                })
-            })
+        let pool = pool_options(dialect, max_connections.max(2))
             .connect(&url)
             .await?;
+        // SQLite's one writer gets a connection of its own: it never waits for a reader's
+        // connection while holding the write lock, and its page cache stays valid across its
+        // own commits (a connection's cache is dropped when another connection wrote).
+        let writer = match dialect {
+            Dialect::Sqlite => Some(pool_options(dialect, 1).connect(&url).await?),
+            Dialect::Postgres => None,
+        };
         let write_gate = (dialect == Dialect::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Self {
             pool,
+            writer,
             dialect,
             write_gate,
+            wal_sync,
+            held: Arc::default(),
         })
     }
 
@@ -146,19 +195,34 @@ impl Db {
         self.dialect
     }
 
+    pub fn write_lock_use(&self) -> &WriteLockUse {
+        &self.held
+    }
+
     pub async fn begin_write(&self) -> Result<WriteTx> {
         let gate = match &self.write_gate {
             Some(gate) => Some(gate.clone().lock_owned().await),
             None => None,
         };
         let tx = match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Sqlite => {
+                self.writer
+                    .as_ref()
+                    .unwrap_or(&self.pool)
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await?
+            }
             Dialect::Postgres => self.pool.begin().await?,
         };
         Ok(WriteTx {
             tx,
             dialect: self.dialect,
-            _gate: gate,
+            gate,
+            held: Held {
+                since: Instant::now(),
+                counters: self.held.clone(),
+            },
+            wal_sync: self.wal_sync.clone(),
         })
     }
 
@@ -229,6 +293,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
 
@@ -250,7 +317,27 @@ impl Db {
     }
 }
 
-fn prepare_sqlite_url(url: &str) -> Result<String> {
+fn pool_options(dialect: Dialect, max_connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if dialect == Dialect::Sqlite {
+                    // WAL lets readers proceed while one writer commits; busy_timeout covers
+                    // other processes (the CLI next to a running server). `synchronous=NORMAL`
+                    // because durability comes from `WalSync`. A 16 MiB page cache per
+                    // connection (SQLite's default is 2 MB) and reads through a memory map:
+                    // with a million dossiers the indexes no longer fit the default cache.
+                    sqlx::raw_sql("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456;").execute(&mut *conn).await?;
+                }
+                Ok(())
+            })
+        })
+}
+
+/// The pool's URL for an SQLite database and the database file's path.
+fn prepare_sqlite_url(url: &str) -> Result<(String, std::path::PathBuf)> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
@@ -265,5 +352,5 @@ fn prepare_sqlite_url(url: &str) -> Result<String> {
     {
         std::fs::create_dir_all(parent)?;
     }
-    Ok(format!("sqlite://{path}?mode=rwc"))
+    Ok((format!("sqlite://{path}?mode=rwc"), path.into()))
 }

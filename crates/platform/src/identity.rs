@@ -49,6 +49,19 @@ pub struct User {
 
 const USER_COLUMNS: &str = "id, kind, username, display_name, personal_id, tax_code, email, phone, agency_id, must_change_password, totp_enabled, disabled, locked_until_ms";
 
+/// The user's columns qualified by the alias `u`, first in a join so that [`user_from_row`]
+/// reads them at the same positions.
+static JOINED_USER_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+});
+
+/// Columns after the user's in a joined row start here.
+const AFTER_USER: usize = 13;
+
 fn user_from_row(r: &AnyRow) -> Result<User> {
     Ok(User {
         id: r.try_get(0)?,
@@ -777,24 +790,25 @@ pub async fn session_from_token(
         return Ok(None);
     }
     let token_hash = token_digest(token);
-    let row = sqlx::query("SELECT user_id, created_ms, last_seen_ms, expires_ms, second_factor_done FROM sessions WHERE token_hash = $1")
-        .bind(&token_hash)
-        .fetch_optional(p.db.pool())
-        .await?;
+    // The session and its user in one statement: this runs for every page view.
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, s.created_ms, s.last_seen_ms, s.expires_ms, s.second_factor_done FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+        *JOINED_USER_COLUMNS
+    )))
+    .bind(&token_hash)
+    .fetch_optional(p.db.pool())
+    .await?;
     let Some(row) = row else { return Ok(None) };
-    let (user_id, created_ms, last_seen, expires): (i64, i64, i64, i64) = (
-        row.try_get(0)?,
-        row.try_get(1)?,
-        row.try_get(2)?,
-        row.try_get(3)?,
+    let (created_ms, last_seen, expires): (i64, i64, i64) = (
+        row.try_get(AFTER_USER)?,
+        row.try_get(AFTER_USER + 1)?,
+        row.try_get(AFTER_USER + 2)?,
     );
     let idle = p.config.security.session_idle_minutes * 60_000;
     if now_ms >= expires || now_ms - last_seen >= idle {
         return Ok(None);
     }
-    let Some(user) = user_by_id(p, user_id).await? else {
-        return Ok(None);
-    };
+    let user = user_from_row(&row)?;
     if user.disabled {
         return Ok(None);
     }
@@ -809,7 +823,7 @@ pub async fn session_from_token(
     let principal = principal_for(p, &user).await?;
     Ok(Some(SessionInfo {
         token_hash,
-        second_factor_done: row.try_get::<i64, _>(4)? != 0,
+        second_factor_done: row.try_get::<i64, _>(AFTER_USER + 3)? != 0,
         user,
         principal,
         created_ms,
@@ -1154,26 +1168,25 @@ pub async fn principal_from_api_token(
     if secret.len() > 128 {
         return Ok(None);
     }
-    let row = sqlx::query(
-        "SELECT id, user_id, scopes, expires_ms, revoked FROM api_tokens WHERE token_hash = $1",
-    )
+    // The token and its user in one statement: this runs for every API call.
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {}, t.id, t.scopes, t.expires_ms, t.revoked FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+        *JOINED_USER_COLUMNS
+    )))
     .bind(token_digest(secret))
     .fetch_optional(p.db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let (id, user_id, scopes, expires, revoked): (i64, i64, String, i64, i64) = (
-        row.try_get(0)?,
-        row.try_get(1)?,
-        row.try_get(2)?,
-        row.try_get(3)?,
-        row.try_get(4)?,
+    let (id, scopes, expires, revoked): (i64, String, i64, i64) = (
+        row.try_get(AFTER_USER)?,
+        row.try_get(AFTER_USER + 1)?,
+        row.try_get(AFTER_USER + 2)?,
+        row.try_get(AFTER_USER + 3)?,
     );
     if revoked != 0 || now_ms >= expires {
         return Ok(None);
     }
-    let Some(user) = user_by_id(p, user_id).await? else {
-        return Ok(None);
-    };
+    let user = user_from_row(&row)?;
     if user.disabled {
         return Ok(None);
     }

@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod payment;
 pub mod scanner;
 pub mod search;
+pub mod wal_sync;
 
 use serde::Serialize;
 use std::sync::Arc;
@@ -100,7 +101,8 @@ impl Platform {
         ctx: &Ctx,
         change: audit::Change<'_, B, A>,
     ) -> Result<i64> {
-        audit::append(tx, &self.audit_key, ctx, change).await
+        let guess = self.caches.get::<audit::HeadGuess>();
+        audit::append(tx, &self.audit_key, &guess, ctx, change).await
     }
 
     /// Records which key seals the chain, and refuses to run with a different one: a lost or

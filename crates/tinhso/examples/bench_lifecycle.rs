@@ -6,12 +6,16 @@
 //!   cargo run --release -p tinhso --example bench_lifecycle -- sqlite 10 32
 //!   cargo run --release -p tinhso --example bench_lifecycle -- postgres 10 32
 //!   cargo run --release -p tinhso --example bench_lifecycle -- sqlite count
+//!   cargo run --release -p tinhso --example bench_lifecycle -- sqlite count sql
 //!
 //! Arguments: backend, seconds per measurement (bounded to 60), concurrency (bounded to 256).
 //! With `count` instead, a few lifecycles run one after another and the SQL statements each
 //! request sends (sqlx's per-statement `sqlx::query` events, all requests of the server and
 //! its background workers alike) are counted and printed per request: the work of an action
-//! follows that number, each statement being a hand-off to the driver.
+//! follows that number, each statement being a hand-off to the driver. `count sql` also
+//! prints the opening words of each statement. The load run also prints how many write
+//! transactions ran, their mean time from `BEGIN` to `COMMIT`, and on SQLite the share of
+//! the run during which the one write lock was held.
 //! PostgreSQL: a fresh database is created from TINHSO_TEST_POSTGRES_URL (default
 //! postgres://postgres@127.0.0.1:5432/postgres) and dropped afterwards. Loopback only.
 
@@ -19,12 +23,28 @@
 
 mod common;
 
+/// The allocator of the `tinhso` binary, so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tracing_subscriber::layer::SubscriberExt;
 
-/// Counts sqlx's per-statement events (target `sqlx::query`), nothing else.
-struct StatementCounter(Arc<AtomicU64>);
+/// Counts sqlx's per-statement events (target `sqlx::query`), nothing else; with `true`,
+/// also prints each statement's opening words.
+struct StatementCounter(Arc<AtomicU64>, bool);
+
+/// The `summary` field of sqlx's statement event.
+struct Summary(String);
+
+impl tracing::field::Visit for Summary {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "summary" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementCounter {
     fn on_event(
@@ -34,6 +54,11 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementCounter {
     ) {
         if event.metadata().target() == "sqlx::query" {
             self.0.fetch_add(1, Ordering::Relaxed);
+            if self.1 {
+                let mut summary = Summary(String::new());
+                event.record(&mut summary);
+                println!("  {}", summary.0);
+            }
         }
     }
 }
@@ -42,12 +67,12 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementCounter {
 /// must all show the same counts.
 const COUNTED_LIFECYCLES: usize = 5;
 
-async fn count_statements(backend: &str) {
+async fn count_statements(backend: &str, show: bool) {
     let counter = Arc::new(AtomicU64::new(0));
     let filter = tracing_subscriber::filter::Targets::new()
         .with_target("sqlx::query", tracing::Level::TRACE);
     let subscriber = tracing_subscriber::registry()
-        .with(StatementCounter(counter.clone()))
+        .with(StatementCounter(counter.clone(), show))
         .with(filter);
     tracing::subscriber::set_global_default(subscriber).unwrap();
     let db = common::BenchDb::open(backend).await;
@@ -74,14 +99,35 @@ async fn count_statements(backend: &str) {
 async fn main() {
     if std::env::args().nth(2).as_deref() == Some("count") {
         let backend = std::env::args().nth(1).unwrap_or_else(|| "sqlite".into());
-        count_statements(&backend).await;
+        let show = std::env::args().nth(3).as_deref() == Some("sql");
+        count_statements(&backend, show).await;
         return;
     }
     let (backend, seconds, concurrency) = common::args();
     let db = common::BenchDb::open(&backend).await;
     let raw = common::raw_insert_rate(&db.platform, seconds, concurrency).await;
     let server = common::Server::start(&db.platform).await;
+    let (n0, held0) = db.platform.db.write_lock_use().totals();
+    let started = std::time::Instant::now();
     let lifecycles = server.lifecycle_rate(seconds, concurrency).await;
+    let (n1, held1) = db.platform.db.write_lock_use().totals();
+    let held = (held1 - held0).as_secs_f64();
+    let transactions = (n1 - n0).max(1) as f64;
+    // SQLite's writers take turns: the share of time one of them held the lock is the
+    // first limit of write throughput. PostgreSQL's run side by side (time per transaction).
+    let busy = if db.is_postgres() {
+        String::new()
+    } else {
+        format!(
+            " write_lock_busy_percent={:.0}",
+            100.0 * held / started.elapsed().as_secs_f64()
+        )
+    };
+    println!(
+        "backend={backend} write_transactions={} mean_transaction_ms={:.3}{busy}",
+        n1 - n0,
+        held * 1e3 / transactions
+    );
     println!(
         "backend={backend} concurrency={concurrency} seconds={seconds} lifecycles_per_s={lifecycles:.1} requests_per_s={:.1} baseline_raw_durable_inserts_per_s={raw:.1}",
         lifecycles * 4.0

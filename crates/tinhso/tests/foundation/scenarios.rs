@@ -617,6 +617,62 @@ async fn audit_tamper_is_named(backend: Backend) {
 }
 both!(audit_tamper_is_named);
 
+/// Two processes on one database (the server and the CLI, or two nodes) each guess the chain's
+/// tip from their own last record; interleaved appends, and one rolled back after appending,
+/// must still leave one contiguous chain that verifies.
+async fn audit_chain_with_two_writers_and_a_rollback(backend: Backend) {
+    use tinhso_platform::audit::{Change, Verdict};
+    let app = TestApp::start(backend).await;
+    let other = tinhso_platform::Platform::open_with(
+        test_config(app.dir.path(), &app.db.url),
+        &super::support::MIGRATIONS,
+    )
+    .await
+    .unwrap();
+    let before = app.audit_head().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..40 {
+        let p = if n % 2 == 0 {
+            app.platform.clone()
+        } else {
+            other.clone()
+        };
+        tasks.spawn(async move {
+            let ctx = tinhso_platform::Ctx::cli(p.now_ms());
+            let mut tx = p.db.begin_write().await.unwrap();
+            let id = n.to_string();
+            let change = Change::<(), ()> {
+                action: "test.append",
+                object_type: "test",
+                object_id: &id,
+                before: None,
+                after: None,
+            };
+            p.audit(&mut tx, &ctx, change).await.unwrap();
+            // Every tenth appends and rolls back: its guess of the tip is then wrong.
+            if n % 10 == 3 {
+                drop(tx);
+            } else {
+                tx.commit().await.unwrap();
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    assert_eq!(app.audit_head().await, before + 36);
+    let verdict = tinhso_platform::audit::verify(&app.platform.db, &app.platform.audit_key)
+        .await
+        .unwrap();
+    assert!(
+        matches!(verdict, Verdict::Intact { records } if records == before + 36),
+        "{verdict:?}"
+    );
+    other.db.close().await;
+    app.stop().await;
+}
+both!(audit_chain_with_two_writers_and_a_rollback);
+
 async fn backup_restore_round_trip(backend: Backend) {
     let app = TestApp::start(backend).await;
     app.platform.blobs.put(b"hello blob").await.unwrap();
