@@ -63,7 +63,7 @@ pub async fn append<B: Serialize, A: Serialize>(
     let guessed = match guess.get() {
         Some((seq, hash)) => {
             let record = seal(key, seq + 1, ctx.now_ms, event.clone(), &hash);
-            advance_head(tx, &record, Some((seq, &hash)))
+            write_after_guess(tx, &record, seq, &hash)
                 .await?
                 .then_some(record)
         }
@@ -81,52 +81,87 @@ pub async fn append<B: Serialize, A: Serialize>(
             let head = sqlx::query(head_sql).fetch_one(&mut *tx.tx).await?;
             let (last_seq, last_hash): (i64, String) = (head.try_get(0)?, head.try_get(1)?);
             let record = seal(key, last_seq + 1, ctx.now_ms, event, &last_hash);
-            advance_head(tx, &record, None).await?;
+            sqlx::query(ADVANCE_HEAD)
+                .bind(record.seq)
+                .bind(&record.hash)
+                .execute(&mut *tx.tx)
+                .await?;
+            bind_record(sqlx::query(INSERT_RECORD), &record)
+                .execute(&mut *tx.tx)
+                .await?;
             record
         }
     };
-    let e = &record.event;
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(record.seq)
-    .bind(record.at_ms)
-    .bind(&e.actor)
-    .bind(&e.action)
-    .bind(&e.object_type)
-    .bind(&e.object_id)
-    .bind(&e.before_digest)
-    .bind(&e.after_digest)
-    .bind(&e.request_id)
-    .bind(&e.source_addr)
-    .bind(&record.prev_hash)
-    .bind(&record.hash)
-    .execute(&mut *tx.tx)
-    .await?;
     guess.set(record.seq, &record.hash);
     Ok(record.seq)
 }
 
-/// Moves the head row to `record`; with `expected`, only if the head is still there (on
-/// PostgreSQL this waits for a concurrent writer's commit and then checks its outcome).
-async fn advance_head(
+const ADVANCE_HEAD: &str = "UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1";
+
+/// The record's twelve columns, bound by [`bind_record`] as `$1`…`$12`.
+const INSERT_RECORD: &str = "INSERT INTO audit_log (seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// Moves the head to `record` only if it is still at the guessed `seq` and `hash`, and writes
+/// the record only then; false when the guess was stale (nothing written). On PostgreSQL the
+/// update waits for a concurrent writer's commit and then checks its outcome. On SQLite both
+/// go to the connection as one call: the insert runs only if the update changed the head
+/// (`changes()`), so two rows affected mean both were written.
+async fn write_after_guess(
     tx: &mut WriteTx,
     record: &AuditRecord,
-    expected: Option<(i64, &str)>,
+    seq: i64,
+    hash: &str,
 ) -> Result<bool> {
-    let query = match expected {
-        Some((seq, hash)) => sqlx::query(
-            "UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1 AND last_seq = $3 AND last_hash = $4",
-        )
+    match tx.dialect {
+        Dialect::Sqlite => {
+            let written = bind_record(sqlx::query(
+                "UPDATE audit_head SET last_seq = $1, last_hash = $12 WHERE id = 1 AND last_seq = $13 AND last_hash = $14; INSERT INTO audit_log (seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE changes() = 1",
+            ), record)
+            .bind(seq)
+            .bind(hash)
+            .execute(&mut *tx.tx)
+            .await?
+            .rows_affected();
+            Ok(written == 2)
+        }
+        Dialect::Postgres => {
+            let moved = sqlx::query("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1 AND last_seq = $3 AND last_hash = $4")
+                .bind(record.seq)
+                .bind(&record.hash)
+                .bind(seq)
+                .bind(hash)
+                .execute(&mut *tx.tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if moved {
+                bind_record(sqlx::query(INSERT_RECORD), record)
+                    .execute(&mut *tx.tx)
+                    .await?;
+            }
+            Ok(moved)
+        }
+    }
+}
+
+fn bind_record<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    record: &'q AuditRecord,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let e = &record.event;
+    query
         .bind(record.seq)
+        .bind(record.at_ms)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.object_type)
+        .bind(&e.object_id)
+        .bind(&e.before_digest)
+        .bind(&e.after_digest)
+        .bind(&e.request_id)
+        .bind(&e.source_addr)
+        .bind(&record.prev_hash)
         .bind(&record.hash)
-        .bind(seq)
-        .bind(hash),
-        None => sqlx::query("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
-            .bind(record.seq)
-            .bind(&record.hash),
-    };
-    Ok(query.execute(&mut *tx.tx).await?.rows_affected() == 1)
 }
 
 /// Result of a full verification.

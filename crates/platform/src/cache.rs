@@ -124,3 +124,37 @@ mod tests {
         assert_eq!(cache.get(Some("b"), &4), Some("four"));
     }
 }
+
+/// A new stamp: a random token naming one state of some cached data.
+fn new_stamp() -> String {
+    use rand::RngCore;
+    let mut token = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut token);
+    hex::encode(token)
+}
+
+/// Replaces the stamp under settings `key`, in the transaction that changes the data it
+/// covers: every node's cached copy read under the old stamp stops being served.
+pub(crate) async fn bump_stamp(tx: &mut crate::WriteTx, key: &str) -> crate::Result<()> {
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(key)
+        .bind(new_stamp())
+        .execute(&mut *tx.tx)
+        .await?;
+    Ok(())
+}
+
+/// Gives a database without the stamp `key` (new, or older than the cache) its first one;
+/// until then the data it covers is read without caching.
+pub(crate) async fn ensure_stamp(p: &crate::Platform, key: &str) -> crate::Result<()> {
+    if p.setting(key).await?.is_some() {
+        return Ok(());
+    }
+    let mut tx = p.db.begin_write().await?;
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+        .bind(key)
+        .bind(new_stamp())
+        .execute(&mut *tx.tx)
+        .await?;
+    tx.commit().await
+}

@@ -92,36 +92,14 @@ impl Default for CalendarCache {
     }
 }
 
-fn new_stamp() -> String {
-    use rand::RngCore;
-    let mut token = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut token);
-    hex::encode(token)
-}
-
 /// Replaces the calendar stamp, in the transaction that changes calendar data.
 async fn bump_stamp(tx: &mut crate::WriteTx) -> Result<()> {
-    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .bind(STAMP_KEY)
-        .bind(new_stamp())
-        .execute(&mut *tx.tx)
-        .await?;
-    Ok(())
+    crate::cache::bump_stamp(tx, STAMP_KEY).await
 }
 
-/// Gives a database without a calendar stamp (new, or older than the cache) its first one;
-/// until then calendars are read without caching.
+/// Gives a database without a calendar stamp its first one.
 pub(crate) async fn ensure_stamp(p: &Platform) -> Result<()> {
-    if stamp(p).await?.is_some() {
-        return Ok(());
-    }
-    let mut tx = p.db.begin_write().await?;
-    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-        .bind(STAMP_KEY)
-        .bind(new_stamp())
-        .execute(&mut *tx.tx)
-        .await?;
-    tx.commit().await
+    crate::cache::ensure_stamp(p, STAMP_KEY).await
 }
 
 async fn stamp(p: &Platform) -> Result<Option<String>> {

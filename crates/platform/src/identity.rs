@@ -513,6 +513,7 @@ pub async fn grant_role(
         .await?
         .rows_affected();
     if inserted > 0 {
+        crate::cache::bump_stamp(&mut tx, ACCESS_STAMP_KEY).await?;
         let grant = serde_json::json!({ "user_id": user_id, "role": role, "agency_id": agency_id });
         p.audit(
             &mut tx,
@@ -558,6 +559,7 @@ pub async fn revoke_role(
     if removed == 0 {
         return Err(DomainError::not_found("no such grant").into());
     }
+    crate::cache::bump_stamp(&mut tx, ACCESS_STAMP_KEY).await?;
     let grant = serde_json::json!({ "user_id": user_id, "role": role, "agency_id": agency_id });
     p.audit(
         &mut tx,
@@ -574,9 +576,29 @@ pub async fn revoke_role(
     tx.commit().await
 }
 
+/// The settings key of the access stamp: replaced in every transaction that grants or revokes
+/// a role, so officials' grants are cached per user while it stays the same (on any node).
+/// An agency's path, the other input of a grant, is fixed when the agency is created.
+pub(crate) const ACCESS_STAMP_KEY: &str = "access_stamp";
+
+/// Officials' grants by user id, read under the access stamp.
+struct GrantCache(crate::cache::Bounded<i64, Vec<Grant>>);
+
+impl Default for GrantCache {
+    fn default() -> Self {
+        Self(crate::cache::Bounded::new(10_000))
+    }
+}
+
 /// The caller's identity as the access rules see it. Citizens and businesses hold the citizen
 /// role implicitly (over their own objects only); officials hold what was granted.
 pub async fn principal_for(p: &Platform, user: &User) -> Result<Principal> {
+    principal_under(p, user, None).await
+}
+
+/// [`principal_for`], with the grants served from the cache while `stamp` (the access stamp,
+/// read before the grants, in the statement that found the token or session) is current.
+async fn principal_under(p: &Platform, user: &User, stamp: Option<&str>) -> Result<Principal> {
     let grants = match user.kind {
         AccountKind::Citizen | AccountKind::Business => vec![Grant {
             role: Role::Citizen,
@@ -584,19 +606,17 @@ pub async fn principal_for(p: &Platform, user: &User) -> Result<Principal> {
             agency_path: AgencyPath("/".into()),
         }],
         AccountKind::Official | AccountKind::Service => {
-            let rows = sqlx::query("SELECT g.role, g.agency_id, a.path FROM role_grants g JOIN agencies a ON a.id = g.agency_id WHERE g.user_id = $1 ORDER BY g.id")
-                .bind(user.id)
-                .fetch_all(p.db.pool())
-                .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(Grant {
-                        role: Role::parse(&r.try_get::<String, _>(0)?)?,
-                        agency_id: r.try_get(1)?,
-                        agency_path: AgencyPath(r.try_get(2)?),
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?
+            let cache = p.caches.get::<GrantCache>();
+            match stamp.and_then(|stamp| cache.0.get(Some(stamp), &user.id)) {
+                Some(grants) => grants,
+                None => {
+                    let grants = granted(p, user.id).await?;
+                    if let Some(stamp) = stamp {
+                        cache.0.insert(Some(stamp), user.id, grants.clone());
+                    }
+                    grants
+                }
+            }
         }
     };
     Ok(Principal {
@@ -604,6 +624,23 @@ pub async fn principal_for(p: &Platform, user: &User) -> Result<Principal> {
         grants,
         token_scopes: None,
     })
+}
+
+/// The roles granted to `user_id`, with each agency's path.
+async fn granted(p: &Platform, user_id: i64) -> Result<Vec<Grant>> {
+    let rows = sqlx::query("SELECT g.role, g.agency_id, a.path FROM role_grants g JOIN agencies a ON a.id = g.agency_id WHERE g.user_id = $1 ORDER BY g.id")
+        .bind(user_id)
+        .fetch_all(p.db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Grant {
+                role: Role::parse(&r.try_get::<String, _>(0)?)?,
+                agency_id: r.try_get(1)?,
+                agency_path: AgencyPath(r.try_get(2)?),
+            })
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------- login and sessions
@@ -792,10 +829,11 @@ pub async fn session_from_token(
     let token_hash = token_digest(token);
     // The session and its user in one statement: this runs for every page view.
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {}, s.created_ms, s.last_seen_ms, s.expires_ms, s.second_factor_done FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+        "SELECT {}, s.created_ms, s.last_seen_ms, s.expires_ms, s.second_factor_done, (SELECT value FROM settings WHERE key = $2) FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
         *JOINED_USER_COLUMNS
     )))
     .bind(&token_hash)
+    .bind(ACCESS_STAMP_KEY)
     .fetch_optional(p.db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
@@ -820,7 +858,8 @@ pub async fn session_from_token(
             .execute(p.db.pool())
             .await?;
     }
-    let principal = principal_for(p, &user).await?;
+    let stamp: Option<String> = row.try_get(AFTER_USER + 4)?;
+    let principal = principal_under(p, &user, stamp.as_deref()).await?;
     Ok(Some(SessionInfo {
         token_hash,
         second_factor_done: row.try_get::<i64, _>(AFTER_USER + 3)? != 0,
@@ -1170,10 +1209,11 @@ pub async fn principal_from_api_token(
     }
     // The token and its user in one statement: this runs for every API call.
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {}, t.id, t.scopes, t.expires_ms, t.revoked FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+        "SELECT {}, t.id, t.scopes, t.expires_ms, t.revoked, (SELECT value FROM settings WHERE key = $2) FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
         *JOINED_USER_COLUMNS
     )))
     .bind(token_digest(secret))
+    .bind(ACCESS_STAMP_KEY)
     .fetch_optional(p.db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
@@ -1190,7 +1230,8 @@ pub async fn principal_from_api_token(
     if user.disabled {
         return Ok(None);
     }
-    let mut principal = principal_for(p, &user).await?;
+    let stamp: Option<String> = row.try_get(AFTER_USER + 4)?;
+    let mut principal = principal_under(p, &user, stamp.as_deref()).await?;
     principal.token_scopes =
         Some(serde_json::from_str(&scopes).map_err(|e| Error::Other(e.to_string()))?);
     Ok(Some((id, principal)))

@@ -87,6 +87,7 @@ impl Platform {
         };
         platform.check_audit_key().await?;
         calendar::ensure_stamp(&platform).await?;
+        cache::ensure_stamp(&platform, identity::ACCESS_STAMP_KEY).await?;
         Ok(platform)
     }
 

@@ -2037,3 +2037,66 @@ async fn no_escalation_through_inside_objects(backend: Backend) {
     app.stop().await;
 }
 crate::both!(no_escalation_through_inside_objects);
+
+/// Officials' grants are cached under the access stamp, which a grant or a revocation replaces
+/// in its own transaction: a token already in use sees the change on its very next request.
+async fn role_changes_reach_a_token_in_use(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let p = &app.platform;
+    let http = reqwest::Client::new();
+    let specialist = user(p, "chuyenvien").await;
+    let (_, bearer) = full_token(&app, specialist.id).await;
+    let roles = || async {
+        let (status, me) = call(
+            &http,
+            &app,
+            Some(&bearer),
+            reqwest::Method::GET,
+            "/me",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{me}");
+        me["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["role"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // Twice: the second answer comes from the cache.
+    assert!(roles().await.contains(&"specialist".to_owned()));
+    assert!(roles().await.contains(&"specialist".to_owned()));
+    let grant = identity::principal_for(p, &specialist)
+        .await
+        .unwrap()
+        .grants
+        .into_iter()
+        .find(|g| g.role == Role::Specialist)
+        .unwrap();
+    identity::revoke_role(
+        p,
+        &app.ctx(),
+        specialist.id,
+        Role::Specialist,
+        grant.agency_id,
+    )
+    .await
+    .unwrap();
+    assert!(
+        !roles().await.contains(&"specialist".to_owned()),
+        "a revoked role was still served"
+    );
+    identity::grant_role(
+        p,
+        &app.ctx(),
+        specialist.id,
+        Role::Specialist,
+        grant.agency_id,
+    )
+    .await
+    .unwrap();
+    assert!(roles().await.contains(&"specialist".to_owned()));
+    app.stop().await;
+}
+crate::both!(role_changes_reach_a_token_in_use);
