@@ -91,40 +91,6 @@ impl<K: Eq + Hash, V: Clone> Bounded<K, V> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Default)]
-    struct Counter(Mutex<u32>);
-
-    #[test]
-    fn one_value_per_type_shared_between_calls() {
-        let caches = Caches::default();
-        *caches.get::<Counter>().0.lock().unwrap() += 1;
-        assert_eq!(*caches.get::<Counter>().0.lock().unwrap(), 1);
-    }
-
-    #[test]
-    fn entries_of_another_stamp_are_not_served_and_the_size_is_bounded() {
-        let cache: Bounded<i64, &str> = Bounded::new(2);
-        cache.insert(Some("a"), 1, "one");
-        assert_eq!(cache.get(Some("a"), &1), Some("one"));
-        assert_eq!(cache.get(Some("b"), &1), None);
-        assert_eq!(cache.get(None, &1), None);
-        cache.insert(Some("b"), 2, "two");
-        assert_eq!(
-            cache.get(Some("a"), &1),
-            None,
-            "a new stamp drops old entries"
-        );
-        cache.insert(Some("b"), 3, "three");
-        cache.insert(Some("b"), 4, "four");
-        assert!(cache.len() <= 2);
-        assert_eq!(cache.get(Some("b"), &4), Some("four"));
-    }
-}
-
 /// A new stamp: a random token naming one state of some cached data.
 fn new_stamp() -> String {
     use rand::RngCore;
@@ -157,4 +123,38 @@ pub(crate) async fn ensure_stamp(p: &crate::Platform, key: &str) -> crate::Resul
         .execute(&mut *tx.tx)
         .await?;
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Counter(Mutex<u32>);
+
+    #[test]
+    fn one_value_per_type_shared_between_calls() {
+        let caches = Caches::default();
+        *caches.get::<Counter>().0.lock().unwrap() += 1;
+        assert_eq!(*caches.get::<Counter>().0.lock().unwrap(), 1);
+    }
+
+    #[test]
+    fn entries_of_another_stamp_are_not_served_and_the_size_is_bounded() {
+        let cache: Bounded<i64, &str> = Bounded::new(2);
+        cache.insert(Some("a"), 1, "one");
+        assert_eq!(cache.get(Some("a"), &1), Some("one"));
+        assert_eq!(cache.get(Some("b"), &1), None);
+        assert_eq!(cache.get(None, &1), None);
+        cache.insert(Some("b"), 2, "two");
+        assert_eq!(
+            cache.get(Some("a"), &1),
+            None,
+            "a new stamp drops old entries"
+        );
+        cache.insert(Some("b"), 3, "three");
+        cache.insert(Some("b"), 4, "four");
+        assert!(cache.len() <= 2);
+        assert_eq!(cache.get(Some("b"), &4), Some("four"));
+    }
 }
