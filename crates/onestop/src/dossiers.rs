@@ -823,7 +823,12 @@ pub(crate) async fn prepare(
     let procedure = catalog::version(p, row.procedure_version_id).await?;
     // The legal clock runs on the receiving agency's calendar; the step opened by this
     // action on the calendar of the agency that handles it.
-    let calendar = tinhso_platform::calendar::working_calendar(p, Some(agency)).await?;
+    let calendar = tinhso_platform::calendar::working_calendar_under(
+        p,
+        Some(agency),
+        row.calendar_stamp.clone(),
+    )
+    .await?;
     let (clock, due) = clock_after(&calendar, &procedure.spec, &row, command, ctx.now_ms)?;
     let step_agency = match transfer_to {
         Some(id) => agency_by_id(p, id)
@@ -1029,11 +1034,16 @@ pub(crate) struct DossierRow {
     /// The open step of its internal process, read with the dossier (one statement less in
     /// the action's transaction; the step writes check it is still open).
     open_step: Option<crate::steps::OpenStep>,
+    /// The calendar stamp as it was when the row was read.
+    calendar_stamp: Option<String>,
 }
 
 pub(crate) async fn dossier_row(p: &Platform, code: &str) -> Result<DossierRow> {
-    let row = sqlx::query("SELECT d.id, d.agency_id, d.applicant_user_id, d.procedure_version_id, d.status, d.clock_json, d.due_ms, d.handling_agency_id, d.applicant_email, d.applicant_phone, s.id, s.step_index, s.clock_json FROM dossiers d LEFT JOIN dossier_steps s ON s.dossier_id = d.id AND s.completed_ms IS NULL WHERE d.code = $1")
+    // The calendar stamp comes along (read before any calendar data, as its rule wants): an
+    // action then reads its calendar from the cache without a statement of its own.
+    let row = sqlx::query("SELECT d.id, d.agency_id, d.applicant_user_id, d.procedure_version_id, d.status, d.clock_json, d.due_ms, d.handling_agency_id, d.applicant_email, d.applicant_phone, s.id, s.step_index, s.clock_json, (SELECT value FROM settings WHERE key = $2) FROM dossiers d LEFT JOIN dossier_steps s ON s.dossier_id = d.id AND s.completed_ms IS NULL WHERE d.code = $1")
         .bind(code)
+        .bind(tinhso_platform::calendar::STAMP_KEY)
         .fetch_optional(p.db.pool())
         .await?
         .ok_or_else(|| DomainError::not_found("dossier"))?;
@@ -1056,6 +1066,7 @@ pub(crate) async fn dossier_row(p: &Platform, code: &str) -> Result<DossierRow> 
             )?),
             None => None,
         },
+        calendar_stamp: row.try_get(13)?,
     })
 }
 

@@ -81,7 +81,7 @@ async fn office_hours_for(p: &Platform, agency: Option<&Agency>) -> Result<Offic
 /// replaces in its own transaction. A token names one state of the calendar data (a restored
 /// backup brings back its token with its data), so a cached calendar is served only while
 /// the stored token is the one it was read under — on any node.
-const STAMP_KEY: &str = "calendar_stamp";
+pub const STAMP_KEY: &str = "calendar_stamp";
 
 /// Calendars by agency path (office hours are inherited along it), bounded.
 struct CalendarCache(crate::cache::Bounded<String, WorkingCalendar>);
@@ -112,6 +112,17 @@ pub async fn working_calendar(p: &Platform, agency: Option<&Agency>) -> Result<W
     // The stamp is read before the data: a writer committing in between leaves newer data
     // under the older stamp, never older data under the newer one.
     let stamp = stamp(p).await?;
+    working_calendar_under(p, agency, stamp).await
+}
+
+/// [`working_calendar`] with the stamp (settings key [`STAMP_KEY`]) already read by the
+/// caller — in a statement of its own that ran before, so no statement at all while the
+/// cached calendar is current.
+pub async fn working_calendar_under(
+    p: &Platform,
+    agency: Option<&Agency>,
+    stamp: Option<String>,
+) -> Result<WorkingCalendar> {
     let cache = p.caches.get::<CalendarCache>();
     let key = agency.map(|a| a.path.clone()).unwrap_or_default();
     if let Some(stamp) = &stamp
