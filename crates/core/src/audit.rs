@@ -112,8 +112,25 @@ pub enum ChainBreak {
     Truncated { last_seq: i64, head_seq: i64 },
 }
 
-/// Incremental verifier: feed records in sequence order, then call [`ChainVerifier::finish`]
-/// with the head stored beside the chain.
+/// Records are numbered per chain: chain `k` (from 1) numbers its records from
+/// `(k - 1) * CHAIN_SPAN + 1` on, so every record's number is unique across chains and says
+/// which chain it belongs to, and the numbers of one chain are consecutive. Several chains
+/// let concurrent writers append without waiting for each other (each locks one chain's
+/// head); chain 1's numbers are those of the single chain before there were several.
+pub const CHAIN_SPAN: i64 = 1_000_000_000_000_000;
+
+/// The chain record number `seq` belongs to.
+pub fn chain_of(seq: i64) -> i64 {
+    (seq - 1).div_euclid(CHAIN_SPAN) + 1
+}
+
+/// The number a chain's head holds before its first record.
+pub fn chain_start(chain: i64) -> i64 {
+    (chain - 1).saturating_mul(CHAIN_SPAN)
+}
+
+/// Incremental verifier of one chain: feed its records in sequence order, then call
+/// [`ChainVerifier::finish`] with the head stored beside the chain.
 #[derive(Debug)]
 pub struct ChainVerifier<'k> {
     key: &'k [u8],
@@ -124,9 +141,14 @@ pub struct ChainVerifier<'k> {
 
 impl<'k> ChainVerifier<'k> {
     pub fn new(key: &'k [u8]) -> Self {
+        Self::for_chain(key, 1)
+    }
+
+    /// For chain `chain` (see [`CHAIN_SPAN`]).
+    pub fn for_chain(key: &'k [u8], chain: i64) -> Self {
         Self {
             key,
-            expected_seq: 1,
+            expected_seq: chain_start(chain) + 1,
             prev_hash: GENESIS_HASH.to_owned(),
             verified: 0,
         }
@@ -163,6 +185,24 @@ impl<'k> ChainVerifier<'k> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_numbers_name_their_chain() {
+        assert_eq!(chain_of(1), 1);
+        assert_eq!(chain_of(CHAIN_SPAN), 1);
+        assert_eq!(chain_of(CHAIN_SPAN + 1), 2);
+        assert_eq!(chain_start(3) + 1, 2 * CHAIN_SPAN + 1);
+        let key = b"k";
+        let mut second = ChainVerifier::for_chain(key, 2);
+        let first = seal(key, CHAIN_SPAN + 1, 5, event(1), GENESIS_HASH);
+        second.check(&first).unwrap();
+        let next = seal(key, CHAIN_SPAN + 2, 6, event(2), &first.hash);
+        second.check(&next).unwrap();
+        second.finish(CHAIN_SPAN + 2, &next.hash).unwrap();
+        // A record moved to another chain keeps its number, which the other chain refuses.
+        let mut third = ChainVerifier::for_chain(key, 3);
+        assert!(matches!(third.check(&first), Err(ChainBreak::Gap { .. })));
+    }
 
     fn event(n: i64) -> AuditEvent {
         AuditEvent {

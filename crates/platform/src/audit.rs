@@ -1,13 +1,16 @@
 //! Writing and verifying the audit chain (the rules are in `tinhso_core::audit`).
 //!
 //! [`append`] runs inside the caller's write transaction: the change and its record commit
-//! together or not at all. It locks the chain head row, so records are numbered and linked in
-//! commit order on both databases.
+//! together or not at all. It locks one chain's head row, so each chain's records are
+//! numbered and linked in commit order on both databases (several chains on PostgreSQL, see
+//! `tinhso_core::audit::CHAIN_SPAN`).
 
 use serde::Serialize;
 use sqlx::Row;
 use std::sync::{Mutex, PoisonError};
-use tinhso_core::audit::{AuditEvent, AuditRecord, ChainBreak, ChainVerifier, digest_state, seal};
+use tinhso_core::audit::{
+    AuditEvent, AuditRecord, ChainBreak, ChainVerifier, chain_of, chain_start, digest_state, seal,
+};
 
 use crate::context::Ctx;
 use crate::db::{Db, Dialect, WriteTx};
@@ -60,88 +63,114 @@ pub async fn append<B: Serialize, A: Serialize>(
         request_id: ctx.request_id.clone(),
         source_addr: ctx.source_addr.clone(),
     };
-    let guessed = match guess.get() {
-        Some((seq, hash)) => {
-            let record = seal(key, seq + 1, ctx.now_ms, event.clone(), &hash);
-            write_after_guess(tx, &record, seq, &hash)
-                .await?
-                .then_some(record)
-        }
-        None => None,
+    let record = match tx.dialect {
+        Dialect::Sqlite => append_on_sqlite(tx, key, guess, ctx.now_ms, event).await?,
+        Dialect::Postgres => append_on_postgres(tx, key, ctx.now_ms, event).await?,
     };
-    let record = match guessed {
-        Some(record) => record,
-        None => {
-            let head_sql = match tx.dialect {
-                Dialect::Postgres => {
-                    "SELECT last_seq, last_hash FROM audit_head WHERE id = 1 FOR UPDATE"
-                }
-                Dialect::Sqlite => "SELECT last_seq, last_hash FROM audit_head WHERE id = 1",
-            };
-            let head = sqlx::query(head_sql).fetch_one(&mut *tx.tx).await?;
-            let (last_seq, last_hash): (i64, String) = (head.try_get(0)?, head.try_get(1)?);
-            let record = seal(key, last_seq + 1, ctx.now_ms, event, &last_hash);
-            sqlx::query(ADVANCE_HEAD)
-                .bind(record.seq)
-                .bind(&record.hash)
-                .execute(&mut *tx.tx)
-                .await?;
-            bind_record(sqlx::query(INSERT_RECORD), &record)
-                .execute(&mut *tx.tx)
-                .await?;
-            record
-        }
-    };
-    guess.set(record.seq, &record.hash);
+    tx.audit_tip = Some((record.seq, record.hash.clone()));
     Ok(record.seq)
 }
 
-const ADVANCE_HEAD: &str = "UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1";
+/// SQLite has one writer at a time, so one chain: the guessed tip is right unless another
+/// process wrote (or a transaction rolled back), and then the head is read.
+async fn append_on_sqlite(
+    tx: &mut WriteTx,
+    key: &[u8],
+    guess: &HeadGuess,
+    at_ms: i64,
+    event: AuditEvent,
+) -> Result<AuditRecord> {
+    if let Some((seq, hash)) = tx.audit_tip.clone().or_else(|| guess.get()) {
+        let record = seal(key, seq + 1, at_ms, event.clone(), &hash);
+        if write_after_guess(tx, &record, seq, &hash).await? {
+            guess.set(record.seq, &record.hash);
+            return Ok(record);
+        }
+    }
+    let head = sqlx::query("SELECT last_seq, last_hash FROM audit_head WHERE id = 1")
+        .fetch_one(&mut *tx.tx)
+        .await?;
+    let (last_seq, last_hash): (i64, String) = (head.try_get(0)?, head.try_get(1)?);
+    let record = seal(key, last_seq + 1, at_ms, event, &last_hash);
+    write_locked(tx, &record).await?;
+    guess.set(record.seq, &record.hash);
+    Ok(record)
+}
+
+/// PostgreSQL writers run side by side: the first record of a transaction locks the head of
+/// the first chain no other transaction holds (or waits for chain 1 when all are taken); the
+/// transaction's later records follow on that chain. So commits no longer queue behind one
+/// row lock, and the WAL flushes of concurrent commits are shared again.
+async fn append_on_postgres(
+    tx: &mut WriteTx,
+    key: &[u8],
+    at_ms: i64,
+    event: AuditEvent,
+) -> Result<AuditRecord> {
+    let (last_seq, last_hash) = match tx.audit_tip.clone() {
+        Some(tip) => tip,
+        None => {
+            let free = sqlx::query(
+                "SELECT last_seq, last_hash FROM audit_head ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            )
+            .fetch_optional(&mut *tx.tx)
+            .await?;
+            let head = match free {
+                Some(head) => head,
+                None => {
+                    sqlx::query(
+                        "SELECT last_seq, last_hash FROM audit_head WHERE id = 1 FOR UPDATE",
+                    )
+                    .fetch_one(&mut *tx.tx)
+                    .await?
+                }
+            };
+            (head.try_get(0)?, head.try_get(1)?)
+        }
+    };
+    let record = seal(key, last_seq + 1, at_ms, event, &last_hash);
+    write_locked(tx, &record).await?;
+    Ok(record)
+}
+
+/// Moves the head of `record`'s chain (locked by this transaction) to it and writes it.
+async fn write_locked(tx: &mut WriteTx, record: &AuditRecord) -> Result<()> {
+    sqlx::query(ADVANCE_HEAD)
+        .bind(record.seq)
+        .bind(&record.hash)
+        .bind(chain_of(record.seq))
+        .execute(&mut *tx.tx)
+        .await?;
+    bind_record(sqlx::query(INSERT_RECORD), record)
+        .execute(&mut *tx.tx)
+        .await?;
+    Ok(())
+}
+
+const ADVANCE_HEAD: &str = "UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = $3";
 
 /// The record's twelve columns, bound by [`bind_record`] as `$1`…`$12`.
 const INSERT_RECORD: &str = "INSERT INTO audit_log (seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
-/// Moves the head to `record` only if it is still at the guessed `seq` and `hash`, and writes
-/// the record only then; false when the guess was stale (nothing written). On PostgreSQL the
-/// update waits for a concurrent writer's commit and then checks its outcome. On SQLite both
-/// go to the connection as one call: the insert runs only if the update changed the head
-/// (`changes()`), so two rows affected mean both were written.
+/// Moves chain 1's head to `record` only if it is still at the guessed `seq` and `hash`, and
+/// writes the record only then, in one call to the connection: the insert runs only if the
+/// update changed the head (`changes()`), so two rows affected mean both were written; none,
+/// that the guess was stale and nothing was written.
 async fn write_after_guess(
     tx: &mut WriteTx,
     record: &AuditRecord,
     seq: i64,
     hash: &str,
 ) -> Result<bool> {
-    match tx.dialect {
-        Dialect::Sqlite => {
-            let written = bind_record(sqlx::query(
-                "UPDATE audit_head SET last_seq = $1, last_hash = $12 WHERE id = 1 AND last_seq = $13 AND last_hash = $14; INSERT INTO audit_log (seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE changes() = 1",
-            ), record)
-            .bind(seq)
-            .bind(hash)
-            .execute(&mut *tx.tx)
-            .await?
-            .rows_affected();
-            Ok(written == 2)
-        }
-        Dialect::Postgres => {
-            let moved = sqlx::query("UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1 AND last_seq = $3 AND last_hash = $4")
-                .bind(record.seq)
-                .bind(&record.hash)
-                .bind(seq)
-                .bind(hash)
-                .execute(&mut *tx.tx)
-                .await?
-                .rows_affected()
-                == 1;
-            if moved {
-                bind_record(sqlx::query(INSERT_RECORD), record)
-                    .execute(&mut *tx.tx)
-                    .await?;
-            }
-            Ok(moved)
-        }
-    }
+    let written = bind_record(sqlx::query(
+        "UPDATE audit_head SET last_seq = $1, last_hash = $12 WHERE id = 1 AND last_seq = $13 AND last_hash = $14; INSERT INTO audit_log (seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE changes() = 1",
+    ), record)
+    .bind(seq)
+    .bind(hash)
+    .execute(&mut *tx.tx)
+    .await?
+    .rows_affected();
+    Ok(written == 2)
 }
 
 fn bind_record<'q>(
@@ -176,7 +205,16 @@ const PAGE: i64 = 5000;
 /// Walks the whole chain in pages (bounded memory) and names the first bad record.
 pub async fn verify(db: &Db, key: &[u8]) -> Result<Verdict> {
     let mut snapshot = db.begin_snapshot().await?;
-    let mut verifier = ChainVerifier::new(key);
+    let heads: std::collections::BTreeMap<i64, (i64, String)> =
+        sqlx::query("SELECT id, last_seq, last_hash FROM audit_head ORDER BY id")
+            .fetch_all(&mut *snapshot)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?))))
+            .collect::<Result<_>>()?;
+    // Records come in number order, so chain after chain; each chain is checked on its own
+    // and against its head, and a chain with no records must have its head at the start.
+    let mut walk = ChainWalk::new(key, &heads);
     let mut after = 0i64;
     loop {
         let rows = sqlx::query(
@@ -190,7 +228,7 @@ pub async fn verify(db: &Db, key: &[u8]) -> Result<Verdict> {
         for row in rows {
             let record = record_from_row(&row)?;
             after = record.seq;
-            if let Err(broken) = verifier.check(&record) {
+            if let Err(broken) = walk.check(&record) {
                 return Ok(Verdict::Broken(broken));
             }
         }
@@ -198,15 +236,72 @@ pub async fn verify(db: &Db, key: &[u8]) -> Result<Verdict> {
             break;
         }
     }
-    let head = sqlx::query("SELECT last_seq, last_hash FROM audit_head WHERE id = 1")
-        .fetch_one(&mut *snapshot)
-        .await?;
-    if let Err(broken) = verifier.finish(head.try_get(0)?, &head.try_get::<String, _>(1)?) {
-        return Ok(Verdict::Broken(broken));
-    }
-    Ok(Verdict::Intact {
-        records: verifier.verified,
+    Ok(match walk.finish() {
+        Ok(records) => Verdict::Intact { records },
+        Err(broken) => Verdict::Broken(broken),
     })
+}
+
+/// The verifiers of every chain, fed records in number order.
+struct ChainWalk<'k> {
+    key: &'k [u8],
+    heads: &'k std::collections::BTreeMap<i64, (i64, String)>,
+    current: Option<(i64, ChainVerifier<'k>)>,
+    finished: std::collections::BTreeSet<i64>,
+    verified: i64,
+}
+
+impl<'k> ChainWalk<'k> {
+    fn new(key: &'k [u8], heads: &'k std::collections::BTreeMap<i64, (i64, String)>) -> Self {
+        Self {
+            key,
+            heads,
+            current: None,
+            finished: Default::default(),
+            verified: 0,
+        }
+    }
+
+    fn check(&mut self, record: &AuditRecord) -> std::result::Result<(), ChainBreak> {
+        let chain = chain_of(record.seq);
+        if self.current.as_ref().map(|(c, _)| *c) != Some(chain) {
+            self.close_current()?;
+            if !self.heads.contains_key(&chain) {
+                // A record of a chain that has no head was not written by `append`.
+                return Err(ChainBreak::Gap {
+                    seq: record.seq,
+                    expected: chain_start(chain) + 1,
+                });
+            }
+            self.current = Some((chain, ChainVerifier::for_chain(self.key, chain)));
+        }
+        match &mut self.current {
+            Some((_, verifier)) => verifier.check(record),
+            None => Ok(()),
+        }
+    }
+
+    fn close_current(&mut self) -> std::result::Result<(), ChainBreak> {
+        if let Some((chain, verifier)) = self.current.take() {
+            if let Some((seq, hash)) = self.heads.get(&chain) {
+                verifier.finish(*seq, hash)?;
+            }
+            self.verified += verifier.verified;
+            self.finished.insert(chain);
+        }
+        Ok(())
+    }
+
+    /// Checks the last chain and every chain that had no records; the records verified.
+    fn finish(mut self) -> std::result::Result<i64, ChainBreak> {
+        self.close_current()?;
+        for (chain, (seq, hash)) in self.heads {
+            if !self.finished.contains(chain) {
+                ChainVerifier::for_chain(self.key, *chain).finish(*seq, hash)?;
+            }
+        }
+        Ok(self.verified)
+    }
 }
 
 fn record_from_row(row: &sqlx::any::AnyRow) -> Result<AuditRecord> {
@@ -231,7 +326,7 @@ fn record_from_row(row: &sqlx::any::AnyRow) -> Result<AuditRecord> {
 /// The most recent records, newest first, for the auditor's page.
 pub async fn recent(db: &Db, limit: i64) -> Result<Vec<AuditRecord>> {
     let rows = sqlx::query(
-        "SELECT seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash FROM audit_log ORDER BY seq DESC LIMIT $1",
+        "SELECT seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash FROM audit_log ORDER BY at_ms DESC, seq DESC LIMIT $1",
     )
     .bind(limit)
     .fetch_all(db.pool())

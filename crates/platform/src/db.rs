@@ -68,6 +68,11 @@ pub const FOUNDATION_MIGRATIONS: &[Migration] = &[
         include_str!("../migrations/0001_foundation.sql"),
     ),
     (2, "outbox", include_str!("../migrations/0002_outbox.sql")),
+    (
+        3,
+        "audit_chains",
+        include_str!("../migrations/0003_audit_chains.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone)]
@@ -122,6 +127,9 @@ pub struct WriteTx {
     gate: Option<OwnedMutexGuard<()>>,
     held: Held,
     wal_sync: Option<Arc<WalSync>>,
+    /// The audit record this transaction appended last (its number names the chain whose
+    /// head it holds locked): later records of the same transaction follow it.
+    pub(crate) audit_tip: Option<(i64, String)>,
 }
 
 impl WriteTx {
@@ -223,6 +231,7 @@ impl Db {
                 counters: self.held.clone(),
             },
             wal_sync: self.wal_sync.clone(),
+            audit_tip: None,
         })
     }
 

@@ -106,6 +106,7 @@ async fn main() {
     let (backend, seconds, concurrency) = common::args();
     let db = common::BenchDb::open(&backend).await;
     let raw = common::raw_insert_rate(&db.platform, seconds, concurrency).await;
+    let audited = common::audited_insert_rate(&db.platform, seconds, concurrency).await;
     let server = common::Server::start(&db.platform).await;
     let (n0, held0) = db.platform.db.write_lock_use().totals();
     let started = std::time::Instant::now();
@@ -129,7 +130,7 @@ async fn main() {
         held * 1e3 / transactions
     );
     println!(
-        "backend={backend} concurrency={concurrency} seconds={seconds} lifecycles_per_s={lifecycles:.1} requests_per_s={:.1} baseline_raw_durable_inserts_per_s={raw:.1}",
+        "backend={backend} concurrency={concurrency} seconds={seconds} lifecycles_per_s={lifecycles:.1} requests_per_s={:.1} baseline_raw_durable_inserts_per_s={raw:.1} baseline_audited_inserts_per_s={audited:.1}",
         lifecycles * 4.0
     );
     db.close().await;

@@ -189,6 +189,38 @@ pub async fn raw_insert_rate(p: &Platform, seconds: u64, concurrency: usize) -> 
     .per_s
 }
 
+/// A second baseline: the raw insert plus its audit record in the same transaction, the
+/// least any audited state change costs (it shows what the audit chain's locking costs).
+pub async fn audited_insert_rate(p: &Platform, seconds: u64, concurrency: usize) -> f64 {
+    let platform = p.clone();
+    measure(seconds, concurrency, move |n| {
+        let p = platform.clone();
+        async move {
+            let ctx = Ctx::cli(p.now_ms());
+            let mut tx = p.db.begin_write().await.unwrap();
+            let id = i64::try_from(n).unwrap() + 1_000_000_000;
+            sqlx::query("INSERT INTO bench_raw (id, payload) VALUES ($1, $2)")
+                .bind(id)
+                .bind("Hồ sơ đăng ký khai sinh — dữ liệu thử nghiệm hiệu năng")
+                .execute(&mut *tx.tx)
+                .await
+                .unwrap();
+            let object_id = id.to_string();
+            let change = tinhso_platform::audit::Change::<(), ()> {
+                action: "bench.insert",
+                object_type: "bench",
+                object_id: &object_id,
+                before: None,
+                after: None,
+            };
+            p.audit(&mut tx, &ctx, change).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    })
+    .await
+    .per_s
+}
+
 async fn token(p: &Platform, username: &str) -> String {
     let user = tinhso_platform::identity::user_by_username(p, username)
         .await

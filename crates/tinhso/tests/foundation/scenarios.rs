@@ -668,8 +668,61 @@ async fn audit_chain_with_two_writers_and_a_rollback(backend: Backend) {
         matches!(verdict, Verdict::Intact { records } if records == before + 36),
         "{verdict:?}"
     );
+    if backend == Backend::Postgres {
+        second_chain_while_the_first_is_held(&app).await;
+    }
     other.db.close().await;
     app.stop().await;
+}
+
+/// On PostgreSQL a writer that finds chain 1's head locked appends to chain 2 at once; both
+/// chains verify, and a change to chain 2's record is named.
+async fn second_chain_while_the_first_is_held(app: &TestApp) {
+    use tinhso_core::audit::chain_of;
+    use tinhso_platform::audit::{Change, Verdict};
+    let p = &app.platform;
+    let ctx = tinhso_platform::Ctx::cli(p.now_ms());
+    let change = |id: &'static str| Change::<(), ()> {
+        action: "test.append",
+        object_type: "test",
+        object_id: id,
+        before: None,
+        after: None,
+    };
+    let mut holding = p.db.begin_write().await.unwrap();
+    let first = p.audit(&mut holding, &ctx, change("a")).await.unwrap();
+    let mut beside = p.db.begin_write().await.unwrap();
+    let second = p.audit(&mut beside, &ctx, change("b")).await.unwrap();
+    let third = p.audit(&mut beside, &ctx, change("c")).await.unwrap();
+    assert_eq!(chain_of(first), 1);
+    assert_eq!(
+        chain_of(second),
+        2,
+        "the writer waited instead of taking chain 2"
+    );
+    assert_eq!(
+        third,
+        second + 1,
+        "one transaction's records stay on its chain"
+    );
+    beside.commit().await.unwrap();
+    holding.commit().await.unwrap();
+    let verdict = tinhso_platform::audit::verify(&p.db, &p.audit_key)
+        .await
+        .unwrap();
+    assert!(matches!(verdict, Verdict::Intact { .. }), "{verdict:?}");
+    sqlx::query("UPDATE audit_log SET actor = 'user:999' WHERE seq = $1")
+        .bind(second)
+        .execute(p.db.pool())
+        .await
+        .unwrap();
+    let verdict = tinhso_platform::audit::verify(&p.db, &p.audit_key)
+        .await
+        .unwrap();
+    assert!(
+        matches!(verdict, Verdict::Broken(ref b) if b.to_string().contains(&second.to_string())),
+        "{verdict:?}"
+    );
 }
 both!(audit_chain_with_two_writers_and_a_rollback);
 
