@@ -94,13 +94,12 @@ pub async fn record_transport_status(
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "document_recipient.transport_status",
-            object_type: "document_recipient",
-            object_id: &recipient_id.to_string(),
-            before: None,
-            after: Some(&serde_json::json!({ "status": status.as_str(), "detail": detail })),
-        },
+        Change::after(
+            "document_recipient.transport_status",
+            "document_recipient",
+            &recipient_id.to_string(),
+            &serde_json::json!({ "status": status.as_str(), "detail": detail }),
+        ),
     )
     .await?;
     tx.commit().await
@@ -261,13 +260,12 @@ pub async fn link_answer_in(
     p.audit(
         tx,
         ctx,
-        Change::<(), _> {
-            action: "document_incoming.answers",
-            object_type: "document_incoming",
-            object_id: &incoming_id.to_string(),
-            before: None,
-            after: Some(&serde_json::json!({ "outgoing_id": outgoing_id })),
-        },
+        Change::after(
+            "document_incoming.answers",
+            "document_incoming",
+            &incoming_id.to_string(),
+            &serde_json::json!({ "outgoing_id": outgoing_id }),
+        ),
     )
     .await?;
     Ok(Some(outgoing_id))
@@ -298,13 +296,12 @@ pub async fn revoke_received_in(
     p.audit(
         tx,
         ctx,
-        Change::<(), _> {
-            action: "document_incoming.revoked_by_sender",
-            object_type: "document_incoming",
-            object_id: &id.to_string(),
-            before: None,
-            after: Some(&serde_json::json!({ "document_id": document_id, "reason": reason })),
-        },
+        Change::after(
+            "document_incoming.revoked_by_sender",
+            "document_incoming",
+            &id.to_string(),
+            &serde_json::json!({ "document_id": document_id, "reason": reason }),
+        ),
     )
     .await?;
     Ok(Some(id))
@@ -366,13 +363,12 @@ pub async fn record_business_status_in(
     p.audit(
         tx,
         ctx,
-        Change::<(), _> {
-            action: "document_recipient.business_status",
-            object_type: "document_recipient",
-            object_id: &recipient_id.to_string(),
-            before: None,
-            after: Some(&serde_json::json!({ "code": code, "description": description })),
-        },
+        Change::after(
+            "document_recipient.business_status",
+            "document_recipient",
+            &recipient_id.to_string(),
+            &serde_json::json!({ "code": code, "description": description }),
+        ),
     )
     .await?;
     Ok(recipient_id)

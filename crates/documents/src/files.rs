@@ -93,13 +93,12 @@ async fn record(
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "document_file.create",
-            object_type: "document_file",
-            object_id: &view.id.to_string(),
-            before: None,
-            after: Some(&view),
-        },
+        Change::after(
+            "document_file.create",
+            "document_file",
+            &view.id.to_string(),
+            &view,
+        ),
     )
     .await?;
     tx.commit().await?;

@@ -491,13 +491,12 @@ pub async fn reverify(p: &Platform, ctx: &Ctx, id: i64) -> Result<IncomingView> 
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "document_incoming.verify_signatures",
-            object_type: "document_incoming",
-            object_id: &id.to_string(),
-            before: None,
-            after: Some(&verdicts),
-        },
+        Change::after(
+            "document_incoming.verify_signatures",
+            "document_incoming",
+            &id.to_string(),
+            &verdicts,
+        ),
     )
     .await?;
     tx.commit().await?;

@@ -158,13 +158,12 @@ pub async fn mark_read(p: &Platform, ctx: &Ctx, id: i64) -> Result<()> {
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "document_notice.read",
-            object_type: "document_notice",
-            object_id: &id.to_string(),
-            before: None,
-            after: Some(&ctx.now_ms),
-        },
+        Change::after(
+            "document_notice.read",
+            "document_notice",
+            &id.to_string(),
+            &ctx.now_ms,
+        ),
     )
     .await?;
     tx.commit().await?;

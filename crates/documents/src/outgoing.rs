@@ -400,13 +400,7 @@ pub async fn create_draft(p: &Platform, ctx: &Ctx, input: &NewDraft) -> Result<O
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "document_outgoing.draft",
-            object_type: "document_outgoing",
-            object_id: &id.to_string(),
-            before: None,
-            after: Some(&serde_json::json!({ "agency": agency.code, "subject": m.subject, "file": file.id, "response_for": input.response_for })),
-        },
+        Change::after("document_outgoing.draft", "document_outgoing", &id.to_string(), &serde_json::json!({ "agency": agency.code, "subject": m.subject, "file": file.id, "response_for": input.response_for })),
     )
     .await?;
     tx.commit().await?;

@@ -103,13 +103,12 @@ pub async fn create(p: &Platform, ctx: &Ctx, input: &NewWorkFile) -> Result<Work
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "work_file.create",
-            object_type: "work_file",
-            object_id: &id.to_string(),
-            before: None,
-            after: Some(&serde_json::json!({ "file_code": code, "metadata": input.metadata })),
-        },
+        Change::after(
+            "work_file.create",
+            "work_file",
+            &id.to_string(),
+            &serde_json::json!({ "file_code": code, "metadata": input.metadata }),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -242,13 +241,7 @@ pub async fn add_item(p: &Platform, ctx: &Ctx, id: i64, item: &NewItem) -> Resul
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "work_file.add_item",
-            object_type: "work_file",
-            object_id: &id.to_string(),
-            before: None,
-            after: Some(item),
-        },
+        Change::after("work_file.add_item", "work_file", &id.to_string(), item),
     )
     .await?;
     tx.commit().await?;
@@ -299,13 +292,7 @@ async fn stamp(
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: column.action(),
-            object_type: "work_file",
-            object_id: &id.to_string(),
-            before: None,
-            after: Some(&ctx.now_ms),
-        },
+        Change::after(column.action(), "work_file", &id.to_string(), &ctx.now_ms),
     )
     .await?;
     tx.commit().await?;

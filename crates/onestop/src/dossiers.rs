@@ -351,13 +351,7 @@ async fn submit_inner(
         },
     )
     .await?;
-    p.audit(&mut tx, ctx, Change::<(), _> {
-        action: "dossier.submit",
-        object_type: "dossier",
-        object_id: &code,
-        before: None,
-        after: Some(&serde_json::json!({ "code": code, "status": status, "procedure": spec.code, "channel": input.channel, "documents": documents.len() })),
-    })
+    p.audit(&mut tx, ctx, Change::after("dossier.submit", "dossier", &code, &serde_json::json!({ "code": code, "status": status, "procedure": spec.code, "channel": input.channel, "documents": documents.len() })))
     .await?;
     if let Some(draft_id) = draft {
         crate::drafts::mark_submitted(p, &mut tx, ctx, draft_id, &code).await?;
@@ -1332,13 +1326,12 @@ pub async fn rate(p: &Platform, ctx: &Ctx, code: &str, level: u8, comment: &str)
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "dossier.rate",
-            object_type: "dossier",
-            object_id: code,
-            before: None,
-            after: Some(&serde_json::json!({ "level": level })),
-        },
+        Change::after(
+            "dossier.rate",
+            "dossier",
+            code,
+            &serde_json::json!({ "level": level }),
+        ),
     )
     .await?;
     tx.commit().await

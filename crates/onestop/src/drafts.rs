@@ -505,13 +505,12 @@ pub(crate) async fn mark_submitted(
     p.audit(
         tx,
         ctx,
-        Change::<(), _> {
-            action: "draft.submit",
-            object_type: "draft",
-            object_id: &id.to_string(),
-            before: None,
-            after: Some(&serde_json::json!({ "dossier": code })),
-        },
+        Change::after(
+            "draft.submit",
+            "draft",
+            &id.to_string(),
+            &serde_json::json!({ "dossier": code }),
+        ),
     )
     .await?;
     Ok(())
@@ -619,13 +618,12 @@ pub async fn take_pending(
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "draft.restore_pending",
-            object_type: "draft",
-            object_id: &draft_id.to_string(),
-            before: None,
-            after: Some(&serde_json::json!({ "step": step })),
-        },
+        Change::after(
+            "draft.restore_pending",
+            "draft",
+            &draft_id.to_string(),
+            &serde_json::json!({ "step": step }),
+        ),
     )
     .await?;
     tx.commit().await?;

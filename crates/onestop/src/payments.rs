@@ -226,13 +226,12 @@ pub async fn start(p: &Platform, ctx: &Ctx, code: &str) -> Result<Started> {
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "payment.start",
-            object_type: "payment",
-            object_id: &reference,
-            before: None,
-            after: Some(&serde_json::json!({ "dossier": code, "amount": fee })),
-        },
+        Change::after(
+            "payment.start",
+            "payment",
+            &reference,
+            &serde_json::json!({ "dossier": code, "amount": fee }),
+        ),
     )
     .await?;
     let payment = PaymentView {

@@ -85,13 +85,12 @@ pub async fn take(p: &Platform, ctx: &Ctx, agency_code: &str) -> Result<Ticket> 
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "queue.take",
-            object_type: "queue_ticket",
-            object_id: &object_id,
-            before: None,
-            after: Some(&serde_json::json!({ "number": number })),
-        },
+        Change::after(
+            "queue.take",
+            "queue_ticket",
+            &object_id,
+            &serde_json::json!({ "number": number }),
+        ),
     )
     .await?;
     tx.commit().await?;

@@ -26,6 +26,20 @@ pub struct Change<'a, B: Serialize, A: Serialize> {
     pub after: Option<&'a A>,
 }
 
+impl<'a, A: Serialize> Change<'a, (), A> {
+    /// A change recorded by the state it left (the state before is not recorded: a new object,
+    /// or a status set without reading the old one).
+    pub fn after(action: &'a str, object_type: &'a str, object_id: &'a str, after: &'a A) -> Self {
+        Self {
+            action,
+            object_type,
+            object_id,
+            before: None,
+            after: Some(after),
+        }
+    }
+}
+
 /// The chain's tip as this process last wrote it: a guess that saves reading the head row.
 /// The head row's update checks it (sequence and hash), so a guess made stale by another
 /// process or by a rolled-back transaction costs one extra read, never a wrong link.

@@ -212,13 +212,12 @@ pub async fn set_schedule(p: &Platform, ctx: &Ctx, schedule: &YearSchedule) -> R
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "calendar.schedule_set",
-            object_type: "calendar_schedule",
-            object_id: &schedule.year.to_string(),
-            before: None,
-            after: Some(schedule),
-        },
+        Change::after(
+            "calendar.schedule_set",
+            "calendar_schedule",
+            &schedule.year.to_string(),
+            schedule,
+        ),
     )
     .await?;
     tx.commit().await
@@ -236,13 +235,7 @@ pub async fn set_rules(p: &Platform, ctx: &Ctx, rules: &HolidayRules) -> Result<
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "calendar.rules_set",
-            object_type: "calendar_rules",
-            object_id: "1",
-            before: None,
-            after: Some(rules),
-        },
+        Change::after("calendar.rules_set", "calendar_rules", "1", rules),
     )
     .await?;
     tx.commit().await
@@ -275,13 +268,12 @@ pub async fn set_office_hours(
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "calendar.office_hours_set",
-            object_type: "agency",
-            object_id: &agency_id.to_string(),
-            before: None,
-            after: Some(&validated),
-        },
+        Change::after(
+            "calendar.office_hours_set",
+            "agency",
+            &agency_id.to_string(),
+            &validated,
+        ),
     )
     .await?;
     tx.commit().await

@@ -205,13 +205,7 @@ pub async fn create_user(p: &Platform, ctx: &Ctx, input: &NewUser) -> Result<Use
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "user.create",
-            object_type: "user",
-            object_id: &id.to_string(),
-            before: None,
-            after: Some(&user),
-        },
+        Change::after("user.create", "user", &id.to_string(), &user),
     )
     .await?;
     tx.commit().await?;
@@ -518,13 +512,7 @@ pub async fn grant_role(
         p.audit(
             &mut tx,
             ctx,
-            Change::<(), _> {
-                action: "role.grant",
-                object_type: "user",
-                object_id: &user_id.to_string(),
-                before: None,
-                after: Some(&grant),
-            },
+            Change::after("role.grant", "user", &user_id.to_string(), &grant),
         )
         .await?;
     }
@@ -904,13 +892,12 @@ pub async fn logout_everywhere(p: &Platform, ctx: &Ctx, user_id: i64) -> Result<
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "session.logout_everywhere",
-            object_type: "user",
-            object_id: &user_id.to_string(),
-            before: None,
-            after: Some(&serde_json::json!({ "sessions_ended": ended })),
-        },
+        Change::after(
+            "session.logout_everywhere",
+            "user",
+            &user_id.to_string(),
+            &serde_json::json!({ "sessions_ended": ended }),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -1182,13 +1169,7 @@ pub async fn create_api_token(
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "api_token.create",
-            object_type: "api_token",
-            object_id: &id.to_string(),
-            before: None,
-            after: Some(&token),
-        },
+        Change::after("api_token.create", "api_token", &id.to_string(), &token),
     )
     .await?;
     tx.commit().await?;

@@ -72,13 +72,7 @@ pub async fn import_units(p: &Platform, ctx: &Ctx, units: &[AdminUnit]) -> Resul
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "units.import",
-            object_type: "unit_era",
-            object_id: &era_name,
-            before: None,
-            after: Some(&summary),
-        },
+        Change::after("units.import", "unit_era", &era_name, &summary),
     )
     .await?;
     tx.commit().await?;
@@ -393,13 +387,7 @@ pub async fn create_agency(p: &Platform, ctx: &Ctx, input: &NewAgency) -> Result
     p.audit(
         &mut tx,
         ctx,
-        Change::<(), _> {
-            action: "agency.create",
-            object_type: "agency",
-            object_id: &id.to_string(),
-            before: None,
-            after: Some(&agency),
-        },
+        Change::after("agency.create", "agency", &id.to_string(), &agency),
     )
     .await?;
     tx.commit().await?;
