@@ -434,26 +434,33 @@ pub(crate) async fn of_dossier(
     dossier_id: i64,
     with_results: bool,
 ) -> Result<Vec<DocumentView>> {
-    sqlx::query("SELECT id, role, requirement_index, name, source, filename, content_type, size_bytes, blob_key FROM dossier_documents WHERE dossier_id = $1 AND (role <> 'result' OR $2 = 1) ORDER BY id")
+    sqlx::query(sqlx::AssertSqlSafe(format!("{DOCUMENT_SLOTS} ORDER BY 2")))
         .bind(dossier_id)
         .bind(i64::from(with_results))
         .fetch_all(p.db.pool())
         .await?
         .iter()
-        .map(|r| {
-            Ok(DocumentView {
-                id: r.try_get(0)?,
-                role: r.try_get(1)?,
-                requirement_index: r.try_get(2)?,
-                name: r.try_get(3)?,
-                source: r.try_get(4)?,
-                filename: r.try_get(5)?,
-                content_type: r.try_get(6)?,
-                size_bytes: r.try_get(7)?,
-                downloadable: r.try_get::<Option<String>, _>(8)?.is_some(),
-            })
-        })
+        .map(document_from_slots)
         .collect()
+}
+
+/// A dossier's documents in the column slots of the dossier's lists query (see
+/// `crate::dossiers::with_lists`): kind 2, ordered by id; result documents only when `$2` is 1.
+pub(crate) const DOCUMENT_SLOTS: &str = "SELECT CAST(2 AS BIGINT), id, requirement_index, size_bytes, NULL, NULL, role, name, source, filename, content_type, blob_key FROM dossier_documents WHERE dossier_id = $1 AND (role <> 'result' OR $2 = 1)";
+
+/// A document from a row of [`DOCUMENT_SLOTS`].
+pub(crate) fn document_from_slots(r: &sqlx::any::AnyRow) -> Result<DocumentView> {
+    Ok(DocumentView {
+        id: r.try_get(1)?,
+        role: r.try_get(6)?,
+        requirement_index: r.try_get(2)?,
+        name: r.try_get(7)?,
+        source: r.try_get(8)?,
+        filename: r.try_get(9)?,
+        content_type: r.try_get(10)?,
+        size_bytes: r.try_get(3)?,
+        downloadable: r.try_get::<Option<String>, _>(11)?.is_some(),
+    })
 }
 
 /// The documents of a dossier, for those who may read it.

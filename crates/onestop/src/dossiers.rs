@@ -14,8 +14,10 @@ use tinhso_core::access::{Action as AccessAction, Role, Target};
 use tinhso_core::identity::check_personal_id;
 use tinhso_core::{DomainError, ErrorCode};
 use tinhso_platform::audit::Change;
-use tinhso_platform::org::{Agency, agency_by_id, resolve_agency_code};
-use tinhso_platform::{Caller, Ctx, Error, Platform, Result, WriteTx};
+use tinhso_platform::org::{
+    AGENCY_COLUMN_COUNT, Agency, agency_at, agency_by_id, agency_columns, resolve_agency_code,
+};
+use tinhso_platform::{Caller, Ctx, Dialect, Error, Platform, Result, WriteTx};
 
 use crate::catalog;
 use crate::documents as docs;
@@ -284,18 +286,27 @@ async fn submit_inner(
         drop(tx);
         return load(p, &existing, false).await;
     }
-    let sequence: i64 = sqlx::query_scalar("INSERT INTO dossier_counters (agency_code, day, last_seq) VALUES ($1, $2, 1) ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_counters.last_seq + 1 RETURNING last_seq")
-        .bind(&agency.code)
-        .bind(local_day.to_string())
-        .fetch_one(&mut *tx.tx)
-        .await?;
-    let code = dossier_code(&agency.code, local_day, sequence);
+    // The agency's daily counter row stays locked until the commit, so every intake of that
+    // agency waits for the one before it. SQLite runs one writer at a time anyway: the code is
+    // taken first. PostgreSQL runs writers side by side: the dossier goes in under a
+    // placeholder and the code is taken as late as possible, so the wait covers only what
+    // names the code (history, notifications, audit) and the commit.
+    let numbered_late = p.db.dialect() == Dialect::Postgres;
+    let early_code = if numbered_late {
+        None
+    } else {
+        Some(take_dossier_code(&mut tx, &agency.code, local_day).await?)
+    };
+    let insert_code = match &early_code {
+        Some(code) => code.clone(),
+        None => placeholder_code(),
+    };
     // The new row comes back as the response shows it: no reading it again after the commit.
     let sql = format!(
         "INSERT INTO dossiers (code, agency_id, procedure_version_id, procedure_code, applicant_user_id, applicant_name, applicant_id_number, applicant_phone, applicant_email, proxy_json, channel, status, form_json, submitted_ms, received_ms, due_ms, received_by, clock_json, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $14) RETURNING {HEAD_COLUMNS}"
     );
     let inserted = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&code)
+        .bind(&insert_code)
         .bind(agency.id)
         .bind(procedure.version_id)
         .bind(&spec.code)
@@ -315,7 +326,7 @@ async fn submit_inner(
         .bind(clock_json)
         .fetch_one(&mut *tx.tx)
         .await?;
-    let head = head_view(&inserted, procedure.version, agency.code.clone())?;
+    let mut head = head_view(&inserted, procedure.version, agency.code.clone())?;
     let id = head.0;
     docs::link(&mut tx, ctx, id, "submitted", &documents).await?;
     if !online {
@@ -334,6 +345,19 @@ async fn submit_inner(
         )
         .await?;
     }
+    let code = match early_code {
+        Some(code) => code,
+        None => {
+            let code = take_dossier_code(&mut tx, &agency.code, local_day).await?;
+            sqlx::query("UPDATE dossiers SET code = $1 WHERE id = $2")
+                .bind(&code)
+                .bind(id)
+                .execute(&mut *tx.tx)
+                .await?;
+            code
+        }
+    };
+    head.1.code.clone_from(&code);
     record_event(
         p,
         &mut tx,
@@ -358,6 +382,30 @@ async fn submit_inner(
     }
     tx.commit().await?;
     with_lists(p, head, false).await
+}
+
+/// The next code of the agency's day from its counter row, upserted in the caller's
+/// transaction: consecutive and never duplicated, because the row stays locked until commit.
+async fn take_dossier_code(
+    tx: &mut WriteTx,
+    agency_code: &str,
+    local_day: chrono::NaiveDate,
+) -> Result<String> {
+    let day = local_day.to_string();
+    tx.take_turn(&format!("dossier_counters/{agency_code}/{day}"))
+        .await;
+    let sequence: i64 = sqlx::query_scalar("INSERT INTO dossier_counters (agency_code, day, last_seq) VALUES ($1, $2, 1) ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_counters.last_seq + 1 RETURNING last_seq")
+        .bind(agency_code)
+        .bind(&day)
+        .fetch_one(&mut *tx.tx)
+        .await?;
+    Ok(dossier_code(agency_code, local_day, sequence))
+}
+
+/// A unique stand-in for a dossier's code until its real code is taken later in the same
+/// transaction; no other transaction ever sees it.
+fn placeholder_code() -> String {
+    format!("~{}", tinhso_platform::identity::random_token())
 }
 
 /// Starts the legal clock at receipt: the statutory working time under the receiving
@@ -720,15 +768,12 @@ pub(crate) async fn dossier_with_agencies(
     p: &Platform,
     code: &str,
 ) -> Result<(DossierRow, Agency, Agency)> {
-    let row = dossier_row(p, code).await?;
-    let agency = agency_by_id(p, row.agency_id)
-        .await?
-        .ok_or_else(|| DomainError::not_found("dossier"))?;
-    let handling = match row.handling_agency_id {
-        Some(id) => agency_by_id(p, id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("dossier"))?,
-        None => agency.clone(),
+    let mut row = dossier_row(p, code).await?;
+    let agency = row.agency.clone();
+    let handling = match row.handling_agency.take() {
+        Some(handling) => handling,
+        None if row.handling_agency_id.is_none() => agency.clone(),
+        None => return Err(DomainError::not_found("dossier").into()),
     };
     Ok((row, agency, handling))
 }
@@ -1030,12 +1075,28 @@ pub(crate) struct DossierRow {
     open_step: Option<crate::steps::OpenStep>,
     /// The calendar stamp as it was when the row was read.
     calendar_stamp: Option<String>,
+    /// The receiving agency and the one processing the dossier after a transfer, read in the
+    /// same statement.
+    pub(crate) agency: Agency,
+    handling_agency: Option<Agency>,
 }
+
+/// The columns [`dossier_row`] reads before the two agencies'.
+const DOSSIER_ROW_COLUMNS: usize = 14;
+
+static DOSSIER_ROW_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT d.id, d.agency_id, d.applicant_user_id, d.procedure_version_id, d.status, d.clock_json, d.due_ms, d.handling_agency_id, d.applicant_email, d.applicant_phone, s.id, s.step_index, s.clock_json, (SELECT value FROM settings WHERE key = $2), {}, {} FROM dossiers d JOIN agencies ra ON ra.id = d.agency_id LEFT JOIN agencies ha ON ha.id = d.handling_agency_id LEFT JOIN dossier_steps s ON s.dossier_id = d.id AND s.completed_ms IS NULL WHERE d.code = $1",
+        agency_columns("ra"),
+        agency_columns("ha")
+    )
+});
 
 pub(crate) async fn dossier_row(p: &Platform, code: &str) -> Result<DossierRow> {
     // The calendar stamp comes along (read before any calendar data, as its rule wants): an
     // action then reads its calendar from the cache without a statement of its own.
-    let row = sqlx::query("SELECT d.id, d.agency_id, d.applicant_user_id, d.procedure_version_id, d.status, d.clock_json, d.due_ms, d.handling_agency_id, d.applicant_email, d.applicant_phone, s.id, s.step_index, s.clock_json, (SELECT value FROM settings WHERE key = $2) FROM dossiers d LEFT JOIN dossier_steps s ON s.dossier_id = d.id AND s.completed_ms IS NULL WHERE d.code = $1")
+    // Its agencies too: an action needs both, and they cost no statement of their own here.
+    let row = sqlx::query(sqlx::AssertSqlSafe(DOSSIER_ROW_SQL.as_str()))
         .bind(code)
         .bind(tinhso_platform::calendar::STAMP_KEY)
         .fetch_optional(p.db.pool())
@@ -1061,6 +1122,9 @@ pub(crate) async fn dossier_row(p: &Platform, code: &str) -> Result<DossierRow> 
             None => None,
         },
         calendar_stamp: row.try_get(13)?,
+        agency: agency_at(&row, DOSSIER_ROW_COLUMNS)?
+            .ok_or_else(|| Error::Other("a dossier without its receiving agency".into()))?,
+        handling_agency: agency_at(&row, DOSSIER_ROW_COLUMNS + AGENCY_COLUMN_COUNT)?,
     })
 }
 
@@ -1145,25 +1209,47 @@ async fn with_lists(
     (id, mut view): (i64, DossierView),
     with_results: bool,
 ) -> Result<DossierView> {
-    view.events = sqlx::query("SELECT at_ms, action, from_status, to_status, note, due_ms FROM dossier_events WHERE dossier_id = $1 ORDER BY id")
+    // One statement for the three lists: each part fills the same typed column slots
+    // (kind, order, four numbers, six texts), so they read as one union.
+    let now_ms = p.now_ms();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(LISTS_SQL.as_str()))
         .bind(id)
+        .bind(i64::from(with_results))
         .fetch_all(p.db.pool())
-        .await?
-        .iter()
-        .map(|e| {
-            Ok(EventView {
-                at: vietnam_time(e.try_get(0)?),
-                action: e.try_get(1)?,
-                from_status: e.try_get(2)?,
-                to_status: e.try_get(3)?,
-                note: e.try_get(4)?,
-                due_at: e.try_get::<Option<i64>, _>(5)?.map(vietnam_time),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    view.steps = crate::steps::list(p, id, p.now_ms(), vietnam_time).await?;
-    view.documents = docs::of_dossier(p, id, with_results).await?;
+        .await?;
+    for row in &rows {
+        match row.try_get::<i64, _>(0)? {
+            0 => view.events.push(event_from_slots(row)?),
+            1 => view
+                .steps
+                .push(crate::steps::step_from_slots(row, now_ms, vietnam_time)?),
+            _ => view.documents.push(docs::document_from_slots(row)?),
+        }
+    }
     Ok(view)
+}
+
+/// A dossier's history in the column slots of [`LISTS_SQL`]: kind 0, ordered by id.
+const EVENT_SLOTS: &str = "SELECT CAST(0 AS BIGINT), id, at_ms, due_ms, NULL, NULL, action, from_status, to_status, note, NULL, NULL FROM dossier_events WHERE dossier_id = $1";
+
+/// A dossier's history, steps and documents (results only when `$2` is 1), each in order.
+static LISTS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{EVENT_SLOTS} UNION ALL {} UNION ALL {} ORDER BY 1, 2",
+        crate::steps::STEP_SLOTS,
+        docs::DOCUMENT_SLOTS
+    )
+});
+
+fn event_from_slots(r: &sqlx::any::AnyRow) -> Result<EventView> {
+    Ok(EventView {
+        at: vietnam_time(r.try_get(2)?),
+        action: r.try_get(6)?,
+        from_status: r.try_get(7)?,
+        to_status: r.try_get(8)?,
+        note: r.try_get(9)?,
+        due_at: r.try_get::<Option<i64>, _>(3)?.map(vietnam_time),
+    })
 }
 
 async fn load(p: &Platform, code: &str, with_results: bool) -> Result<DossierView> {

@@ -271,39 +271,34 @@ pub struct StepView {
     pub late: bool,
 }
 
-/// The steps of a dossier in order, lateness of the open one judged at `now_ms`.
-pub(crate) async fn list(
-    p: &tinhso_platform::Platform,
-    dossier_id: i64,
+/// A dossier's steps in the column slots of the dossier's lists query (see
+/// `crate::dossiers::with_lists`): kind 1, ordered by step index.
+pub(crate) const STEP_SLOTS: &str = "SELECT CAST(1 AS BIGINT), s.step_index, s.started_ms, s.due_ms, s.completed_ms, s.late, s.name, s.role, a.code, s.outcome, s.clock_json, NULL FROM dossier_steps s JOIN agencies a ON a.id = s.agency_id WHERE s.dossier_id = $1";
+
+/// A step from a row of [`STEP_SLOTS`], lateness of the open one judged at `now_ms`.
+pub(crate) fn step_from_slots(
+    r: &sqlx::any::AnyRow,
     now_ms: i64,
     fmt: impl Fn(i64) -> String,
-) -> Result<Vec<StepView>> {
-    sqlx::query("SELECT s.step_index, s.name, s.role, a.code, s.started_ms, s.due_ms, s.completed_ms, s.outcome, s.late, s.clock_json FROM dossier_steps s JOIN agencies a ON a.id = s.agency_id WHERE s.dossier_id = $1 ORDER BY s.step_index")
-        .bind(dossier_id)
-        .fetch_all(p.db.pool())
-        .await?
-        .iter()
-        .map(|r| {
-            let due: Option<i64> = r.try_get(5)?;
-            let completed: Option<i64> = r.try_get(6)?;
-            let running = r
-                .try_get::<Option<String>, _>(9)?
-                .and_then(|c| serde_json::from_str::<DeadlineClock>(&c).ok())
-                .is_some_and(|c| c.is_running());
-            // An open, running step is late once its deadline has passed.
-            let late = r.try_get::<i64, _>(8)? != 0
-                || (completed.is_none() && running && due.is_some_and(|d| now_ms > d));
-            Ok(StepView {
-                index: r.try_get(0)?,
-                name: r.try_get(1)?,
-                role: r.try_get(2)?,
-                agency_code: r.try_get(3)?,
-                started_at: fmt(r.try_get(4)?),
-                due_at: due.map(&fmt),
-                completed_at: completed.map(&fmt),
-                outcome: r.try_get(7)?,
-                late,
-            })
-        })
-        .collect()
+) -> Result<StepView> {
+    let due: Option<i64> = r.try_get(3)?;
+    let completed: Option<i64> = r.try_get(4)?;
+    let running = r
+        .try_get::<Option<String>, _>(10)?
+        .and_then(|c| serde_json::from_str::<DeadlineClock>(&c).ok())
+        .is_some_and(|c| c.is_running());
+    // An open, running step is late once its deadline has passed.
+    let late = r.try_get::<i64, _>(5)? != 0
+        || (completed.is_none() && running && due.is_some_and(|d| now_ms > d));
+    Ok(StepView {
+        index: r.try_get(1)?,
+        name: r.try_get(6)?,
+        role: r.try_get(7)?,
+        agency_code: r.try_get(8)?,
+        started_at: fmt(r.try_get(2)?),
+        due_at: due.map(&fmt),
+        completed_at: completed.map(&fmt),
+        outcome: r.try_get(9)?,
+        late,
+    })
 }

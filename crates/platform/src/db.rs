@@ -8,13 +8,14 @@
 //! never fails half-way with `SQLITE_BUSY`; on PostgreSQL row locks order writers.
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{Any, AnyPool, Connection, Transaction};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::{Error, Result};
+use crate::hot_rows::{HotRows, Turn};
 use crate::wal_sync::WalSync;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +87,7 @@ pub struct Db {
     /// SQLite with durable commits: the WAL flush that commits wait for together.
     wal_sync: Option<Arc<WalSync>>,
     held: Arc<WriteLockUse>,
+    hot_rows: Arc<HotRows>,
 }
 
 /// How long write transactions held the write lock (SQLite's gate; on PostgreSQL the
@@ -130,9 +132,20 @@ pub struct WriteTx {
     /// The audit record this transaction appended last (its number names the chain whose
     /// head it holds locked): later records of the same transaction follow it.
     pub(crate) audit_tip: Option<(i64, String)>,
+    hot_rows: Arc<HotRows>,
+    /// Turns at contended rows this transaction holds (see [`WriteTx::take_turn`]).
+    turns: Vec<Turn>,
 }
 
 impl WriteTx {
+    /// Waits, in this process, for the turn at a row many writers update (an agency's daily
+    /// counter) before locking it in the database; the turn is held until this transaction
+    /// ends. Call it right before the statement that locks the row. See [`HotRows`].
+    pub async fn take_turn(&mut self, row: &str) {
+        let turn = self.hot_rows.turn(row).await;
+        self.turns.push(turn);
+    }
+
     /// Commits, and returns once the transaction is durable. On SQLite the write lock is let
     /// go before the disk flush, which concurrent commits share (see [`WalSync`]).
     pub async fn commit(self) -> Result<()> {
@@ -141,11 +154,13 @@ impl WriteTx {
             gate,
             held,
             wal_sync,
+            turns,
             ..
         } = self;
         tx.commit().await?;
         drop(gate);
         drop(held);
+        drop(turns);
         if let Some(sync) = wal_sync {
             let ticket = sync.committed();
             sync.durable(ticket).await?;
@@ -192,6 +207,7 @@ impl Db {
             write_gate,
             wal_sync,
             held: Arc::default(),
+            hot_rows: Arc::default(),
         })
     }
 
@@ -232,6 +248,8 @@ impl Db {
             },
             wal_sync: self.wal_sync.clone(),
             audit_tip: None,
+            hot_rows: self.hot_rows.clone(),
+            turns: Vec::new(),
         })
     }
 
@@ -326,10 +344,26 @@ impl Db {
     }
 }
 
+/// A pooled connection idle for this long is pinged before it is handed out.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(10);
+
 fn pool_options(dialect: Dialect, max_connections: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(30))
+        // sqlx pings every connection it hands out by default: one more round trip (on
+        // SQLite a hand-off to the connection's thread and back) for every statement run on
+        // the pool. Only a connection that sat idle a while is checked: a PostgreSQL restart
+        // or a firewall's idle cut shows there, and a busy connection would fail loudly anyway.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= CHECK_IDLE_AFTER {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if dialect == Dialect::Sqlite {

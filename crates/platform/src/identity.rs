@@ -633,7 +633,8 @@ async fn granted(p: &Platform, user_id: i64) -> Result<Vec<Grant>> {
 
 // ---------------------------------------------------------------- login and sessions
 
-fn random_token() -> String {
+/// 256 random bits from the operating system, URL-safe base64.
+pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)

@@ -16,6 +16,7 @@ pub mod context;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod hot_rows;
 pub mod identity;
 pub mod keys;
 pub mod national_portal;

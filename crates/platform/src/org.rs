@@ -213,20 +213,42 @@ fn default_level() -> String {
 const AGENCY_COLUMNS: &str =
     "id, code, name, short_name, parent_id, path, level, unit_era, unit_code, merged_into, active";
 
+/// How many columns [`agency_columns`] lists.
+pub const AGENCY_COLUMN_COUNT: usize = 11;
+
+/// An agency's columns under table alias `alias`, for a query that reads an agency with other
+/// rows (one statement instead of a lookup per agency); read them back with [`agency_at`].
+pub fn agency_columns(alias: &str) -> String {
+    AGENCY_COLUMNS
+        .split(", ")
+        .map(|column| format!("{alias}.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The agency whose [`agency_columns`] start at column `at` of `r`; `None` when an outer
+/// join found none.
+pub fn agency_at(r: &AnyRow, at: usize) -> Result<Option<Agency>> {
+    let Some(id) = r.try_get::<Option<i64>, _>(at)? else {
+        return Ok(None);
+    };
+    Ok(Some(Agency {
+        id,
+        code: r.try_get(at + 1)?,
+        name: r.try_get(at + 2)?,
+        short_name: r.try_get(at + 3)?,
+        parent_id: r.try_get(at + 4)?,
+        path: r.try_get(at + 5)?,
+        level: r.try_get(at + 6)?,
+        unit_era: r.try_get(at + 7)?,
+        unit_code: r.try_get(at + 8)?,
+        merged_into: r.try_get(at + 9)?,
+        active: r.try_get::<i64, _>(at + 10)? != 0,
+    }))
+}
+
 fn agency_from_row(r: &AnyRow) -> Result<Agency> {
-    Ok(Agency {
-        id: r.try_get(0)?,
-        code: r.try_get(1)?,
-        name: r.try_get(2)?,
-        short_name: r.try_get(3)?,
-        parent_id: r.try_get(4)?,
-        path: r.try_get(5)?,
-        level: r.try_get(6)?,
-        unit_era: r.try_get(7)?,
-        unit_code: r.try_get(8)?,
-        merged_into: r.try_get(9)?,
-        active: r.try_get::<i64, _>(10)? != 0,
-    })
+    agency_at(r, 0)?.ok_or_else(|| Error::Other("an agency row without an id".into()))
 }
 
 async fn fetch_agency<'e, E>(

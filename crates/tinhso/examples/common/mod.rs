@@ -248,7 +248,42 @@ pub struct Server {
     pub counter: String,
     pub specialist: String,
     pub leader: String,
-    intake: Value,
+    /// The counter intake of each of the demo's communes (the officials hold their roles in
+    /// all four); the first is the one the officials' demo grants name.
+    intakes: Vec<Value>,
+}
+
+/// The demo's communes, where the benchmark's dossiers are filed.
+const COMMUNES: [&str; 4] = [
+    "000.00.31.H32",
+    "000.00.32.H32",
+    "000.00.33.H32",
+    "000.00.34.H32",
+];
+
+/// Gives the demo's counter officer, specialist and leader their roles in every commune.
+async fn grant_in_communes(p: &Platform) {
+    use tinhso_core::access::Role;
+    let ctx = Ctx::cli(p.now_ms());
+    for (username, role) in [
+        ("motcua", Role::CounterOfficer),
+        ("chuyenvien", Role::Specialist),
+        ("lanhdao", Role::Leader),
+    ] {
+        let user = tinhso_platform::identity::user_by_username(p, username)
+            .await
+            .unwrap()
+            .unwrap();
+        for code in &COMMUNES[1..] {
+            let agency = tinhso_platform::org::resolve_agency_code(p, code)
+                .await
+                .unwrap()
+                .unwrap();
+            tinhso_platform::identity::grant_role(p, &ctx, user.id, role, agency.id)
+                .await
+                .unwrap();
+        }
+    }
 }
 
 impl Server {
@@ -281,12 +316,18 @@ impl Server {
                 (f.key.clone(), Value::String(value))
             })
             .collect();
-        let intake = json!({
-            "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "counter",
-            "applicant": {"name": "Nguyễn Văn Hiệu Năng", "id_number": "079200001234"}, "form": form,
-            // The officer checked the three paper originals at the counter.
-            "documents": [{"requirement": 0, "paper": true}, {"requirement": 1, "paper": true}, {"requirement": 2, "paper": true}],
-        });
+        grant_in_communes(p).await;
+        let intakes = COMMUNES
+            .iter()
+            .map(|agency| {
+                json!({
+                    "procedure_code": "1.001193", "agency_code": agency, "channel": "counter",
+                    "applicant": {"name": "Nguyễn Văn Hiệu Năng", "id_number": "079200001234"}, "form": form,
+                    // The officer checked the three paper originals at the counter.
+                    "documents": [{"requirement": 0, "paper": true}, {"requirement": 1, "paper": true}, {"requirement": 2, "paper": true}],
+                })
+            })
+            .collect();
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(256)
             .timeout(Duration::from_secs(60))
@@ -298,7 +339,7 @@ impl Server {
             counter: token(p, "motcua").await,
             specialist: token(p, "chuyenvien").await,
             leader: token(p, "lanhdao").await,
-            intake,
+            intakes,
         })
     }
 
@@ -315,15 +356,18 @@ impl Server {
         response.json::<Value>().await.unwrap()
     }
 
-    /// One lifecycle: counter intake, start processing, approve, return result.
+    /// One lifecycle in the first commune: counter intake, start processing, approve,
+    /// return result.
     pub async fn lifecycle(&self) {
-        self.lifecycle_observed(|_| {}).await;
+        self.lifecycle_observed(0, |_| {}).await;
     }
 
-    /// One lifecycle, calling `after` with each request's name once its response arrived (the
-    /// statement count of `bench_lifecycle … count` is read there).
-    pub async fn lifecycle_observed(&self, mut after: impl FnMut(&'static str)) {
-        let filed = self.post(&self.counter, "/dossiers", &self.intake).await;
+    /// One lifecycle in commune `commune` (modulo the four), calling `after` with each
+    /// request's name once its response arrived (the statement count of `bench_lifecycle …
+    /// count` is read there).
+    pub async fn lifecycle_observed(&self, commune: usize, mut after: impl FnMut(&'static str)) {
+        let intake = &self.intakes[commune % self.intakes.len()];
+        let filed = self.post(&self.counter, "/dossiers", intake).await;
         after("counter intake");
         let act = format!("/dossiers/{}/actions", filed["code"].as_str().unwrap());
         self.post(
@@ -345,12 +389,26 @@ impl Server {
         after("return result");
     }
 
-    /// Lifecycles per second from `concurrency` clients.
+    /// Lifecycles per second from `concurrency` clients, all in the first commune.
     pub async fn lifecycle_rate(self: &Arc<Self>, seconds: u64, concurrency: usize) -> f64 {
+        self.lifecycle_rate_in(seconds, concurrency, 1).await
+    }
+
+    /// Lifecycles per second from `concurrency` clients, client k filing in commune
+    /// k mod `communes` (at most the demo's four).
+    pub async fn lifecycle_rate_in(
+        self: &Arc<Self>,
+        seconds: u64,
+        concurrency: usize,
+        communes: usize,
+    ) -> f64 {
         let server = self.clone();
-        measure(seconds, concurrency, move |_| {
+        let communes = communes.clamp(1, COMMUNES.len()) as u64;
+        measure(seconds, concurrency, move |op| {
             let server = server.clone();
-            async move { server.lifecycle().await }
+            // `op` is client × 1,000,000 + its operation number.
+            let commune = (op / 1_000_000 % communes) as usize;
+            async move { server.lifecycle_observed(commune, |_| {}).await }
         })
         .await
         .per_s
