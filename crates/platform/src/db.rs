@@ -140,7 +140,9 @@ pub struct WriteTx {
 impl WriteTx {
     /// Waits, in this process, for the turn at a row many writers update (an agency's daily
     /// counter) before locking it in the database; the turn is held until this transaction
-    /// ends. Call it right before the statement that locks the row. See [`HotRows`].
+    /// ends. Call it right before the statement that locks the row, and lock nothing other
+    /// writers wait for before it: PostgreSQL's deadlock detector cannot see a wait here.
+    /// See [`HotRows`].
     pub async fn take_turn(&mut self, row: &str) {
         let turn = self.hot_rows.turn(row).await;
         self.turns.push(turn);
