@@ -291,16 +291,11 @@ async fn submit_inner(
     // taken first. PostgreSQL runs writers side by side: the dossier goes in under a
     // placeholder and the code is taken as late as possible, so the wait covers only what
     // names the code (history, notifications, audit) and the commit.
-    let numbered_late = p.db.dialect() == Dialect::Postgres;
-    let early_code = if numbered_late {
-        None
-    } else {
-        Some(take_dossier_code(&mut tx, &agency.code, local_day).await?)
+    let early_code = match p.db.dialect() {
+        Dialect::Sqlite => Some(take_dossier_code(&mut tx, &agency.code, local_day).await?),
+        Dialect::Postgres => None,
     };
-    let insert_code = match &early_code {
-        Some(code) => code.clone(),
-        None => placeholder_code(),
-    };
+    let insert_code = early_code.clone().unwrap_or_else(placeholder_code);
     // The new row comes back as the response shows it: no reading it again after the commit.
     let sql = format!(
         "INSERT INTO dossiers (code, agency_id, procedure_version_id, procedure_code, applicant_user_id, applicant_name, applicant_id_number, applicant_phone, applicant_email, proxy_json, channel, status, form_json, submitted_ms, received_ms, due_ms, received_by, clock_json, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $14) RETURNING {HEAD_COLUMNS}"
@@ -1253,10 +1248,9 @@ fn event_from_slots(r: &sqlx::any::AnyRow) -> Result<EventView> {
 }
 
 async fn load(p: &Platform, code: &str, with_results: bool) -> Result<DossierView> {
-    let columns: Vec<String> = HEAD_COLUMNS.split(", ").map(|c| format!("d.{c}")).collect();
     let sql = format!(
         "SELECT {}, v.version, a.code FROM dossiers d JOIN procedure_versions v ON v.id = d.procedure_version_id JOIN agencies a ON a.id = d.agency_id WHERE d.code = $1",
-        columns.join(", ")
+        tinhso_platform::db::qualified(HEAD_COLUMNS, "d")
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(code)

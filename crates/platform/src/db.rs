@@ -346,6 +346,16 @@ impl Db {
     }
 }
 
+/// A list of columns (`"id, code, name"`) qualified by a table alias (`"a.id, a.code, a.name"`),
+/// for a join that reads another table's row beside its own in one statement.
+pub fn qualified(columns: &str, alias: &str) -> String {
+    columns
+        .split(", ")
+        .map(|column| format!("{alias}.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A pooled connection idle for this long is pinged before it is handed out.
 const CHECK_IDLE_AFTER: Duration = Duration::from_secs(10);
 

@@ -51,13 +51,8 @@ const USER_COLUMNS: &str = "id, kind, username, display_name, personal_id, tax_c
 
 /// The user's columns qualified by the alias `u`, first in a join so that [`user_from_row`]
 /// reads them at the same positions.
-static JOINED_USER_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    USER_COLUMNS
-        .split(", ")
-        .map(|c| format!("u.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-});
+static JOINED_USER_COLUMNS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::db::qualified(USER_COLUMNS, "u"));
 
 /// Columns after the user's in a joined row start here.
 const AFTER_USER: usize = 13;

@@ -219,11 +219,7 @@ pub const AGENCY_COLUMN_COUNT: usize = 11;
 /// An agency's columns under table alias `alias`, for a query that reads an agency with other
 /// rows (one statement instead of a lookup per agency); read them back with [`agency_at`].
 pub fn agency_columns(alias: &str) -> String {
-    AGENCY_COLUMNS
-        .split(", ")
-        .map(|column| format!("{alias}.{column}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    crate::db::qualified(AGENCY_COLUMNS, alias)
 }
 
 /// The agency whose [`agency_columns`] start at column `at` of `r`; `None` when an outer
