@@ -7,10 +7,15 @@
 
 /// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `columns` values each.
 pub(crate) fn values_placeholders(rows: usize, columns: usize) -> String {
+    values_placeholders_from(1, rows, columns)
+}
+
+/// [`values_placeholders`] numbered from `$first`, for rows bound after other values.
+pub(crate) fn values_placeholders_from(first: usize, rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|r| {
-            let row: Vec<String> = (1..=columns)
-                .map(|c| format!("${}", r * columns + c))
+            let row: Vec<String> = (0..columns)
+                .map(|c| format!("${}", first + r * columns + c))
                 .collect();
             format!("({})", row.join(", "))
         })
@@ -27,5 +32,6 @@ mod tests {
         assert_eq!(values_placeholders(1, 2), "($1, $2)");
         assert_eq!(values_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(values_placeholders(0, 3), "");
+        assert_eq!(values_placeholders_from(6, 2, 2), "($6, $7), ($8, $9)");
     }
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 use sqlx::Row;
 use tinhso_core::calendar::{DeadlineClock, WorkingCalendar};
-use tinhso_platform::{Ctx, Error, Result, WriteTx};
+use tinhso_platform::{Ctx, Dialect, Error, Result, WriteTx};
 
 use crate::domain::catalog::ProcessStep;
 use crate::domain::dossier::Action;
@@ -113,9 +113,10 @@ pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> 
             open: next,
         } => {
             let current = open.as_ref().map(|o| o.index);
-            if let Some(step) = &open {
-                close(tx, ctx, step, input.closing_calendar, "done").await?;
-            }
+            let closing = open
+                .as_ref()
+                .map(|step| Closing::of(ctx, step, input.closing_calendar, "done"))
+                .transpose()?;
             let mut inserted: Vec<(usize, Option<DeadlineClock>)> =
                 completed_range(current, complete_through)
                     .filter(|passed| Some(*passed) != current)
@@ -132,7 +133,7 @@ pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> 
                 clock.start(now).map_err(crate::dossiers::calendar_error)?;
                 inserted.push((next, Some(clock)));
             }
-            insert_steps(tx, ctx, &input, &inserted).await
+            advance(tx, ctx, &input, closing, &inserted).await
         }
     }
 }
@@ -171,7 +172,57 @@ async fn pause_or_resume(
     still_open(changed)
 }
 
-/// Closes the open step now; it is late when its working time ran out before now.
+/// How the open step is closed: with which outcome, and whether after its deadline (its
+/// working time ran out before now).
+struct Closing<'a> {
+    step_id: i64,
+    outcome: &'a str,
+    late: bool,
+}
+
+impl<'a> Closing<'a> {
+    fn of(
+        ctx: &Ctx,
+        step: &OpenStep,
+        calendar: &WorkingCalendar,
+        outcome: &'a str,
+    ) -> Result<Self> {
+        let late = match &step.clock {
+            Some(clock) => {
+                clock
+                    .remaining(tinhso_core::calendar::vietnam_instant(ctx.now_ms), calendar)
+                    .map_err(crate::dossiers::calendar_error)?
+                    < 0
+            }
+            None => false,
+        };
+        Ok(Self {
+            step_id: step.id,
+            outcome,
+            late,
+        })
+    }
+
+    fn bind<'q>(&self, query: AnyQuery<'q>, ctx: &Ctx) -> AnyQuery<'q> {
+        query
+            .bind(ctx.now_ms)
+            .bind(ctx.actor.clone())
+            .bind(self.outcome.to_owned())
+            .bind(i64::from(self.late))
+            .bind(self.step_id)
+    }
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Closes the open step, binding [`Closing::bind`]'s five values as `$1`…`$5`.
+const CLOSE_STEP: &str = "UPDATE dossier_steps SET completed_ms = $1, completed_by = $2, outcome = $3, late = $4 WHERE id = $5 AND completed_ms IS NULL";
+
+/// The columns of an inserted step, bound by [`NewStep::bind`].
+const STEP_COLUMNS: &str = "dossier_id, step_index, name, role, agency_id, started_ms, due_ms, clock_json, completed_ms, completed_by, outcome";
+const STEP_COLUMN_COUNT: usize = 11;
+
+/// Closes the open step now.
 async fn close(
     tx: &mut WriteTx,
     ctx: &Ctx,
@@ -179,36 +230,47 @@ async fn close(
     calendar: &WorkingCalendar,
     outcome: &str,
 ) -> Result<()> {
-    let late = match &step.clock {
-        Some(clock) => {
-            clock
-                .remaining(tinhso_core::calendar::vietnam_instant(ctx.now_ms), calendar)
-                .map_err(crate::dossiers::calendar_error)?
-                < 0
-        }
-        None => false,
-    };
-    let changed = sqlx::query("UPDATE dossier_steps SET completed_ms = $1, completed_by = $2, outcome = $3, late = $4 WHERE id = $5 AND completed_ms IS NULL")
-        .bind(ctx.now_ms)
-        .bind(&ctx.actor)
-        .bind(outcome)
-        .bind(i64::from(late))
-        .bind(step.id)
+    let closing = Closing::of(ctx, step, calendar, outcome)?;
+    let changed = closing
+        .bind(sqlx::query(CLOSE_STEP), ctx)
         .execute(&mut *tx.tx)
         .await?
         .rows_affected();
     still_open(changed)
 }
 
-/// Inserts the given steps in one statement: each open with its running clock, or (no
-/// clock) done now by the action that completed a later step (a decision completes the
-/// review before it). Indexes outside the process are skipped.
-async fn insert_steps(
-    tx: &mut WriteTx,
-    ctx: &Ctx,
-    input: &StepInput<'_>,
+/// A step to insert: open with its running clock, or (no clock) done now by the action that
+/// completed a later step (a decision completes the review before it).
+struct NewStep<'a> {
+    index: usize,
+    step: &'a ProcessStep,
+    due: Option<i64>,
+    clock_json: Option<String>,
+}
+
+impl NewStep<'_> {
+    fn bind<'q>(self, query: AnyQuery<'q>, ctx: &Ctx, input: &StepInput<'_>) -> AnyQuery<'q> {
+        let open = self.clock_json.is_some();
+        query
+            .bind(input.dossier_id)
+            .bind(i64::try_from(self.index).unwrap_or(i64::MAX))
+            .bind(self.step.name.clone())
+            .bind(self.step.role.as_str())
+            .bind(input.agency_id)
+            .bind(ctx.now_ms)
+            .bind(self.due)
+            .bind(self.clock_json)
+            .bind((!open).then_some(ctx.now_ms))
+            .bind((!open).then(|| ctx.actor.clone()))
+            .bind((!open).then_some("done"))
+    }
+}
+
+/// The given steps as rows to insert; indexes outside the process are skipped.
+fn new_steps<'a>(
+    input: &StepInput<'a>,
     steps: &[(usize, Option<DeadlineClock>)],
-) -> Result<()> {
+) -> Result<Vec<NewStep<'a>>> {
     let mut rows = Vec::with_capacity(steps.len());
     for (index, clock) in steps {
         let Some(step) = input.process.get(*index) else {
@@ -225,33 +287,56 @@ async fn insert_steps(
             .as_ref()
             .map(crate::dossiers::clock_text)
             .transpose()?;
-        rows.push((*index, step, due, clock_json));
+        rows.push(NewStep {
+            index: *index,
+            step,
+            due,
+            clock_json,
+        });
     }
-    if rows.is_empty() {
-        return Ok(());
+    Ok(rows)
+}
+
+/// Closes the open step (if any) and inserts the given steps, in one statement when there are
+/// both: the rows go in only if the step was still open. SQLite runs the two statements in one
+/// call (the insert guarded by `changes()`, as the audit append does); PostgreSQL as one
+/// statement whose insert reads the update's `RETURNING`.
+async fn advance(
+    tx: &mut WriteTx,
+    ctx: &Ctx,
+    input: &StepInput<'_>,
+    closing: Option<Closing<'_>>,
+    steps: &[(usize, Option<DeadlineClock>)],
+) -> Result<()> {
+    let rows = new_steps(input, steps)?;
+    let count = rows.len();
+    let first = if closing.is_some() { 6 } else { 1 };
+    let values = crate::sql::values_placeholders_from(first, count, STEP_COLUMN_COUNT);
+    let sql = match (&closing, count, tx.dialect) {
+        (None, 0, _) => return Ok(()),
+        (Some(_), 0, _) => CLOSE_STEP.to_owned(),
+        (None, _, _) => format!("INSERT INTO dossier_steps ({STEP_COLUMNS}) VALUES {values}"),
+        (Some(_), _, Dialect::Sqlite) => format!(
+            "{CLOSE_STEP}; INSERT INTO dossier_steps ({STEP_COLUMNS}) SELECT * FROM (VALUES {values}) WHERE changes() = 1"
+        ),
+        (Some(_), _, Dialect::Postgres) => format!(
+            "WITH closed AS ({CLOSE_STEP} RETURNING id) INSERT INTO dossier_steps ({STEP_COLUMNS}) SELECT v.* FROM (VALUES {values}) AS v WHERE EXISTS (SELECT 1 FROM closed)"
+        ),
+    };
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    if let Some(closing) = &closing {
+        query = closing.bind(query, ctx);
     }
-    let sql = format!(
-        "INSERT INTO dossier_steps (dossier_id, step_index, name, role, agency_id, started_ms, due_ms, clock_json, completed_ms, completed_by, outcome) VALUES {}",
-        crate::sql::values_placeholders(rows.len(), 11)
-    );
-    let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for (index, step, due, clock_json) in rows {
-        let open = clock_json.is_some();
-        insert = insert
-            .bind(input.dossier_id)
-            .bind(i64::try_from(index).unwrap_or(i64::MAX))
-            .bind(step.name.clone())
-            .bind(step.role.as_str())
-            .bind(input.agency_id)
-            .bind(ctx.now_ms)
-            .bind(due)
-            .bind(clock_json)
-            .bind((!open).then_some(ctx.now_ms))
-            .bind((!open).then(|| ctx.actor.clone()))
-            .bind((!open).then_some("done"));
+    for row in rows {
+        query = row.bind(query, ctx, input);
     }
-    insert.execute(&mut *tx.tx).await?;
-    Ok(())
+    let affected = query.execute(&mut *tx.tx).await?.rows_affected();
+    // Nothing at all is written when the step was closed meanwhile: SQLite counts the update
+    // and the inserts, PostgreSQL the inserts only.
+    match closing {
+        Some(_) => still_open(affected),
+        None => Ok(()),
+    }
 }
 
 /// One step as the API shows it.

@@ -130,12 +130,11 @@ pub async fn working_calendar_under(
     {
         return Ok(calendar);
     }
-    let calendar = WorkingCalendar {
-        rules: stored_rules(p).await?,
-        schedules: stored_schedules(p).await?,
-        office_hours: office_hours_for(p, agency).await?,
-        ..WorkingCalendar::default()
-    };
+    let calendar = WorkingCalendar::new(
+        stored_rules(p).await?,
+        stored_schedules(p).await?,
+        office_hours_for(p, agency).await?,
+    );
     if let Some(stamp) = &stamp {
         cache.0.insert(Some(stamp), key, calendar.clone());
     }

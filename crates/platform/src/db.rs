@@ -382,9 +382,12 @@ fn pool_options(dialect: Dialect, max_connections: u32) -> AnyPoolOptions {
                     // WAL lets readers proceed while one writer commits; busy_timeout covers
                     // other processes (the CLI next to a running server). `synchronous=NORMAL`
                     // because durability comes from `WalSync`. A 16 MiB page cache per
-                    // connection (SQLite's default is 2 MB) and reads through a memory map:
-                    // with a million dossiers the indexes no longer fit the default cache.
-                    sqlx::raw_sql("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456;").execute(&mut *conn).await?;
+                    // connection (SQLite's default is 2 MB): with a million dossiers the
+                    // indexes no longer fit the default cache. No memory map: a connection
+                    // that sees another's commit unmaps the whole file before its next read
+                    // (`munmap`, a TLB flush on every core), which cost more CPU under write
+                    // load than the map saved on reads.
+                    sqlx::raw_sql("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-16384; PRAGMA mmap_size=0;").execute(&mut *conn).await?;
                 }
                 Ok(())
             })

@@ -126,9 +126,11 @@ async fn main_async() {
     let audited = common::audited_insert_rate(&db.platform, seconds, concurrency).await;
     let server = common::Server::start(&db.platform).await;
     let (n0, held0) = db.platform.db.write_lock_use().totals();
+    let (own0, postgres0) = common::cpu_ms();
     let started = std::time::Instant::now();
     let lifecycles = server.lifecycle_rate(seconds, concurrency).await;
     let (n1, held1) = db.platform.db.write_lock_use().totals();
+    let (own1, postgres1) = common::cpu_ms();
     let elapsed = started.elapsed().as_secs_f64();
     let spread = server.lifecycle_rate_in(seconds, concurrency, 4).await;
     let held = (held1 - held0).as_secs_f64();
@@ -140,10 +142,22 @@ async fn main_async() {
     } else {
         format!(" write_lock_busy_percent={:.0}", 100.0 * held / elapsed)
     };
+    // Server and clients share the process: its CPU per lifecycle is an upper bound of the
+    // server's.
+    let done = (lifecycles * elapsed).max(1.0);
+    let postgres_cpu = if db.is_postgres() {
+        format!(
+            " postgres_cpu_ms_per_lifecycle={:.2}",
+            (postgres1 - postgres0) / done
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "backend={backend} write_transactions={} mean_transaction_ms={:.3}{busy}",
+        "backend={backend} write_transactions={} mean_transaction_ms={:.3}{busy} process_cpu_ms_per_lifecycle={:.2}{postgres_cpu}",
         n1 - n0,
-        held * 1e3 / transactions
+        held * 1e3 / transactions,
+        (own1 - own0) / done
     );
     println!(
         "backend={backend} concurrency={concurrency} seconds={seconds} lifecycles_per_s={lifecycles:.1} requests_per_s={:.1} lifecycles_per_s_over_4_communes={spread:.1} baseline_raw_durable_inserts_per_s={raw:.1} baseline_audited_inserts_per_s={audited:.1}",

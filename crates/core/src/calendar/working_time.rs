@@ -16,6 +16,7 @@
 //! * `working_minutes_between(t, add_working_minutes(t, m)) == m`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{
     DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, Utc,
@@ -134,7 +135,60 @@ pub struct WorkingCalendar {
     /// Days the office is closed every week (Saturday and Sunday by default); a schedule's
     /// extra working day opens the office even on one of them.
     pub rest_days: Vec<Weekday>,
+    /// Each year's days off once computed, shared by this calendar's clones.
+    #[serde(skip)]
+    days_off: DaysOffMemo,
 }
+
+/// Days off by year, computed once for a calendar and its clones: the lunar holidays take
+/// astronomy to place (new moons), which cost more than the rest of a deadline's arithmetic,
+/// and a server computes deadlines on one cached calendar all day. It remembers the rules and
+/// schedules it computed under and starts over when a calendar's public fields changed.
+#[derive(Debug, Default, Clone)]
+struct DaysOffMemo(Arc<Mutex<DaysOffYears>>);
+
+#[derive(Debug, Default)]
+struct DaysOffYears {
+    under: Option<(HolidayRules, Vec<YearSchedule>)>,
+    years: HashMap<i32, Arc<HashSet<NaiveDate>>>,
+}
+
+impl DaysOffMemo {
+    /// At most this many years are kept (a report over a century does not grow it forever).
+    const YEARS: usize = 64;
+
+    fn year(&self, calendar: &WorkingCalendar, year: i32) -> Arc<HashSet<NaiveDate>> {
+        let mut memo = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = memo.under.as_ref().is_some_and(|(rules, schedules)| {
+            *rules == calendar.rules && *schedules == calendar.schedules
+        });
+        if !current || memo.years.len() >= Self::YEARS && !memo.years.contains_key(&year) {
+            memo.under = Some((calendar.rules.clone(), calendar.schedules.clone()));
+            memo.years.clear();
+        }
+        memo.years
+            .entry(year)
+            .or_insert_with(|| {
+                Arc::new(
+                    calendar
+                        .holidays_in_year(year)
+                        .into_iter()
+                        .map(|day| day.date)
+                        .collect(),
+                )
+            })
+            .clone()
+    }
+}
+
+/// The memo is a cache: two calendars are equal by their data alone.
+impl PartialEq for DaysOffMemo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for DaysOffMemo {}
 
 impl Default for WorkingCalendar {
     fn default() -> Self {
@@ -143,11 +197,26 @@ impl Default for WorkingCalendar {
             schedules: default_schedules(),
             office_hours: OfficeHours::default(),
             rest_days: vec![Weekday::Sat, Weekday::Sun],
+            days_off: DaysOffMemo::default(),
         }
     }
 }
 
 impl WorkingCalendar {
+    /// A calendar of these rules, schedules and office hours, closed on Saturday and Sunday.
+    pub fn new(
+        rules: HolidayRules,
+        schedules: Vec<YearSchedule>,
+        office_hours: OfficeHours,
+    ) -> Self {
+        Self {
+            rules,
+            schedules,
+            office_hours,
+            ..Self::default()
+        }
+    }
+
     /// The days off of `year` under this calendar's rules and schedules.
     pub fn holidays_in_year(&self, year: i32) -> Vec<DayOff> {
         holidays_in_year(year, &self.rules, &self.schedules)
@@ -342,7 +411,7 @@ impl SpanCounter<'_> {
 struct DayBook<'a> {
     calendar: &'a WorkingCalendar,
     extra_working: HashSet<NaiveDate>,
-    days_off: HashMap<i32, HashSet<NaiveDate>>,
+    days_off: HashMap<i32, Arc<HashSet<NaiveDate>>>,
 }
 
 impl<'a> DayBook<'a> {
@@ -371,13 +440,7 @@ impl<'a> DayBook<'a> {
         !self
             .days_off
             .entry(date.year())
-            .or_insert_with(|| {
-                calendar
-                    .holidays_in_year(date.year())
-                    .into_iter()
-                    .map(|day| day.date)
-                    .collect()
-            })
+            .or_insert_with(|| calendar.days_off.year(calendar, date.year()))
             .contains(&date)
     }
 }

@@ -414,3 +414,32 @@ impl Server {
         .per_s
     }
 }
+
+/// CPU time (user + system, milliseconds) used so far by this process and, separately, by
+/// every PostgreSQL server process on the machine, read from `/proc` (Linux reports it in
+/// ticks of 1/100 s). On a shared VM the wall-clock rate moves with the host's load (steal
+/// time); the CPU spent per lifecycle moves far less, so old and new builds compare on it.
+pub fn cpu_ms() -> (f64, f64) {
+    let ticks = |stat: &str| -> Option<f64> {
+        // The command name (field 2) is in parentheses and may hold spaces.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split(' ').collect();
+        let user: f64 = fields.get(11)?.parse().ok()?;
+        let system: f64 = fields.get(12)?.parse().ok()?;
+        Some((user + system) * 10.0)
+    };
+    let own = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| ticks(&s))
+        .unwrap_or(0.0);
+    let mut postgres = 0.0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let path = entry.path();
+        let is_postgres =
+            std::fs::read_to_string(path.join("comm")).is_ok_and(|comm| comm.trim() == "postgres");
+        if is_postgres && let Ok(stat) = std::fs::read_to_string(path.join("stat")) {
+            postgres += ticks(&stat).unwrap_or(0.0);
+        }
+    }
+    (own, postgres)
+}

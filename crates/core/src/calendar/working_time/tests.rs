@@ -325,3 +325,31 @@ fn span_counter_agrees_with_single_spans() {
         210
     );
 }
+
+#[test]
+fn remembered_days_off_follow_a_change_of_the_rules() {
+    // 2027-09-02 (a Thursday) is National Day.
+    let national_day = date(2027, 9, 2);
+    let calendar = WorkingCalendar::default();
+    assert!(!calendar.is_working_day(national_day));
+    // A clone shares what was computed, and gives it up once its rules differ.
+    let mut without_holidays = calendar.clone();
+    without_holidays.rules.holidays.clear();
+    assert!(without_holidays.is_working_day(national_day));
+    assert!(!calendar.is_working_day(national_day));
+    assert_eq!(
+        calendar.holidays_in_year(2027),
+        WorkingCalendar::default().holidays_in_year(2027)
+    );
+}
+
+#[test]
+fn days_off_of_many_years_are_all_right() {
+    let calendar = WorkingCalendar::default();
+    // More years than the memo keeps: each is still answered from its own rules.
+    for year in 2000..2200 {
+        let national_day = date(year, 9, 2);
+        let weekend = matches!(national_day.weekday(), Weekday::Sat | Weekday::Sun);
+        assert!(weekend || !calendar.is_working_day(national_day), "{year}");
+    }
+}
