@@ -96,7 +96,9 @@ impl WalSync {
                 Turn::Done => return Ok(()),
                 Turn::Wait => notified.await,
                 Turn::Lead { through, inode } => {
+                    let leading = Leading(Some(self));
                     let outcome = self.flush(inode).await;
+                    leading.finished();
                     self.finish(through, outcome)?;
                 }
             }
@@ -166,6 +168,27 @@ impl WalSync {
     }
 }
 
+/// The leader's duty while its flush runs. A leader whose future is dropped mid-flush (a
+/// client that hung up, a cancelled task) hands the duty back: the flush's outcome is unknown,
+/// so nothing more is counted durable, and the waiters are woken for one of them to lead the
+/// next flush. Without this every later commit would wait for a flush nobody finishes.
+struct Leading<'a>(Option<&'a WalSync>);
+
+impl Leading<'_> {
+    fn finished(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        if let Some(sync) = self.0 {
+            sync.lock().flushing = false;
+            sync.flushed.notify_waiters();
+        }
+    }
+}
+
 fn poisoned(why: &str) -> Error {
     Error::Other(format!(
         "the database cannot make writes durable ({why}); restart the server"
@@ -202,6 +225,28 @@ mod tests {
         assert_eq!(state.durable, 64);
         assert!(!state.flushing);
         assert!(state.wal_inode.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_leader_dropped_mid_flush_does_not_stall_later_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.db");
+        std::fs::write(dir.path().join("x.db-wal"), b"frames").unwrap();
+        let sync = WalSync::new(&db);
+        let first = sync.committed();
+        // Polled once (it starts the flush and waits for it), then dropped.
+        tokio::select! {
+            biased;
+            _ = sync.durable(first) => {}
+            () = std::future::ready(()) => {}
+        }
+        assert!(!sync.lock().flushing);
+        let second = sync.committed();
+        tokio::time::timeout(std::time::Duration::from_secs(10), sync.durable(second))
+            .await
+            .expect("a later commit is flushed")
+            .unwrap();
+        assert!(sync.lock().durable >= second);
     }
 
     #[tokio::test]
