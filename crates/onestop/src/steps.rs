@@ -105,7 +105,10 @@ pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> 
             None => Ok(()),
         },
         StepEffect::Stop => match open {
-            Some(step) => close(tx, ctx, &step, input.closing_calendar, "stopped").await,
+            Some(step) => {
+                let closing = Closing::of(ctx, &step, input.closing_calendar, "stopped")?;
+                advance(tx, ctx, &input, Some(closing), &[]).await
+            }
             None => Ok(()),
         },
         StepEffect::Advance {
@@ -221,23 +224,6 @@ const CLOSE_STEP: &str = "UPDATE dossier_steps SET completed_ms = $1, completed_
 /// The columns of an inserted step, bound by [`NewStep::bind`].
 const STEP_COLUMNS: &str = "dossier_id, step_index, name, role, agency_id, started_ms, due_ms, clock_json, completed_ms, completed_by, outcome";
 const STEP_COLUMN_COUNT: usize = 11;
-
-/// Closes the open step now.
-async fn close(
-    tx: &mut WriteTx,
-    ctx: &Ctx,
-    step: &OpenStep,
-    calendar: &WorkingCalendar,
-    outcome: &str,
-) -> Result<()> {
-    let closing = Closing::of(ctx, step, calendar, outcome)?;
-    let changed = closing
-        .bind(sqlx::query(CLOSE_STEP), ctx)
-        .execute(&mut *tx.tx)
-        .await?
-        .rows_affected();
-    still_open(changed)
-}
 
 /// A step to insert: open with its running clock, or (no clock) done now by the action that
 /// completed a later step (a decision completes the review before it).
