@@ -13,7 +13,7 @@ use tinhso_core::access::{Action as AccessAction, Role, Target};
 use tinhso_core::{DomainError, ErrorCode};
 use tinhso_platform::audit::Change;
 use tinhso_platform::scanner::ScanVerdict;
-use tinhso_platform::{Caller, Ctx, Error, Platform, Result, WriteTx};
+use tinhso_platform::{Batch, Caller, Ctx, Error, Platform, Result, WriteTx};
 
 use crate::domain::catalog::RequiredDocument;
 use crate::domain::documents::{Planned, Source, detect_type, sanitize_filename};
@@ -353,14 +353,16 @@ pub(crate) async fn resolve_uploads(p: &Platform, ctx: &Ctx, ids: &[i64]) -> Res
     Ok(resolved)
 }
 
-/// Links documents to a dossier inside the caller's transaction, marking the uploads used.
-/// An upload attached meanwhile by a concurrent request makes the whole change fail.
-pub(crate) async fn link(
+/// Links checked documents to a dossier in the caller's transaction: each upload is
+/// claimed now (a conflict if another dossier took it meanwhile), and the rows go into the
+/// transaction's batch as one statement (a counter intake links three or more).
+pub(crate) async fn link<'a>(
     tx: &mut WriteTx,
+    batch: &mut Batch<'a>,
     ctx: &Ctx,
     dossier_id: i64,
     role: &str,
-    docs: &[Resolved],
+    docs: &'a [Resolved],
 ) -> Result<()> {
     for doc in docs {
         if let Some(upload_id) = doc.upload_id {
@@ -385,29 +387,30 @@ pub(crate) async fn link(
     if docs.is_empty() {
         return Ok(());
     }
-    // One statement for all the documents (a counter intake links three or more).
     let sql = format!(
         "INSERT INTO dossier_documents (dossier_id, role, requirement_index, name, source, upload_id, citizen_document_id, blob_key, filename, content_type, size_bytes, added_by, added_ms) VALUES {}",
         crate::sql::values_placeholders(docs.len(), 13)
     );
-    let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for doc in docs {
-        insert = insert
-            .bind(dossier_id)
-            .bind(role.to_owned())
-            .bind(doc.requirement_index)
-            .bind(doc.name.clone())
-            .bind(doc.source)
-            .bind(doc.upload_id)
-            .bind(doc.citizen_document_id)
-            .bind(doc.blob_key.clone())
-            .bind(doc.filename.clone())
-            .bind(doc.content_type.clone())
-            .bind(doc.size_bytes)
-            .bind(ctx.actor.clone())
-            .bind(ctx.now_ms);
-    }
-    insert.execute(&mut *tx.tx).await?;
+    let (role, actor, now_ms) = (role.to_owned(), ctx.actor.clone(), ctx.now_ms);
+    batch.push(sql, move |mut insert| {
+        for doc in docs {
+            insert = insert
+                .bind(dossier_id)
+                .bind(role.clone())
+                .bind(doc.requirement_index)
+                .bind(doc.name.clone())
+                .bind(doc.source)
+                .bind(doc.upload_id)
+                .bind(doc.citizen_document_id)
+                .bind(doc.blob_key.clone())
+                .bind(doc.filename.clone())
+                .bind(doc.content_type.clone())
+                .bind(doc.size_bytes)
+                .bind(actor.clone())
+                .bind(now_ms);
+        }
+        insert
+    });
     Ok(())
 }
 

@@ -17,7 +17,9 @@ use tinhso_platform::audit::Change;
 use tinhso_platform::org::{
     AGENCY_COLUMN_COUNT, Agency, agency_at, agency_by_id, agency_columns, resolve_agency_code,
 };
-use tinhso_platform::{Caller, Ctx, Dialect, Error, Platform, Result, WriteTx};
+use tinhso_platform::{
+    Batch, Caller, Ctx, Dialect, Error, Outcomes, Platform, Result, StatementId, WriteTx,
+};
 
 use crate::catalog;
 use crate::documents as docs;
@@ -289,8 +291,9 @@ async fn submit_inner(
     // The agency's daily counter row stays locked until the commit, so every intake of that
     // agency waits for the one before it. SQLite runs one writer at a time anyway: the code is
     // taken first. PostgreSQL runs writers side by side: the dossier goes in under a
-    // placeholder and the code is taken as late as possible, so the wait covers only what
-    // names the code (history, notifications, audit) and the commit.
+    // placeholder and the code is taken as late as possible (after its documents, steps and
+    // history line), so the wait covers only what names the code (the audit record and the
+    // notifications) and the commit.
     let early_code = match p.db.dialect() {
         Dialect::Sqlite => Some(take_dossier_code(&mut tx, &agency.code, local_day).await?),
         Dialect::Postgres => None,
@@ -323,10 +326,15 @@ async fn submit_inner(
         .await?;
     let mut head = head_view(&inserted, procedure.version, agency.code.clone())?;
     let id = head.0;
-    docs::link(&mut tx, ctx, id, "submitted", &documents).await?;
-    if !online {
+    // What follows the dossier's row goes to the database as one batch.
+    let mut batch = Batch::new();
+    docs::link(&mut tx, &mut batch, ctx, id, "submitted", &documents).await?;
+    let steps = if online {
+        crate::steps::StepWrite::none()
+    } else {
         crate::steps::apply(
             &mut tx,
+            &mut batch,
             ctx,
             crate::steps::StepInput {
                 dossier_id: id,
@@ -338,8 +346,39 @@ async fn submit_inner(
                 known_open: Some(None),
             },
         )
-        .await?;
-    }
+        .await?
+    };
+    let event = Event {
+        dossier_id: id,
+        code: &insert_code,
+        email: applicant.email.trim(),
+        phone: applicant.phone.trim(),
+        action: "submit",
+        from: None,
+        to: status,
+        note: "",
+        due_ms,
+    };
+    let line = push_event(&mut batch, ctx, &event);
+    let summary = |code: &str| serde_json::json!({ "code": code, "status": status, "procedure": spec.code, "channel": input.channel, "documents": documents.len() });
+    // With the code known (SQLite), the audit record joins the batch.
+    let early_summary = early_code.as_deref().map(summary);
+    let audit = match (&early_code, &early_summary) {
+        (Some(code), Some(after)) => Some(p.defer_audit(
+            &mut batch,
+            &tx,
+            ctx,
+            Change::after("dossier.submit", "dossier", code, after),
+        )),
+        _ => None,
+    };
+    let parts = ActionBatch {
+        batch,
+        dossier: None,
+        steps,
+        line,
+    };
+    let ran = run_action_batch(&mut tx, parts).await?;
     let code = match early_code {
         Some(code) => code,
         None => {
@@ -353,25 +392,19 @@ async fn submit_inner(
         }
     };
     head.1.code.clone_from(&code);
-    record_event(
-        p,
-        &mut tx,
-        ctx,
-        Event {
-            dossier_id: id,
-            code: &code,
-            email: applicant.email.trim(),
-            phone: applicant.phone.trim(),
-            action: "submit",
-            from: None,
-            to: status,
-            note: "",
-            due_ms,
-        },
-    )
-    .await?;
-    p.audit(&mut tx, ctx, Change::after("dossier.submit", "dossier", &code, &serde_json::json!({ "code": code, "status": status, "procedure": spec.code, "channel": input.channel, "documents": documents.len() })))
-    .await?;
+    match audit {
+        Some(pending) => p.settle_audit(&mut tx, pending, &ran.outcomes).await?,
+        None => {
+            let after = summary(&code);
+            let change = Change::after("dossier.submit", "dossier", &code, &after);
+            p.audit(&mut tx, ctx, change).await?
+        }
+    };
+    let event = Event {
+        code: &code,
+        ..event
+    };
+    queue_for_event(p, &mut tx, ctx, ran.event_id, &event).await?;
     if let Some(draft_id) = draft {
         crate::drafts::mark_submitted(p, &mut tx, ctx, draft_id, &code).await?;
     }
@@ -443,25 +476,96 @@ pub(crate) struct Event<'a> {
     pub(crate) due_ms: Option<i64>,
 }
 
-/// Writes a history line and queues what it causes — the citizen's notifications and, when
-/// the connector is enabled, the national portal's sync — in the caller's transaction.
-async fn record_event(p: &Platform, tx: &mut WriteTx, ctx: &Ctx, e: Event<'_>) -> Result<()> {
-    let event_id: i64 = sqlx::query_scalar("INSERT INTO dossier_events (dossier_id, at_ms, actor, action, from_status, to_status, note, due_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
-        .bind(e.dossier_id)
-        .bind(ctx.now_ms)
-        .bind(&ctx.actor)
-        .bind(e.action)
-        .bind(e.from.map(Status::as_str))
-        .bind(e.to.as_str())
-        .bind(e.note)
-        .bind(e.due_ms)
-        .fetch_one(&mut *tx.tx)
-        .await?;
-    crate::notifications::enqueue_for_event(tx, ctx, event_id, &e).await?;
+/// Adds the history line of `e` to the transaction's batch; the statement returns its id.
+fn push_event<'a>(batch: &mut Batch<'a>, ctx: &Ctx, e: &Event<'a>) -> StatementId {
+    let (dossier_id, at_ms, actor) = (e.dossier_id, ctx.now_ms, ctx.actor.clone());
+    let (action, from, to, note, due_ms) = (e.action, e.from, e.to, e.note, e.due_ms);
+    batch.push(
+        "INSERT INTO dossier_events (dossier_id, at_ms, actor, action, from_status, to_status, note, due_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        move |q| {
+            q.bind(dossier_id)
+                .bind(at_ms)
+                .bind(actor)
+                .bind(action)
+                .bind(from.map(Status::as_str))
+                .bind(to.as_str())
+                .bind(note)
+                .bind(due_ms)
+        },
+    )
+}
+
+/// The id of the history line [`push_event`] added, once the batch ran.
+fn event_id(outcomes: &Outcomes, line: StatementId) -> Result<i64> {
+    let row = outcomes
+        .get(line)
+        .rows
+        .first()
+        .ok_or_else(|| Error::Other("the history line returned no id".into()))?;
+    Ok(row.try_get(0)?)
+}
+
+/// Queues what a history line causes — the citizen's notifications and, when the connector
+/// is enabled, the national portal's sync — in the caller's transaction.
+async fn queue_for_event(
+    p: &Platform,
+    tx: &mut WriteTx,
+    ctx: &Ctx,
+    event_id: i64,
+    e: &Event<'_>,
+) -> Result<()> {
+    crate::notifications::enqueue_for_event(tx, ctx, event_id, e).await?;
     if p.config.national_portal.enabled {
-        crate::portal_sync::enqueue_for_event(tx, ctx, event_id, &e).await?;
+        crate::portal_sync::enqueue_for_event(tx, ctx, event_id, e).await?;
     }
     Ok(())
+}
+
+/// The writes of an action batched together: the dossier's own change (when it is in the
+/// batch), its steps, its history line, and whatever else the caller pushed.
+struct ActionBatch<'a> {
+    batch: Batch<'a>,
+    /// The statement changing the dossier and returning its row.
+    dossier: Option<StatementId>,
+    steps: crate::steps::StepWrite,
+    line: StatementId,
+}
+
+/// An action batch that ran and passed its checks.
+struct Ran {
+    outcomes: Outcomes,
+    /// The dossier's changed row, when its change was in the batch.
+    changed: Option<sqlx::any::AnyRow>,
+    event_id: i64,
+}
+
+/// Runs an action's batch and checks it, the dossier's own change first: when that found
+/// the dossier changed meanwhile, the error rolls back what the batch's later statements did
+/// with it.
+async fn run_action_batch(tx: &mut WriteTx, parts: ActionBatch<'_>) -> Result<Ran> {
+    let ActionBatch {
+        batch,
+        dossier,
+        steps,
+        line,
+    } = parts;
+    let mut outcomes = batch.run(tx).await?;
+    let changed = match dossier {
+        Some(id) => Some(outcomes.take_rows(id).into_iter().next().ok_or_else(|| {
+            Error::domain(
+                ErrorCode::Conflict,
+                "the dossier changed meanwhile; reload it",
+            )
+        })?),
+        None => None,
+    };
+    steps.check(&outcomes)?;
+    let event_id = event_id(&outcomes, line)?;
+    Ok(Ran {
+        outcomes,
+        changed,
+        event_id,
+    })
 }
 
 /// The counter accepts a dossier filed online: receipt now, appointment from now.
@@ -903,105 +1007,60 @@ pub(crate) async fn prepare(
     })
 }
 
+/// The change of a dossier by an action: status, clock, and the fee asked for and whether it
+/// was paid, kept beside the status; it returns what the response shows of the dossier. The
+/// status in the WHERE clause makes a concurrent second action fail instead of applying
+/// twice.
+static TRANSITION_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "UPDATE dossiers SET status = $1, clock_json = $2, due_ms = $3, updated_ms = $4, received_ms = CASE WHEN $5 = 1 THEN $4 ELSE received_ms END, received_by = CASE WHEN $5 = 1 THEN $6 ELSE received_by END, resolved_ms = CASE WHEN $7 = 1 THEN $4 ELSE resolved_ms END, resolved_late = CASE WHEN $7 = 1 THEN $8 ELSE resolved_late END, closed_ms = CASE WHEN $9 = 1 THEN $4 ELSE closed_ms END, result_method = COALESCE($10, result_method), handling_agency_id = COALESCE($13, handling_agency_id), apology_due_ms = COALESCE($14, apology_due_ms), fee_amount = CASE WHEN $15 = 1 THEN $16 ELSE fee_amount END, fee_paid_ms = CASE WHEN $15 = 1 THEN NULL WHEN $17 = 1 THEN $4 ELSE fee_paid_ms END WHERE id = $11 AND status = $12 RETURNING {HEAD_COLUMNS}"
+    )
+});
+
 /// Writes a prepared transition in the caller's transaction: the new status and clock, the
-/// history line (and the citizen's notifications) and the audit record.
-pub(crate) async fn write_transition(
+/// steps, the history line (and the citizen's notifications) and the audit record. The
+/// writes nobody reads before the end go to the database as one batch.
+pub(crate) async fn write_transition<'a>(
     p: &Platform,
     tx: &mut WriteTx,
-    ctx: &Ctx,
-    code: &str,
-    t: &Transition,
+    ctx: &'a Ctx,
+    code: &'a str,
+    t: &'a Transition,
 ) -> Result<(i64, DossierView)> {
     let Transition {
         row,
         command,
         to,
         note,
-        clock,
         due,
-        resolved_late,
-        transfer_to,
         apology_due,
         ..
     } = t;
     let (to, due, apology_due) = (*to, *due, *apology_due);
-    // The status in the WHERE clause makes a concurrent second action fail instead of
-    // applying twice.
-    let (set_fee, fee, paid) = match command {
-        Command::RequestPayment { amount } => {
-            (1, Some(i64::try_from(*amount).unwrap_or(i64::MAX)), 0)
-        }
-        Command::ConfirmPayment { .. } => (0, None, 1),
-        _ => (0, None, 0),
-    };
-    // One statement changes the dossier — status, clock, and the fee asked for and whether it
-    // was paid, kept beside the status — and returns what the response shows of it.
-    let sql = format!(
-        "UPDATE dossiers SET status = $1, clock_json = $2, due_ms = $3, updated_ms = $4, received_ms = CASE WHEN $5 = 1 THEN $4 ELSE received_ms END, received_by = CASE WHEN $5 = 1 THEN $6 ELSE received_by END, resolved_ms = CASE WHEN $7 = 1 THEN $4 ELSE resolved_ms END, resolved_late = CASE WHEN $7 = 1 THEN $8 ELSE resolved_late END, closed_ms = CASE WHEN $9 = 1 THEN $4 ELSE closed_ms END, result_method = COALESCE($10, result_method), handling_agency_id = COALESCE($13, handling_agency_id), apology_due_ms = COALESCE($14, apology_due_ms), fee_amount = CASE WHEN $15 = 1 THEN $16 ELSE fee_amount END, fee_paid_ms = CASE WHEN $15 = 1 THEN NULL WHEN $17 = 1 THEN $4 ELSE fee_paid_ms END WHERE id = $11 AND status = $12 RETURNING {HEAD_COLUMNS}"
-    );
-    // The status in the WHERE clause makes a concurrent second action fail instead of
-    // applying twice.
-    let changed = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(to.as_str())
-        .bind(clock.as_deref())
-        .bind(due)
-        .bind(ctx.now_ms)
-        .bind(i64::from(matches!(command, Command::Accept)))
-        .bind(ctx.principal().map(|pr| pr.user_id))
-        .bind(i64::from(to == Status::Resolved))
-        .bind(i64::from(*resolved_late))
-        .bind(i64::from(to.is_final()))
-        .bind(match command {
-            Command::ReturnResult { method } => Some(method.as_str()),
-            _ => None,
-        })
-        .bind(row.id)
-        .bind(row.status.as_str())
-        .bind(*transfer_to)
-        .bind(apology_due)
-        .bind(set_fee)
-        .bind(fee)
-        .bind(paid)
-        .fetch_optional(&mut *tx.tx)
-        .await?;
-    let Some(changed) = changed else {
-        return Err(Error::domain(
-            ErrorCode::Conflict,
-            "the dossier changed meanwhile; reload it",
-        ));
-    };
-    let head = head_view(&changed, t.procedure_version, t.agency_code.clone())?;
-    match command {
-        // The fee itself was written above.
-        Command::RequestPayment { .. } | Command::ConfirmPayment { .. } => {}
-        // Leaving `awaiting_payment` otherwise (withdrawn, refused, suspended) voids the open
-        // attempt: money the gateway still takes for it is kept as `paid_unapplied`.
-        _ if row.status == Status::AwaitingPayment => {
-            let voided = sqlx::query("UPDATE payments SET status = 'void', updated_ms = $1 WHERE dossier_id = $2 AND status = 'pending'")
-                .bind(ctx.now_ms)
-                .bind(row.id)
-                .execute(&mut *tx.tx)
-                .await?
-                .rows_affected();
-            if voided > 0 {
-                p.audit(
-                    tx,
-                    ctx,
-                    Change {
-                        action: "payment.void",
-                        object_type: "dossier",
-                        object_id: code,
-                        before: Some(&"pending"),
-                        after: Some(&"void"),
-                    },
-                )
-                .await?;
-            }
-        }
-        _ => {}
+    // Leaving `awaiting_payment` otherwise than by the payment (withdrawn, refused,
+    // suspended) voids the open attempt: money the gateway still takes for it is kept as
+    // `paid_unapplied`.
+    if row.status == Status::AwaitingPayment
+        && !matches!(
+            command,
+            Command::RequestPayment { .. } | Command::ConfirmPayment { .. }
+        )
+    {
+        void_open_payment(p, tx, ctx, code, row.id).await?;
     }
-    crate::steps::apply(
+    // The result is the citizen's once it is handed over (not at the decision: fees may still
+    // be owed and the counter checks who collects it); only then it enters their store.
+    if to == Status::Returned
+        && let Some(owner) = row.applicant_user_id
+    {
+        docs::copy_results_to_store(tx, ctx, row.id, owner).await?;
+    }
+    let mut batch = Batch::new();
+    let dossier = push_transition(&mut batch, ctx, t);
+    docs::link(tx, &mut batch, ctx, row.id, t.attachment_role, &t.attached).await?;
+    let steps = crate::steps::apply(
         tx,
+        &mut batch,
         ctx,
         crate::steps::StepInput {
             dossier_id: row.id,
@@ -1014,32 +1073,20 @@ pub(crate) async fn write_transition(
         },
     )
     .await?;
-    docs::link(tx, ctx, row.id, t.attachment_role, &t.attached).await?;
-    // The result is the citizen's once it is handed over (not at the decision: fees may still
-    // be owed and the counter checks who collects it); only then it enters their store.
-    if to == Status::Returned
-        && let Some(owner) = row.applicant_user_id
-    {
-        docs::copy_results_to_store(tx, ctx, row.id, owner).await?;
-    }
-    record_event(
-        p,
-        tx,
-        ctx,
-        Event {
-            dossier_id: row.id,
-            code,
-            email: &row.applicant_email,
-            phone: &row.applicant_phone,
-            action: command.name(),
-            from: Some(row.status),
-            to,
-            note,
-            due_ms: apology_due.or(due),
-        },
-    )
-    .await?;
-    p.audit(
+    let event = Event {
+        dossier_id: row.id,
+        code,
+        email: &row.applicant_email,
+        phone: &row.applicant_phone,
+        action: command.name(),
+        from: Some(row.status),
+        to,
+        note,
+        due_ms: apology_due.or(due),
+    };
+    let line = push_event(&mut batch, ctx, &event);
+    let audit = p.defer_audit(
+        &mut batch,
         tx,
         ctx,
         Change {
@@ -1049,9 +1096,89 @@ pub(crate) async fn write_transition(
             before: Some(&row.status),
             after: Some(&to),
         },
+    );
+    let parts = ActionBatch {
+        batch,
+        dossier: Some(dossier),
+        steps,
+        line,
+    };
+    let mut ran = run_action_batch(tx, parts).await?;
+    p.settle_audit(tx, audit, &ran.outcomes).await?;
+    queue_for_event(p, tx, ctx, ran.event_id, &event).await?;
+    let changed = ran
+        .changed
+        .take()
+        .ok_or_else(|| Error::Other("the dossier's change returned no row".into()))?;
+    head_view(&changed, t.procedure_version, t.agency_code.clone())
+}
+
+/// Adds the dossier's change by the transition to the batch (see [`TRANSITION_SQL`]).
+fn push_transition<'a>(batch: &mut Batch<'a>, ctx: &Ctx, t: &'a Transition) -> StatementId {
+    let (set_fee, fee, paid) = match &t.command {
+        Command::RequestPayment { amount } => {
+            (1, Some(i64::try_from(*amount).unwrap_or(i64::MAX)), 0)
+        }
+        Command::ConfirmPayment { .. } => (0, None, 1),
+        _ => (0, None, 0),
+    };
+    let (now_ms, by) = (ctx.now_ms, ctx.principal().map(|pr| pr.user_id));
+    let result_method = match &t.command {
+        Command::ReturnResult { method } => Some(method.as_str()),
+        _ => None,
+    };
+    batch.push(TRANSITION_SQL.as_str(), move |q| {
+        q.bind(t.to.as_str())
+            .bind(t.clock.as_deref())
+            .bind(t.due)
+            .bind(now_ms)
+            .bind(i64::from(matches!(t.command, Command::Accept)))
+            .bind(by)
+            .bind(i64::from(t.to == Status::Resolved))
+            .bind(i64::from(t.resolved_late))
+            .bind(i64::from(t.to.is_final()))
+            .bind(result_method)
+            .bind(t.row.id)
+            .bind(t.row.status.as_str())
+            .bind(t.transfer_to)
+            .bind(t.apology_due)
+            .bind(set_fee)
+            .bind(fee)
+            .bind(paid)
+    })
+}
+
+/// Voids the dossier's open payment attempt, audited when there was one.
+async fn void_open_payment(
+    p: &Platform,
+    tx: &mut WriteTx,
+    ctx: &Ctx,
+    code: &str,
+    dossier_id: i64,
+) -> Result<()> {
+    let voided = sqlx::query(
+        "UPDATE payments SET status = 'void', updated_ms = $1 WHERE dossier_id = $2 AND status = 'pending'",
     )
-    .await?;
-    Ok(head)
+    .bind(ctx.now_ms)
+    .bind(dossier_id)
+    .execute(&mut *tx.tx)
+    .await?
+    .rows_affected();
+    if voided > 0 {
+        p.audit(
+            tx,
+            ctx,
+            Change {
+                action: "payment.void",
+                object_type: "dossier",
+                object_id: code,
+                before: Some(&"pending"),
+                after: Some(&"void"),
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 pub(crate) struct DossierRow {

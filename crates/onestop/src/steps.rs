@@ -10,7 +10,8 @@ use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 use sqlx::Row;
 use tinhso_core::calendar::{DeadlineClock, WorkingCalendar};
-use tinhso_platform::{Ctx, Dialect, Error, Result, WriteTx};
+use tinhso_platform::batch::AnyQuery;
+use tinhso_platform::{Batch, Ctx, Dialect, Error, Outcomes, Result, StatementId, WriteTx};
 
 use crate::domain::catalog::ProcessStep;
 use crate::domain::dossier::Action;
@@ -81,8 +82,35 @@ fn still_open(rows_affected: u64) -> Result<()> {
     Ok(())
 }
 
-/// Moves the steps of a dossier for one action, in the action's transaction.
-pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> Result<()> {
+/// The step write of an action whose row count proves the step it moved was still open;
+/// checked once the batch ran.
+#[must_use = "a step write is only safe once checked"]
+pub(crate) struct StepWrite(Option<StatementId>);
+
+impl StepWrite {
+    /// An action that moves no step.
+    pub(crate) fn none() -> Self {
+        Self(None)
+    }
+
+    /// A conflict when the step was closed meanwhile (the caller's transaction then rolls
+    /// back, with everything else the batch wrote).
+    pub(crate) fn check(&self, outcomes: &Outcomes) -> Result<()> {
+        match self.0 {
+            Some(id) => still_open(outcomes.get(id).affected),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Moves the steps of a dossier for one action: the writes join the action's batch (the
+/// open step is read first when the caller does not know it).
+pub(crate) async fn apply<'a>(
+    tx: &mut WriteTx,
+    batch: &mut Batch<'a>,
+    ctx: &Ctx,
+    input: StepInput<'a>,
+) -> Result<StepWrite> {
     let open = match input.known_open.clone() {
         Some(known) => known,
         None => open_step(tx, input.dossier_id).await?,
@@ -94,22 +122,23 @@ pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> 
     {
         check_forward(input.process, open.as_ref().map(|o| o.index))?;
     }
+    let none = StepWrite::none();
     match effect(input.process, open.as_ref().map(|o| o.index), input.action) {
-        StepEffect::None => Ok(()),
+        StepEffect::None => Ok(none),
         StepEffect::Pause => match open {
-            Some(step) => pause_or_resume(tx, &step, input.calendar, now, true).await,
-            None => Ok(()),
+            Some(step) => pause_or_resume(batch, &step, input.calendar, now, true),
+            None => Ok(none),
         },
         StepEffect::Resume => match open {
-            Some(step) => pause_or_resume(tx, &step, input.calendar, now, false).await,
-            None => Ok(()),
+            Some(step) => pause_or_resume(batch, &step, input.calendar, now, false),
+            None => Ok(none),
         },
         StepEffect::Stop => match open {
             Some(step) => {
                 let closing = Closing::of(ctx, &step, input.closing_calendar, "stopped")?;
-                advance(tx, ctx, &input, Some(closing), &[]).await
+                advance(tx.dialect, batch, ctx, &input, Some(closing), &[])
             }
-            None => Ok(()),
+            None => Ok(none),
         },
         StepEffect::Advance {
             complete_through,
@@ -136,43 +165,38 @@ pub(crate) async fn apply(tx: &mut WriteTx, ctx: &Ctx, input: StepInput<'_>) -> 
                 clock.start(now).map_err(crate::dossiers::calendar_error)?;
                 inserted.push((next, Some(clock)));
             }
-            advance(tx, ctx, &input, closing, &inserted).await
+            advance(tx.dialect, batch, ctx, &input, closing, &inserted)
         }
     }
 }
 
-async fn pause_or_resume(
-    tx: &mut WriteTx,
+fn pause_or_resume(
+    batch: &mut Batch<'_>,
     step: &OpenStep,
     calendar: &WorkingCalendar,
     now: DateTime<FixedOffset>,
     pause: bool,
-) -> Result<()> {
+) -> Result<StepWrite> {
     let Some(mut clock) = step.clock.clone() else {
-        return Ok(());
+        return Ok(StepWrite(None));
     };
     match (pause, clock.is_running()) {
         (true, true) => clock
             .pause(now, calendar)
             .map_err(crate::dossiers::calendar_error)?,
         (false, false) => clock.resume(now).map_err(crate::dossiers::calendar_error)?,
-        _ => return Ok(()),
+        _ => return Ok(StepWrite(None)),
     }
     // While stopped the deadline is unknown; the last one stays on record.
     let due = clock
         .due(calendar)
         .map_err(crate::dossiers::calendar_error)?
         .map(|d| d.timestamp_millis());
-    let changed = sqlx::query(
+    let (clock_json, step_id) = (crate::dossiers::clock_text(&clock)?, step.id);
+    Ok(StepWrite(Some(batch.push(
         "UPDATE dossier_steps SET clock_json = $1, due_ms = COALESCE($2, due_ms) WHERE id = $3 AND completed_ms IS NULL",
-    )
-    .bind(crate::dossiers::clock_text(&clock)?)
-    .bind(due)
-    .bind(step.id)
-    .execute(&mut *tx.tx)
-    .await?
-    .rows_affected();
-    still_open(changed)
+        move |q| q.bind(clock_json).bind(due).bind(step_id),
+    ))))
 }
 
 /// How the open step is closed: with which outcome, and whether after its deadline (its
@@ -206,17 +230,25 @@ impl<'a> Closing<'a> {
         })
     }
 
-    fn bind<'q>(&self, query: AnyQuery<'q>, ctx: &Ctx) -> AnyQuery<'q> {
+    fn bind<'q>(&self, query: AnyQuery<'q>, by: &Doer) -> AnyQuery<'q> {
         query
-            .bind(ctx.now_ms)
-            .bind(ctx.actor.clone())
+            .bind(by.now_ms)
+            .bind(by.actor.clone())
             .bind(self.outcome.to_owned())
             .bind(i64::from(self.late))
             .bind(self.step_id)
     }
 }
 
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+/// Who moves the steps, when, and of which dossier and agency: what the bound rows carry
+/// besides the steps themselves, owned so the batch can bind it later.
+#[derive(Clone)]
+struct Doer {
+    now_ms: i64,
+    actor: String,
+    dossier_id: i64,
+    agency_id: i64,
+}
 
 /// Closes the open step, binding [`Closing::bind`]'s five values as `$1`…`$5`.
 const CLOSE_STEP: &str = "UPDATE dossier_steps SET completed_ms = $1, completed_by = $2, outcome = $3, late = $4 WHERE id = $5 AND completed_ms IS NULL";
@@ -235,19 +267,19 @@ struct NewStep<'a> {
 }
 
 impl NewStep<'_> {
-    fn bind<'q>(self, query: AnyQuery<'q>, ctx: &Ctx, input: &StepInput<'_>) -> AnyQuery<'q> {
+    fn bind<'q>(self, query: AnyQuery<'q>, by: &Doer) -> AnyQuery<'q> {
         let open = self.clock_json.is_some();
         query
-            .bind(input.dossier_id)
+            .bind(by.dossier_id)
             .bind(i64::try_from(self.index).unwrap_or(i64::MAX))
             .bind(self.step.name.clone())
             .bind(self.step.role.as_str())
-            .bind(input.agency_id)
-            .bind(ctx.now_ms)
+            .bind(by.agency_id)
+            .bind(by.now_ms)
             .bind(self.due)
             .bind(self.clock_json)
-            .bind((!open).then_some(ctx.now_ms))
-            .bind((!open).then(|| ctx.actor.clone()))
+            .bind((!open).then_some(by.now_ms))
+            .bind((!open).then(|| by.actor.clone()))
             .bind((!open).then_some("done"))
     }
 }
@@ -283,46 +315,65 @@ fn new_steps<'a>(
     Ok(rows)
 }
 
-/// Closes the open step (if any) and inserts the given steps, in one statement when there are
-/// both: the rows go in only if the step was still open. SQLite runs the two statements in one
-/// call (the insert guarded by `changes()`, as the audit append does); PostgreSQL as one
-/// statement whose insert reads the update's `RETURNING`.
-async fn advance(
-    tx: &mut WriteTx,
+/// Closes the open step (if any) and inserts the given steps into the batch: the rows go in
+/// only if the step was still open. SQLite runs the two statements back to back (the insert
+/// guarded by `changes()`, as the audit append is); PostgreSQL as one statement whose insert
+/// reads the update's `RETURNING`. Either way the statement returned is the one that
+/// affects no row when the step was closed meanwhile.
+fn advance<'a>(
+    dialect: Dialect,
+    batch: &mut Batch<'a>,
     ctx: &Ctx,
-    input: &StepInput<'_>,
-    closing: Option<Closing<'_>>,
+    input: &StepInput<'a>,
+    closing: Option<Closing<'a>>,
     steps: &[(usize, Option<DeadlineClock>)],
-) -> Result<()> {
+) -> Result<StepWrite> {
     let rows = new_steps(input, steps)?;
-    let count = rows.len();
-    let first = if closing.is_some() { 6 } else { 1 };
-    let values = crate::sql::values_placeholders_from(first, count, STEP_COLUMN_COUNT);
-    let sql = match (&closing, count, tx.dialect) {
-        (None, 0, _) => return Ok(()),
-        (Some(_), 0, _) => CLOSE_STEP.to_owned(),
-        (None, _, _) => format!("INSERT INTO dossier_steps ({STEP_COLUMNS}) VALUES {values}"),
-        (Some(_), _, Dialect::Sqlite) => format!(
-            "{CLOSE_STEP}; INSERT INTO dossier_steps ({STEP_COLUMNS}) SELECT * FROM (VALUES {values}) WHERE changes() = 1"
-        ),
-        (Some(_), _, Dialect::Postgres) => format!(
-            "WITH closed AS ({CLOSE_STEP} RETURNING id) INSERT INTO dossier_steps ({STEP_COLUMNS}) SELECT v.* FROM (VALUES {values}) AS v WHERE EXISTS (SELECT 1 FROM closed)"
-        ),
+    let by = Doer {
+        now_ms: ctx.now_ms,
+        actor: ctx.actor.clone(),
+        dossier_id: input.dossier_id,
+        agency_id: input.agency_id,
     };
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    if let Some(closing) = &closing {
-        query = closing.bind(query, ctx);
-    }
+    let values = |first| crate::sql::values_placeholders_from(first, rows.len(), STEP_COLUMN_COUNT);
+    let checked = match (closing, rows.is_empty(), dialect) {
+        (None, true, _) => None,
+        (Some(closing), true, _) => Some(batch.push(CLOSE_STEP, move |q| closing.bind(q, &by))),
+        (None, false, _) => {
+            let sql = format!(
+                "INSERT INTO dossier_steps ({STEP_COLUMNS}) VALUES {}",
+                values(1)
+            );
+            batch.push(sql, move |q| bind_rows(q, rows, &by));
+            None
+        }
+        (Some(closing), false, Dialect::Sqlite) => {
+            let sql = format!(
+                "INSERT INTO dossier_steps ({STEP_COLUMNS}) SELECT * FROM (VALUES {}) WHERE changes() = 1",
+                values(1)
+            );
+            let close_by = by.clone();
+            let close = batch.push(CLOSE_STEP, move |q| closing.bind(q, &close_by));
+            batch.push(sql, move |q| bind_rows(q, rows, &by));
+            Some(close)
+        }
+        (Some(closing), false, Dialect::Postgres) => {
+            let sql = format!(
+                "WITH closed AS ({CLOSE_STEP} RETURNING id) INSERT INTO dossier_steps ({STEP_COLUMNS}) SELECT v.* FROM (VALUES {}) AS v WHERE EXISTS (SELECT 1 FROM closed)",
+                values(6)
+            );
+            Some(batch.push(sql, move |q| bind_rows(closing.bind(q, &by), rows, &by)))
+        }
+    };
+    Ok(StepWrite(checked))
+}
+
+/// Binds each row's values after those already bound.
+fn bind_rows<'q>(mut query: AnyQuery<'q>, rows: Vec<NewStep<'_>>, by: &Doer) -> AnyQuery<'q> {
     for row in rows {
-        query = row.bind(query, ctx, input);
+        query = row.bind(query, by);
     }
-    let affected = query.execute(&mut *tx.tx).await?.rows_affected();
-    // Nothing at all is written when the step was closed meanwhile: SQLite counts the update
-    // and the inserts, PostgreSQL the inserts only.
-    match closing {
-        Some(_) => still_open(affected),
-        None => Ok(()),
-    }
+    query
 }
 
 /// One step as the API shows it.

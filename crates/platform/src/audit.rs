@@ -12,6 +12,7 @@ use tinhso_core::audit::{
     AuditEvent, AuditRecord, ChainBreak, ChainVerifier, chain_of, chain_start, digest_state, seal,
 };
 
+use crate::batch::{AnyQuery, Batch, Outcomes, StatementId};
 use crate::context::Ctx;
 use crate::db::{Db, Dialect, WriteTx};
 use crate::error::Result;
@@ -67,6 +68,32 @@ pub async fn append<B: Serialize, A: Serialize>(
     ctx: &Ctx,
     change: Change<'_, B, A>,
 ) -> Result<i64> {
+    let mut batch = Batch::new();
+    let pending = defer(&mut batch, tx, key, guess, ctx, change);
+    let outcomes = batch.run(tx).await?;
+    pending.settle(tx, key, guess, &outcomes).await
+}
+
+/// An audit record on its way into the chain, in the same transaction as its change: on
+/// SQLite its write rides in the caller's [`Batch`] behind the guessed head; on PostgreSQL
+/// (and on SQLite without a guess) [`PendingAudit::settle`] writes it after the batch ran.
+#[must_use = "the record is only in the chain once settled"]
+pub struct PendingAudit {
+    at_ms: i64,
+    event: AuditEvent,
+    /// The record sealed on the guessed head and the batch's two statements writing it.
+    guessed: Option<(AuditRecord, StatementId, StatementId)>,
+}
+
+/// Prepares the record of `change`; on SQLite with a known tip its write joins `batch`.
+pub fn defer<B: Serialize, A: Serialize>(
+    batch: &mut Batch<'_>,
+    tx: &WriteTx,
+    key: &[u8],
+    guess: &HeadGuess,
+    ctx: &Ctx,
+    change: Change<'_, B, A>,
+) -> PendingAudit {
     let event = AuditEvent {
         actor: ctx.actor.clone(),
         action: change.action.to_owned(),
@@ -77,16 +104,51 @@ pub async fn append<B: Serialize, A: Serialize>(
         request_id: ctx.request_id.clone(),
         source_addr: ctx.source_addr.clone(),
     };
-    let record = match tx.dialect {
-        Dialect::Sqlite => append_on_sqlite(tx, key, guess, ctx.now_ms, event).await?,
-        Dialect::Postgres => append_on_postgres(tx, key, ctx.now_ms, event).await?,
+    let tip = match tx.dialect {
+        Dialect::Sqlite => tx.audit_tip.clone().or_else(|| guess.get()),
+        Dialect::Postgres => None,
     };
-    tx.audit_tip = Some((record.seq, record.hash.clone()));
-    Ok(record.seq)
+    let guessed = tip.map(|(seq, hash)| {
+        let record = seal(key, seq + 1, ctx.now_ms, event.clone(), &hash);
+        let (head, insert) = push_after_guess(batch, &record, seq, hash);
+        (record, head, insert)
+    });
+    PendingAudit {
+        at_ms: ctx.now_ms,
+        event,
+        guessed,
+    }
 }
 
-/// SQLite has one writer at a time, so one chain: the guessed tip is right unless another
-/// process wrote (or a transaction rolled back), and then the head is read.
+impl PendingAudit {
+    /// Completes the append once the batch ran: the guessed write is checked, and when it
+    /// wrote nothing (the guess was stale) or there was none, the record is written now.
+    /// Returns the record's number.
+    pub async fn settle(
+        self,
+        tx: &mut WriteTx,
+        key: &[u8],
+        guess: &HeadGuess,
+        outcomes: &Outcomes,
+    ) -> Result<i64> {
+        let record = match self.guessed {
+            Some((record, head, insert))
+                if outcomes.get(head).affected == 1 && outcomes.get(insert).affected == 1 =>
+            {
+                guess.set(record.seq, &record.hash);
+                record
+            }
+            _ => match tx.dialect {
+                Dialect::Sqlite => append_on_sqlite(tx, key, guess, self.at_ms, self.event).await?,
+                Dialect::Postgres => append_on_postgres(tx, key, self.at_ms, self.event).await?,
+            },
+        };
+        tx.audit_tip = Some((record.seq, record.hash.clone()));
+        Ok(record.seq)
+    }
+}
+
+/// SQLite has one writer at a time, so one chain: the head is read under the write lock.
 async fn append_on_sqlite(
     tx: &mut WriteTx,
     key: &[u8],
@@ -94,13 +156,6 @@ async fn append_on_sqlite(
     at_ms: i64,
     event: AuditEvent,
 ) -> Result<AuditRecord> {
-    if let Some((seq, hash)) = tx.audit_tip.clone().or_else(|| guess.get()) {
-        let record = seal(key, seq + 1, at_ms, event.clone(), &hash);
-        if write_after_guess(tx, &record, seq, &hash).await? {
-            guess.set(record.seq, &record.hash);
-            return Ok(record);
-        }
-    }
     let head = sqlx::query("SELECT last_seq, last_hash FROM audit_head WHERE id = 1")
         .fetch_one(&mut *tx.tx)
         .await?;
@@ -163,48 +218,62 @@ async fn write_locked(tx: &mut WriteTx, record: &AuditRecord) -> Result<()> {
 
 const ADVANCE_HEAD: &str = "UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = $3";
 
-/// The record's twelve columns, bound by [`bind_record`] as `$1`…`$12`.
-const INSERT_RECORD: &str = "INSERT INTO audit_log (seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-
-/// Moves chain 1's head to `record` only if it is still at the guessed `seq` and `hash`, and
-/// writes the record only then, in one call to the connection: the insert runs only if the
-/// update changed the head (`changes()`), so two rows affected mean both were written; none,
-/// that the guess was stale and nothing was written.
-async fn write_after_guess(
-    tx: &mut WriteTx,
-    record: &AuditRecord,
-    seq: i64,
-    hash: &str,
-) -> Result<bool> {
-    let written = bind_record(sqlx::query(
-        "UPDATE audit_head SET last_seq = $1, last_hash = $12 WHERE id = 1 AND last_seq = $13 AND last_hash = $14; INSERT INTO audit_log (seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE changes() = 1",
-    ), record)
-    .bind(seq)
-    .bind(hash)
-    .execute(&mut *tx.tx)
-    .await?
-    .rows_affected();
-    Ok(written == 2)
+/// The record's twelve columns, bound by [`bind_record`] as `$1`…`$12` (a macro, so
+/// `concat!` can build both inserts from it).
+macro_rules! record_columns {
+    () => {
+        "seq, at_ms, actor, action, object_type, object_id, before_digest, after_digest, request_id, source_addr, prev_hash, hash"
+    };
 }
 
-fn bind_record<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    record: &'q AuditRecord,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+const INSERT_RECORD: &str = concat!(
+    "INSERT INTO audit_log (",
+    record_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+);
+
+/// Moves chain 1's head to `record` only if it is still at the guessed `seq` and `hash`, and
+/// writes the record only then: the insert right after the update runs only if the update
+/// changed the head (`changes()`, SQLite). Both statements affecting a row means both were
+/// written; neither, that the guess was stale and nothing was written.
+fn push_after_guess(
+    batch: &mut Batch<'_>,
+    record: &AuditRecord,
+    seq: i64,
+    hash: String,
+) -> (StatementId, StatementId) {
+    let (new_seq, new_hash) = (record.seq, record.hash.clone());
+    let head = batch.push(
+        "UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1 AND last_seq = $3 AND last_hash = $4",
+        move |q| q.bind(new_seq).bind(new_hash).bind(seq).bind(hash),
+    );
+    let record = record.clone();
+    let insert = batch.push(
+        concat!(
+            "INSERT INTO audit_log (",
+            record_columns!(),
+            ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE changes() = 1"
+        ),
+        move |q| bind_record(q, &record),
+    );
+    (head, insert)
+}
+
+fn bind_record<'q>(query: AnyQuery<'q>, record: &AuditRecord) -> AnyQuery<'q> {
     let e = &record.event;
     query
         .bind(record.seq)
         .bind(record.at_ms)
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(&e.object_type)
-        .bind(&e.object_id)
-        .bind(&e.before_digest)
-        .bind(&e.after_digest)
-        .bind(&e.request_id)
-        .bind(&e.source_addr)
-        .bind(&record.prev_hash)
-        .bind(&record.hash)
+        .bind(e.actor.clone())
+        .bind(e.action.clone())
+        .bind(e.object_type.clone())
+        .bind(e.object_id.clone())
+        .bind(e.before_digest.clone())
+        .bind(e.after_digest.clone())
+        .bind(e.request_id.clone())
+        .bind(e.source_addr.clone())
+        .bind(record.prev_hash.clone())
+        .bind(record.hash.clone())
 }
 
 /// Result of a full verification.

@@ -8,7 +8,8 @@
 //! never fails half-way with `SQLITE_BUSY`; on PostgreSQL row locks order writers.
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{Any, AnyPool, Connection, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Transaction};
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -79,11 +80,12 @@ pub const FOUNDATION_MIGRATIONS: &[Migration] = &[
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
-    /// SQLite: the connection every write transaction runs on.
-    writer: Option<AnyPool>,
     dialect: Dialect,
-    /// SQLite allows one writer; queueing writers here keeps them off the busy handler.
-    write_gate: Option<Arc<Mutex<()>>>,
+    /// SQLite: the one connection every write transaction runs on, behind the lock writers
+    /// queue at (SQLite allows one writer; queueing here keeps them off the busy handler).
+    /// It is not pooled: sqlx pings a pooled connection each time it goes back to the pool,
+    /// and the next writer would wait for that round trip to its thread with the lock held.
+    writer: Option<Arc<Mutex<Writer>>>,
     /// SQLite with durable commits: the WAL flush that commits wait for together.
     wal_sync: Option<Arc<WalSync>>,
     held: Arc<WriteLockUse>,
@@ -122,11 +124,126 @@ impl Drop for Held {
     }
 }
 
+/// SQLite's writer connection (none once the database is closed), and whether a transaction
+/// may be open on it: one not known to be ended is rolled back before the next begins.
+#[derive(Debug)]
+pub struct Writer {
+    conn: Option<AnyConnection>,
+    open: bool,
+}
+
+impl Writer {
+    /// The connection with no transaction open on it. A transaction left open (dropped without
+    /// a runtime, a failed COMMIT, or a begin cancelled after its BEGIN was sent) is rolled
+    /// back first; that ROLLBACK fails harmlessly when nothing was open after all.
+    async fn ready(&mut self) -> Result<()> {
+        let conn = self.conn.as_mut().ok_or_else(closed)?;
+        if self.open {
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+            self.open = false;
+        }
+        Ok(())
+    }
+}
+
+fn closed() -> Error {
+    Error::Other("the database is closed".into())
+}
+
+/// The connection a write transaction runs on: a pooled transaction (PostgreSQL), or SQLite's
+/// writer connection held for the transaction, where this code sends `BEGIN IMMEDIATE`,
+/// `COMMIT` and `ROLLBACK` itself. Either way it is used as the connection (`&mut *tx.tx`).
+pub enum TxConn {
+    Pooled(Transaction<'static, Any>),
+    Writer(WriterTx),
+}
+
+/// SQLite's writer connection with a transaction open on it, and its lock.
+pub struct WriterTx(Option<OwnedMutexGuard<Writer>>);
+
+impl Deref for TxConn {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Self::Pooled(tx) => tx,
+            // Present until the transaction ends, which consumes it.
+            #[allow(clippy::expect_used)]
+            Self::Writer(writer) => writer.0.as_ref().expect("an open writer transaction"),
+        }
+    }
+}
+
+impl DerefMut for TxConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Self::Pooled(tx) => tx,
+            #[allow(clippy::expect_used)]
+            Self::Writer(writer) => writer.0.as_mut().expect("an open writer transaction"),
+        }
+    }
+}
+
+impl TxConn {
+    async fn commit(self) -> Result<()> {
+        match self {
+            Self::Pooled(tx) => Ok(tx.commit().await?),
+            Self::Writer(mut writer) => {
+                let Some(conn) = writer.0.as_mut() else {
+                    return Err(closed());
+                };
+                // When COMMIT fails the transaction may still be open: dropping `writer`
+                // rolls it back.
+                sqlx::raw_sql("COMMIT").execute(&mut ***conn).await?;
+                conn.open = false;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for WriterTx {
+    /// A transaction dropped without commit is rolled back at once, on a task that keeps the
+    /// connection's lock until it is done (without a runtime, by the next begin).
+    fn drop(&mut self) {
+        let Some(mut writer) = self.0.take() else {
+            return;
+        };
+        if !writer.open {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Some(conn) = writer.conn.as_mut()
+                    && sqlx::raw_sql("ROLLBACK").execute(conn).await.is_ok()
+                {
+                    writer.open = false;
+                }
+            });
+        }
+    }
+}
+
+impl Deref for Writer {
+    type Target = AnyConnection;
+
+    #[allow(clippy::expect_used)]
+    fn deref(&self) -> &AnyConnection {
+        self.conn.as_ref().expect("writer connection")
+    }
+}
+
+impl DerefMut for Writer {
+    #[allow(clippy::expect_used)]
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        self.conn.as_mut().expect("writer connection")
+    }
+}
+
 /// A write transaction. Dropping it without `commit` rolls back.
 pub struct WriteTx {
-    pub tx: Transaction<'static, Any>,
+    pub tx: TxConn,
     pub dialect: Dialect,
-    gate: Option<OwnedMutexGuard<()>>,
     held: Held,
     wal_sync: Option<Arc<WalSync>>,
     /// The audit record this transaction appended last (its number names the chain whose
@@ -153,14 +270,12 @@ impl WriteTx {
     pub async fn commit(self) -> Result<()> {
         let Self {
             tx,
-            gate,
             held,
             wal_sync,
             turns,
             ..
         } = self;
         tx.commit().await?;
-        drop(gate);
         drop(held);
         drop(turns);
         if let Some(sync) = wal_sync {
@@ -198,15 +313,16 @@ impl Db {
         // connection while holding the write lock, and its page cache stays valid across its
         // own commits (a connection's cache is dropped when another connection wrote).
         let writer = match dialect {
-            Dialect::Sqlite => Some(pool_options(dialect, 1).connect(&url).await?),
+            Dialect::Sqlite => Some(Arc::new(Mutex::new(Writer {
+                conn: Some(connect_sqlite_writer(&url).await?),
+                open: false,
+            }))),
             Dialect::Postgres => None,
         };
-        let write_gate = (dialect == Dialect::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Self {
             pool,
             writer,
             dialect,
-            write_gate,
             wal_sync,
             held: Arc::default(),
             hot_rows: Arc::default(),
@@ -226,24 +342,23 @@ impl Db {
     }
 
     pub async fn begin_write(&self) -> Result<WriteTx> {
-        let gate = match &self.write_gate {
-            Some(gate) => Some(gate.clone().lock_owned().await),
-            None => None,
-        };
-        let tx = match self.dialect {
-            Dialect::Sqlite => {
-                self.writer
-                    .as_ref()
-                    .unwrap_or(&self.pool)
-                    .begin_with("BEGIN IMMEDIATE")
-                    .await?
+        let tx = match &self.writer {
+            Some(writer) => {
+                let mut writer = writer.clone().lock_owned().await;
+                writer.ready().await?;
+                // Set before BEGIN is sent: a begin cancelled or failed from here on leaves
+                // the next one to roll back.
+                writer.open = true;
+                sqlx::raw_sql("BEGIN IMMEDIATE")
+                    .execute(&mut **writer)
+                    .await?;
+                TxConn::Writer(WriterTx(Some(writer)))
             }
-            Dialect::Postgres => self.pool.begin().await?,
+            None => TxConn::Pooled(self.pool.begin().await?),
         };
         Ok(WriteTx {
             tx,
             dialect: self.dialect,
-            gate,
             held: Held {
                 since: Instant::now(),
                 counters: self.held.clone(),
@@ -323,7 +438,10 @@ impl Db {
 
     pub async fn close(&self) {
         if let Some(writer) = &self.writer {
-            writer.close().await;
+            let mut writer = writer.lock().await;
+            if let Some(conn) = writer.conn.take() {
+                let _ = conn.close().await;
+            }
         }
         self.pool.close().await;
     }
@@ -379,19 +497,27 @@ fn pool_options(dialect: Dialect, max_connections: u32) -> AnyPoolOptions {
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if dialect == Dialect::Sqlite {
-                    // WAL lets readers proceed while one writer commits; busy_timeout covers
-                    // other processes (the CLI next to a running server). `synchronous=NORMAL`
-                    // because durability comes from `WalSync`. A 16 MiB page cache per
-                    // connection (SQLite's default is 2 MB): with a million dossiers the
-                    // indexes no longer fit the default cache. No memory map: a connection
-                    // that sees another's commit unmaps the whole file before its next read
-                    // (`munmap`, a TLB flush on every core), which cost more CPU under write
-                    // load than the map saved on reads.
-                    sqlx::raw_sql("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-16384; PRAGMA mmap_size=0;").execute(&mut *conn).await?;
+                    sqlx::raw_sql(SQLITE_PRAGMAS).execute(&mut *conn).await?;
                 }
                 Ok(())
             })
         })
+}
+
+/// Every SQLite connection's settings. WAL lets readers proceed while one writer commits;
+/// busy_timeout covers other processes (the CLI next to a running server).
+/// `synchronous=NORMAL` because durability comes from `WalSync`. A 16 MiB page cache per
+/// connection (SQLite's default is 2 MB): with a million dossiers the indexes no longer fit
+/// the default cache. No memory map: a connection that sees another's commit unmaps the whole
+/// file before its next read (`munmap`, a TLB flush on every core), which cost more CPU under
+/// write load than the map saved on reads.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-16384; PRAGMA mmap_size=0;";
+
+/// SQLite's writer connection, with the settings of every connection.
+async fn connect_sqlite_writer(url: &str) -> Result<AnyConnection> {
+    let mut conn = AnyConnection::connect(url).await?;
+    sqlx::raw_sql(SQLITE_PRAGMAS).execute(&mut conn).await?;
+    Ok(conn)
 }
 
 /// The pool's URL for an SQLite database and the database file's path.

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod batch;
 pub mod blobs;
 mod blobs_s3;
 pub mod cache;
@@ -32,6 +33,7 @@ pub mod wal_sync;
 use serde::Serialize;
 use std::sync::Arc;
 
+pub use batch::{Batch, Outcomes, StatementId};
 pub use config::Config;
 pub use context::{Caller, Clock, Ctx, SystemClock};
 pub use db::{Db, Dialect, FOUNDATION_MIGRATIONS, Migration, WriteTx};
@@ -105,6 +107,30 @@ impl Platform {
     ) -> Result<i64> {
         let guess = self.caches.get::<audit::HeadGuess>();
         audit::append(tx, &self.audit_key, &guess, ctx, change).await
+    }
+
+    /// The audit record of `change`, its write joining `batch` where it can (see
+    /// [`audit::PendingAudit`]); [`Platform::settle_audit`] once the batch ran.
+    pub fn defer_audit<B: Serialize, A: Serialize>(
+        &self,
+        batch: &mut Batch<'_>,
+        tx: &WriteTx,
+        ctx: &Ctx,
+        change: audit::Change<'_, B, A>,
+    ) -> audit::PendingAudit {
+        let guess = self.caches.get::<audit::HeadGuess>();
+        audit::defer(batch, tx, &self.audit_key, &guess, ctx, change)
+    }
+
+    /// Completes a deferred audit record after its batch ran; returns its number.
+    pub async fn settle_audit(
+        &self,
+        tx: &mut WriteTx,
+        pending: audit::PendingAudit,
+        outcomes: &Outcomes,
+    ) -> Result<i64> {
+        let guess = self.caches.get::<audit::HeadGuess>();
+        pending.settle(tx, &self.audit_key, &guess, outcomes).await
     }
 
     /// Records which key seals the chain, and refuses to run with a different one: a lost or

@@ -726,6 +726,160 @@ async fn second_chain_while_the_first_is_held(app: &TestApp) {
 }
 both!(audit_chain_with_two_writers_and_a_rollback);
 
+/// A batch runs its statements in order in the caller's transaction, each with its own
+/// `$1`… (shifted past the others' in SQLite's one call, quoted text left alone), and gives
+/// back each one's rows and count; an audit record deferred into it behind a stale guess of
+/// the chain's tip still lands in one chain that verifies; and a batch one statement of which
+/// fails leaves nothing written.
+async fn batched_statements_keep_their_outcomes(backend: Backend) {
+    use sqlx::Row;
+    use tinhso_platform::audit::{Change, Verdict};
+    use tinhso_platform::{Batch, Ctx};
+    let app = TestApp::start(backend).await;
+    let p = &app.platform;
+    let other = tinhso_platform::Platform::open_with(
+        test_config(app.dir.path(), &app.db.url),
+        &super::support::MIGRATIONS,
+    )
+    .await
+    .unwrap();
+    let ctx = Ctx::cli(p.now_ms());
+    let change = |id: &'static str| Change::<(), ()> {
+        action: "test.batch",
+        object_type: "test",
+        object_id: id,
+        before: None,
+        after: None,
+    };
+    let mut tx = p.db.begin_write().await.unwrap();
+    sqlx::raw_sql("CREATE TABLE batch_probe (id BIGINT PRIMARY KEY, label TEXT NOT NULL)")
+        .execute(&mut *tx.tx)
+        .await
+        .unwrap();
+    p.audit(&mut tx, &ctx, change("first")).await.unwrap();
+    tx.commit().await.unwrap();
+    // Another process appends: this one's guess of the tip is now stale.
+    let mut tx = other.db.begin_write().await.unwrap();
+    other.audit(&mut tx, &ctx, change("other")).await.unwrap();
+    tx.commit().await.unwrap();
+    let before = app.audit_head().await;
+
+    let mut tx = p.db.begin_write().await.unwrap();
+    let mut batch = Batch::new();
+    let first = batch.push(
+        "INSERT INTO batch_probe (id, label) VALUES ($1, '$1:' || $2) RETURNING label",
+        |q| q.bind(1_i64).bind("một"),
+    );
+    let second = batch.push(
+        "INSERT INTO batch_probe (id, label) VALUES ($2, $1) RETURNING id",
+        |q| q.bind("hai").bind(2_i64),
+    );
+    let renamed = batch.push("UPDATE batch_probe SET label = $1 WHERE id = $2", |q| {
+        q.bind("hai (sửa)").bind(2_i64)
+    });
+    let missed = batch.push("UPDATE batch_probe SET label = $1 WHERE id = $2", |q| {
+        q.bind("không có").bind(99_i64)
+    });
+    let audit = p.defer_audit(&mut batch, &tx, &ctx, change("batched"));
+    let mut outcomes = batch.run(&mut tx).await.unwrap();
+    let label: String = outcomes.take_rows(first)[0].try_get(0).unwrap();
+    assert_eq!(label, "$1:một", "the quoted $1 is text, not a parameter");
+    let id: i64 = outcomes.get(second).rows[0].try_get(0).unwrap();
+    assert_eq!(id, 2);
+    assert_eq!(outcomes.get(renamed).affected, 1);
+    assert_eq!(outcomes.get(missed).affected, 0);
+    let seq = p.settle_audit(&mut tx, audit, &outcomes).await.unwrap();
+    assert_eq!(
+        seq,
+        before + 1,
+        "the stale guess was found and the record follows the tip"
+    );
+    tx.commit().await.unwrap();
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, label FROM batch_probe ORDER BY id")
+        .fetch_all(p.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![(1, "$1:một".into()), (2, "hai (sửa)".into())]);
+
+    // The second insert repeats a key: the batch fails and its first insert is undone too.
+    let mut tx = p.db.begin_write().await.unwrap();
+    let mut batch = Batch::new();
+    batch.push("INSERT INTO batch_probe (id, label) VALUES ($1, $2)", |q| {
+        q.bind(3_i64).bind("ba")
+    });
+    batch.push("INSERT INTO batch_probe (id, label) VALUES ($1, $2)", |q| {
+        q.bind(1_i64).bind("trùng")
+    });
+    let _pending = p.defer_audit(&mut batch, &tx, &ctx, change("failed"));
+    assert!(batch.run(&mut tx).await.is_err());
+    drop(tx);
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batch_probe")
+        .fetch_one(p.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+    // The chain goes on after the failed batch (its guess was not taken for the tip).
+    let mut tx = p.db.begin_write().await.unwrap();
+    let next = p.audit(&mut tx, &ctx, change("after")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(next, before + 2);
+    let verdict = tinhso_platform::audit::verify(&p.db, &p.audit_key)
+        .await
+        .unwrap();
+    assert!(
+        matches!(verdict, Verdict::Intact { records } if records == before + 2),
+        "{verdict:?}"
+    );
+    other.db.close().await;
+    app.stop().await;
+}
+both!(batched_statements_keep_their_outcomes);
+
+/// A write transaction dropped without commit, one dropped in the middle of a statement, and a
+/// begin given up while its BEGIN was on the way all leave nothing behind, and the next
+/// writer goes ahead at once (SQLite's writer connection is this code's own to roll back).
+async fn abandoned_write_transactions_roll_back(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let db = &app.platform.db;
+    let insert = |id: i64| sqlx::query("INSERT INTO probe_rows (id) VALUES ($1)").bind(id);
+    let mut tx = db.begin_write().await.unwrap();
+    sqlx::raw_sql("CREATE TABLE probe_rows (id BIGINT PRIMARY KEY)")
+        .execute(&mut *tx.tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = db.begin_write().await.unwrap();
+    insert(1).execute(&mut *tx.tx).await.unwrap();
+    drop(tx);
+
+    let mut tx = db.begin_write().await.unwrap();
+    // Polled once and dropped while the statement is with the database.
+    let cut = tokio::time::timeout(std::time::Duration::ZERO, insert(2).execute(&mut *tx.tx)).await;
+    drop(cut);
+    drop(tx);
+
+    for _ in 0..3 {
+        let begun = tokio::time::timeout(std::time::Duration::ZERO, db.begin_write()).await;
+        drop(begun);
+    }
+
+    let next = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        let mut tx = db.begin_write().await.unwrap();
+        insert(3).execute(&mut *tx.tx).await.unwrap();
+        tx.commit().await.unwrap();
+    })
+    .await;
+    assert!(next.is_ok(), "the next writer waited for an abandoned one");
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM probe_rows ORDER BY id")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(ids, vec![3]);
+    app.stop().await;
+}
+both!(abandoned_write_transactions_roll_back);
+
 async fn backup_restore_round_trip(backend: Backend) {
     let app = TestApp::start(backend).await;
     app.platform.blobs.put(b"hello blob").await.unwrap();
