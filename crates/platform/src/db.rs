@@ -8,7 +8,7 @@
 //! never fails half-way with `SQLITE_BUSY`; on PostgreSQL row locks order writers.
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{Any, AnyConnection, AnyPool, Connection, Transaction};
+use sqlx::{Any, AnyConnection, Connection, Transaction};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +17,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::{Error, Result};
 use crate::hot_rows::{HotRows, Turn};
+use crate::reads::{CHECK_IDLE_AFTER, Reads};
 use crate::wal_sync::WalSync;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +80,7 @@ pub const FOUNDATION_MIGRATIONS: &[Migration] = &[
 
 #[derive(Debug, Clone)]
 pub struct Db {
-    pool: AnyPool,
+    reads: Reads,
     dialect: Dialect,
     /// SQLite: the one connection every write transaction runs on, behind the lock writers
     /// queue at (SQLite allows one writer; queueing here keeps them off the busy handler).
@@ -319,8 +320,10 @@ impl Db {
             }))),
             Dialect::Postgres => None,
         };
+        // Every connection may wait warm: all that need one take it from the warm set first.
+        let reads = Reads::new(pool, max_connections.max(2) as usize);
         Ok(Self {
-            pool,
+            reads,
             writer,
             dialect,
             wal_sync,
@@ -329,8 +332,9 @@ impl Db {
         })
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// Runs reads like a pool (`sqlx::query(…).fetch_one(db.pool())`), on warm connections.
+    pub fn pool(&self) -> &Reads {
+        &self.reads
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -354,7 +358,7 @@ impl Db {
                     .await?;
                 TxConn::Writer(WriterTx(Some(writer)))
             }
-            None => TxConn::Pooled(self.pool.begin().await?),
+            None => TxConn::Pooled(self.reads.begin_with(None).await?),
         };
         Ok(WriteTx {
             tx,
@@ -374,10 +378,10 @@ impl Db {
     /// backups and reports that must be internally consistent).
     pub async fn begin_snapshot(&self) -> Result<Transaction<'static, Any>> {
         Ok(match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN DEFERRED").await?,
+            Dialect::Sqlite => self.reads.begin_with(Some("BEGIN DEFERRED")).await?,
             Dialect::Postgres => {
-                self.pool
-                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                self.reads
+                    .begin_with(Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
                     .await?
             }
         })
@@ -432,7 +436,7 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.reads).await?;
         Ok(())
     }
 
@@ -443,7 +447,8 @@ impl Db {
                 let _ = conn.close().await;
             }
         }
-        self.pool.close().await;
+        self.reads.release_all();
+        self.reads.pool().close().await;
     }
 
     /// Every table of the schema in creation order, which is dependency order (each
@@ -473,9 +478,6 @@ pub fn qualified(columns: &str, alias: &str) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
-
-/// A pooled connection idle for this long is pinged before it is handed out.
-const CHECK_IDLE_AFTER: Duration = Duration::from_secs(10);
 
 fn pool_options(dialect: Dialect, max_connections: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()

@@ -26,6 +26,7 @@ pub mod oidc;
 pub mod org;
 pub mod outbox;
 pub mod payment;
+pub mod reads;
 pub mod scanner;
 pub mod search;
 pub mod wal_sync;

@@ -110,6 +110,12 @@ fn main() {
     {
         runtime.worker_threads(threads);
     }
+    if let Some(ticks) = std::env::var("BENCH_GLOBAL_QUEUE_INTERVAL")
+        .ok()
+        .and_then(|t| t.parse().ok())
+    {
+        runtime.global_queue_interval(ticks);
+    }
     runtime.build().unwrap().block_on(main_async());
 }
 

@@ -880,6 +880,103 @@ async fn abandoned_write_transactions_roll_back(backend: Backend) {
 }
 both!(abandoned_write_transactions_roll_back);
 
+/// Reads run on connections kept warm between them (no release round trip): they still see
+/// every commit, a read cut off mid-stream or failing leaves its connection fit for the next
+/// one, more readers than connections all finish, the warm connections never keep a
+/// transaction or snapshot waiting, and the database closes with them.
+async fn warm_read_connections_stay_sound(backend: Backend) {
+    use futures_util::StreamExt;
+    let app = TestApp::start(backend).await;
+    let db = app.platform.db.clone();
+    async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
+        tokio::time::timeout(std::time::Duration::from_secs(20), f)
+            .await
+            .unwrap_or_else(|_| panic!("{what} waited"))
+    }
+    let mut tx = db.begin_write().await.unwrap();
+    sqlx::raw_sql("CREATE TABLE warm_rows (id BIGINT PRIMARY KEY)")
+        .execute(&mut *tx.tx)
+        .await
+        .unwrap();
+    for id in 1..=50_i64 {
+        sqlx::query("INSERT INTO warm_rows (id) VALUES ($1)")
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let count = |db: tinhso_platform::Db| async move {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM warm_rows")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(count(db.clone()).await, 50);
+
+    // Cut off after its first row, then a statement that fails: the next reads are whole.
+    let mut rows =
+        sqlx::query_scalar::<_, i64>("SELECT id FROM warm_rows ORDER BY id").fetch(db.pool());
+    assert_eq!(rows.next().await.unwrap().unwrap(), 1);
+    drop(rows);
+    let cut = tokio::time::timeout(
+        std::time::Duration::ZERO,
+        sqlx::query("SELECT id FROM warm_rows").fetch_all(db.pool()),
+    )
+    .await;
+    drop(cut);
+    assert!(
+        sqlx::query("SELECT nothing FROM warm_rows")
+            .fetch_all(db.pool())
+            .await
+            .is_err()
+    );
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM warm_rows ORDER BY id")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(ids, (1..=50).collect::<Vec<_>>());
+
+    // Four times as many readers as connections, each reading twenty times.
+    let readers: Vec<_> = (0..64)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                for _ in 0..20 {
+                    assert_eq!(count(db.clone()).await, 50);
+                }
+            })
+        })
+        .collect();
+    within("the readers", async {
+        for reader in readers {
+            reader.await.unwrap();
+        }
+    })
+    .await;
+
+    // Every connection is warm now: a snapshot and a write still get theirs, and the warm
+    // connections see the write's commit.
+    let mut snapshot = within("a snapshot", db.begin_snapshot()).await.unwrap();
+    let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM warm_rows")
+        .fetch_one(&mut *snapshot)
+        .await
+        .unwrap();
+    assert_eq!(seen, 50);
+    drop(snapshot);
+    let mut tx = within("a writer", db.begin_write()).await.unwrap();
+    sqlx::query("DELETE FROM warm_rows WHERE id > 10")
+        .execute(&mut *tx.tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    for _ in 0..20 {
+        assert_eq!(count(db.clone()).await, 10);
+    }
+    within("closing", app.stop()).await;
+    assert!(sqlx::query("SELECT 1").fetch_all(db.pool()).await.is_err());
+}
+both!(warm_read_connections_stay_sound);
 async fn backup_restore_round_trip(backend: Backend) {
     let app = TestApp::start(backend).await;
     app.platform.blobs.put(b"hello blob").await.unwrap();
