@@ -47,7 +47,7 @@ enum Fate {
     Refused,
 }
 
-/// (procedure, working days ago it was filed, fate)
+/// (procedure, days ago it was filed (a weekend steps back to Friday), fate)
 const PLAN: &[(&str, i64, Fate)] = &[
     ("1.004873", 0, Fate::Received),
     ("1.013225", 0, Fate::Received),
@@ -81,7 +81,7 @@ const PLAN: &[(&str, i64, Fate)] = &[
     ("1.001022", 10, Fate::Refused),
 ];
 
-/// (procedure, working days ago, rating) of the demo citizen's online filings, returned and
+/// (procedure, days ago, rating) of the demo citizen's online filings, returned and
 /// rated; the two with no rating wait at the counter for acceptance.
 const ONLINE: &[(&str, i64, Option<u8>)] = &[
     ("1.004873", 12, Some(1)),
@@ -166,6 +166,16 @@ fn at(ctx: &Ctx, now_ms: i64) -> Ctx {
     }
 }
 
+/// When a late demo dossier is decided: a day past its appointment (`due_at`, RFC 3339), and
+/// no sooner than five days after filing. A fixed offset from filing alone was late or not
+/// depending on the weekends and holidays between, so on some dates the demo had no late one.
+fn late_decision(filed: i64, due_at: Option<&str>) -> i64 {
+    let due = due_at
+        .and_then(|due| chrono::DateTime::parse_from_rfc3339(due).ok())
+        .map_or(filed, |due| due.timestamp_millis());
+    (due + DAY).max(filed + 5 * DAY)
+}
+
 impl<'a> Seeder<'a> {
     async fn new(p: &'a Platform) -> Result<Option<Seeder<'a>>> {
         if resolve_agency_code(p, DEMO_AGENCY).await?.is_none() {
@@ -190,7 +200,7 @@ impl<'a> Seeder<'a> {
         }))
     }
 
-    /// 08:00 + `minutes` (Vietnam time) on the working day `days_ago` before today
+    /// 08:00 + `minutes` (Vietnam time) `days_ago` days before today
     /// (Saturdays and Sundays step back to Friday), never later than ten minutes ago.
     fn filed_at(&self, days_ago: i64, minutes: i64) -> i64 {
         let today = tinhso_core::calendar::vietnam_instant(self.now).date_naive();
@@ -321,12 +331,13 @@ impl<'a> Seeder<'a> {
         let forward = Command::CompleteStep {
             note: "Hồ sơ hợp lệ, đề nghị lãnh đạo phê duyệt".into(),
         };
-        dossiers::act(p, &at(&self.specialist, t0 + 2 * HOUR), code, &forward).await?;
+        let forwarded =
+            dossiers::act(p, &at(&self.specialist, t0 + 2 * HOUR), code, &forward).await?;
         if fate == Fate::InProgress {
             return Ok(());
         }
         let decided = if fate == Fate::ReturnedLate {
-            t0 + 5 * DAY
+            late_decision(t0, forwarded.due_at.as_deref())
         } else {
             t0 + 3 * HOUR
         };

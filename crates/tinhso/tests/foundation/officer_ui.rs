@@ -355,6 +355,8 @@ both!(bulk_approval_outcomes);
 
 async fn demo_dossiers_seed_once_with_overdue(backend: Backend) {
     let app = TestApp::start(backend).await;
+    // The Saturday CI first found the demo with only two late dossiers on.
+    app.clock.set("2026-12-05T03:04:00+07:00");
     assert!(
         tinhso_onestop::demo_dossiers::seed(&app.platform)
             .await
@@ -492,6 +494,45 @@ async fn demo_dossiers_seed_once_with_overdue(backend: Backend) {
     app.stop().await;
 }
 both!(demo_dossiers_seed_once_with_overdue);
+
+/// The demo is seeded relative to today, so what it shows must not depend on the weekday or on
+/// a holiday just gone: on each of these dates its three late dossiers are late and overdue
+/// ones wait for an apology.
+async fn demo_dossiers_late_whatever_the_date(backend: Backend) {
+    for today in [
+        "2026-12-04T10:00:00+07:00", // Friday
+        "2026-12-05T10:00:00+07:00", // Saturday
+        "2026-12-07T08:05:00+07:00", // Monday, first minutes
+        "2026-09-03T14:00:00+07:00", // right after National Day
+        "2027-02-16T09:00:00+07:00", // after the Tết break
+    ] {
+        let app = TestApp::start(backend).await;
+        app.clock.set(today);
+        assert!(
+            tinhso_onestop::demo_dossiers::seed(&app.platform)
+                .await
+                .unwrap()
+        );
+        let late: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM dossiers WHERE resolved_late = 1 AND status = 'returned'",
+        )
+        .fetch_one(app.platform.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(late, 3, "late demo dossiers on {today}");
+        let leader = token(&app, "lanhdao").await;
+        let (_, inbox) = get(&app.client(), app.url("/api/v1/dossiers"), &leader).await;
+        let overdue = inbox["dossiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["urgency"] == "overdue")
+            .count();
+        assert!(overdue >= 2, "overdue demo dossiers on {today}: {overdue}");
+        app.stop().await;
+    }
+}
+both!(demo_dossiers_late_whatever_the_date);
 
 async fn counter_intake_page_creates_a_dossier(backend: Backend) {
     let app = TestApp::start(backend).await;
