@@ -333,7 +333,7 @@ async fn submit_inner(
         crate::steps::StepWrite::none()
     } else {
         crate::steps::apply(
-            &mut tx,
+            tx.dialect,
             &mut batch,
             ctx,
             crate::steps::StepInput {
@@ -343,10 +343,9 @@ async fn submit_inner(
                 calendar: &calendar,
                 closing_calendar: &calendar,
                 action: Action::Accept,
-                known_open: Some(None),
+                open: None,
             },
-        )
-        .await?
+        )?
     };
     let event = Event {
         dossier_id: id,
@@ -366,7 +365,7 @@ async fn submit_inner(
     let audit = match (&early_code, &early_summary) {
         (Some(code), Some(after)) => Some(p.defer_audit(
             &mut batch,
-            &tx,
+            &mut tx,
             ctx,
             Change::after("dossier.submit", "dossier", code, after),
         )),
@@ -541,7 +540,9 @@ struct Ran {
 
 /// Runs an action's batch and checks it, the dossier's own change first: when that found
 /// the dossier changed meanwhile, the error rolls back what the batch's later statements did
-/// with it.
+/// with it. The statements after a dossier change that matched nothing still run, so a
+/// racing action can also end in a unique violation (the step it opens, opened already):
+/// that is the same conflict.
 async fn run_action_batch(tx: &mut WriteTx, parts: ActionBatch<'_>) -> Result<Ran> {
     let ActionBatch {
         batch,
@@ -549,14 +550,18 @@ async fn run_action_batch(tx: &mut WriteTx, parts: ActionBatch<'_>) -> Result<Ra
         steps,
         line,
     } = parts;
-    let mut outcomes = batch.run(tx).await?;
+    let mut outcomes = match batch.run(tx).await {
+        Err(e) if dossier.is_some() && is_unique_violation(&e) => return Err(changed_meanwhile()),
+        ran => ran?,
+    };
     let changed = match dossier {
-        Some(id) => Some(outcomes.take_rows(id).into_iter().next().ok_or_else(|| {
-            Error::domain(
-                ErrorCode::Conflict,
-                "the dossier changed meanwhile; reload it",
-            )
-        })?),
+        Some(id) => Some(
+            outcomes
+                .take_rows(id)
+                .into_iter()
+                .next()
+                .ok_or_else(changed_meanwhile)?,
+        ),
         None => None,
     };
     steps.check(&outcomes)?;
@@ -566,6 +571,18 @@ async fn run_action_batch(tx: &mut WriteTx, parts: ActionBatch<'_>) -> Result<Ra
         changed,
         event_id,
     })
+}
+
+/// What an action that lost a race to another one gets.
+pub(crate) fn changed_meanwhile() -> Error {
+    Error::domain(
+        ErrorCode::Conflict,
+        "the dossier changed meanwhile; reload it",
+    )
+}
+
+fn is_unique_violation(e: &Error) -> bool {
+    matches!(e, Error::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
 }
 
 /// The counter accepts a dossier filed online: receipt now, appointment from now.
@@ -1039,7 +1056,8 @@ pub(crate) async fn write_transition<'a>(
     let (to, due, apology_due) = (*to, *due, *apology_due);
     // Leaving `awaiting_payment` otherwise than by the payment (withdrawn, refused,
     // suspended) voids the open attempt: money the gateway still takes for it is kept as
-    // `paid_unapplied`.
+    // `paid_unapplied`. On PostgreSQL this locks the payment before the dossier, the order
+    // the payment callback takes them in, so the two cannot deadlock.
     if row.status == Status::AwaitingPayment
         && !matches!(
             command,
@@ -1048,18 +1066,11 @@ pub(crate) async fn write_transition<'a>(
     {
         void_open_payment(p, tx, ctx, code, row.id).await?;
     }
-    // The result is the citizen's once it is handed over (not at the decision: fees may still
-    // be owed and the counter checks who collects it); only then it enters their store.
-    if to == Status::Returned
-        && let Some(owner) = row.applicant_user_id
-    {
-        docs::copy_results_to_store(tx, ctx, row.id, owner).await?;
-    }
     let mut batch = Batch::new();
     let dossier = push_transition(&mut batch, ctx, t);
     docs::link(tx, &mut batch, ctx, row.id, t.attachment_role, &t.attached).await?;
     let steps = crate::steps::apply(
-        tx,
+        tx.dialect,
         &mut batch,
         ctx,
         crate::steps::StepInput {
@@ -1069,10 +1080,9 @@ pub(crate) async fn write_transition<'a>(
             calendar: &t.step_calendar,
             closing_calendar: t.closing_calendar.as_ref().unwrap_or(&t.step_calendar),
             action: command.action(),
-            known_open: row.open_step.clone().map(Some),
+            open: row.open_step.clone(),
         },
-    )
-    .await?;
+    )?;
     let event = Event {
         dossier_id: row.id,
         code,
@@ -1104,6 +1114,14 @@ pub(crate) async fn write_transition<'a>(
         line,
     };
     let mut ran = run_action_batch(tx, parts).await?;
+    // The result is the citizen's once it is handed over (not at the decision: fees may still
+    // be owed and the counter checks who collects it); only then it enters their store. After
+    // the batch: the change is known to have applied, and results it attached are linked.
+    if to == Status::Returned
+        && let Some(owner) = row.applicant_user_id
+    {
+        docs::copy_results_to_store(tx, ctx, row.id, owner).await?;
+    }
     p.settle_audit(tx, audit, &ran.outcomes).await?;
     queue_for_event(p, tx, ctx, ran.event_id, &event).await?;
     let changed = ran

@@ -11,7 +11,7 @@ use serde::Serialize;
 use sqlx::Row;
 use tinhso_core::calendar::{DeadlineClock, WorkingCalendar};
 use tinhso_platform::batch::AnyQuery;
-use tinhso_platform::{Batch, Ctx, Dialect, Error, Outcomes, Result, StatementId, WriteTx};
+use tinhso_platform::{Batch, Ctx, Dialect, Error, Outcomes, Result, StatementId};
 
 use crate::domain::catalog::ProcessStep;
 use crate::domain::dossier::Action;
@@ -28,11 +28,11 @@ pub(crate) struct StepInput<'a> {
     /// when the action transfers the dossier).
     pub closing_calendar: &'a WorkingCalendar,
     pub action: Action,
-    /// The open step when the caller knows it: `Some(None)` for a dossier created in this
-    /// transaction, `Some(step)` as read with the dossier before the transaction (the writes
-    /// below then fail with a conflict if that step was closed meanwhile). `None`: read it
-    /// here.
-    pub known_open: Option<Option<OpenStep>>,
+    /// The open step as read with the dossier before the transaction (none for a dossier
+    /// created in it). The writes below fail with a conflict if that step was closed
+    /// meanwhile; a step opened meanwhile meets the dossier's own guarded change or the
+    /// steps' unique index.
+    pub open: Option<OpenStep>,
 }
 
 /// The open step: its index, clock and deadline.
@@ -57,27 +57,11 @@ impl OpenStep {
     }
 }
 
-async fn open_step(tx: &mut WriteTx, dossier_id: i64) -> Result<Option<OpenStep>> {
-    let row = sqlx::query("SELECT id, step_index, clock_json FROM dossier_steps WHERE dossier_id = $1 AND completed_ms IS NULL")
-        .bind(dossier_id)
-        .fetch_optional(&mut *tx.tx)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(OpenStep::from_columns(
-        row.try_get(0)?,
-        row.try_get(1)?,
-        row.try_get(2)?,
-    )?))
-}
-
 /// Fails when an update guarded on the step being open found it closed: a concurrent action
 /// moved the steps after this one read them.
 fn still_open(rows_affected: u64) -> Result<()> {
     if rows_affected == 0 {
-        return Err(Error::domain(
-            tinhso_core::ErrorCode::Conflict,
-            "the dossier changed meanwhile; reload it",
-        ));
+        return Err(crate::dossiers::changed_meanwhile());
     }
     Ok(())
 }
@@ -103,21 +87,17 @@ impl StepWrite {
     }
 }
 
-/// Moves the steps of a dossier for one action: the writes join the action's batch (the
-/// open step is read first when the caller does not know it).
-pub(crate) async fn apply<'a>(
-    tx: &mut WriteTx,
+/// Moves the steps of a dossier for one action: the writes join the action's batch.
+pub(crate) fn apply<'a>(
+    dialect: Dialect,
     batch: &mut Batch<'a>,
     ctx: &Ctx,
     input: StepInput<'a>,
 ) -> Result<StepWrite> {
-    let open = match input.known_open.clone() {
-        Some(known) => known,
-        None => open_step(tx, input.dossier_id).await?,
-    };
+    let open = input.open.clone();
     let now = tinhso_core::calendar::vietnam_instant(ctx.now_ms);
-    // Checked again on the step read inside the transaction: two forwards racing from the
-    // same step cannot pass over the leader's decision or the return.
+    // Two forwards racing from the same step cannot pass over the leader's decision or the
+    // return: the second one's close of that step finds it closed and fails.
     if matches!(input.action, Action::CompleteStep | Action::Transfer) && !input.process.is_empty()
     {
         check_forward(input.process, open.as_ref().map(|o| o.index))?;
@@ -136,7 +116,7 @@ pub(crate) async fn apply<'a>(
         StepEffect::Stop => match open {
             Some(step) => {
                 let closing = Closing::of(ctx, &step, input.closing_calendar, "stopped")?;
-                advance(tx.dialect, batch, ctx, &input, Some(closing), &[])
+                advance(dialect, batch, ctx, &input, Some(closing), &[])
             }
             None => Ok(none),
         },
@@ -165,7 +145,7 @@ pub(crate) async fn apply<'a>(
                 clock.start(now).map_err(crate::dossiers::calendar_error)?;
                 inserted.push((next, Some(clock)));
             }
-            advance(tx.dialect, batch, ctx, &input, closing, &inserted)
+            advance(dialect, batch, ctx, &input, closing, &inserted)
         }
     }
 }
@@ -178,14 +158,14 @@ fn pause_or_resume(
     pause: bool,
 ) -> Result<StepWrite> {
     let Some(mut clock) = step.clock.clone() else {
-        return Ok(StepWrite(None));
+        return Ok(StepWrite::none());
     };
     match (pause, clock.is_running()) {
         (true, true) => clock
             .pause(now, calendar)
             .map_err(crate::dossiers::calendar_error)?,
         (false, false) => clock.resume(now).map_err(crate::dossiers::calendar_error)?,
-        _ => return Ok(StepWrite(None)),
+        _ => return Ok(StepWrite::none()),
     }
     // While stopped the deadline is unknown; the last one stays on record.
     let due = clock

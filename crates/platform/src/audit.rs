@@ -15,7 +15,7 @@ use tinhso_core::audit::{
 use crate::batch::{AnyQuery, Batch, Outcomes, StatementId};
 use crate::context::Ctx;
 use crate::db::{Db, Dialect, WriteTx};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// What changed, as a service describes it.
 #[derive(Debug, Clone, Copy)]
@@ -77,6 +77,8 @@ pub async fn append<B: Serialize, A: Serialize>(
 /// An audit record on its way into the chain, in the same transaction as its change: on
 /// SQLite its write rides in the caller's [`Batch`] behind the guessed head; on PostgreSQL
 /// (and on SQLite without a guess) [`PendingAudit::settle`] writes it after the batch ran.
+/// The transaction does not commit until it is settled. One per batch: a second one in the
+/// same batch guesses the same head, finds it moved and falls back to reading it.
 #[must_use = "the record is only in the chain once settled"]
 pub struct PendingAudit {
     at_ms: i64,
@@ -88,7 +90,7 @@ pub struct PendingAudit {
 /// Prepares the record of `change`; on SQLite with a known tip its write joins `batch`.
 pub fn defer<B: Serialize, A: Serialize>(
     batch: &mut Batch<'_>,
-    tx: &WriteTx,
+    tx: &mut WriteTx,
     key: &[u8],
     guess: &HeadGuess,
     ctx: &Ctx,
@@ -113,6 +115,7 @@ pub fn defer<B: Serialize, A: Serialize>(
         let (head, insert) = push_after_guess(batch, &record, seq, hash);
         (record, head, insert)
     });
+    tx.unsettled_audits += 1;
     PendingAudit {
         at_ms: ctx.now_ms,
         event,
@@ -131,18 +134,29 @@ impl PendingAudit {
         guess: &HeadGuess,
         outcomes: &Outcomes,
     ) -> Result<i64> {
-        let record = match self.guessed {
-            Some((record, head, insert))
-                if outcomes.get(head).affected == 1 && outcomes.get(insert).affected == 1 =>
-            {
+        let written = self.guessed.as_ref().map(|(_, head, insert)| {
+            (outcomes.get(*head).affected, outcomes.get(*insert).affected)
+        });
+        let record = match (self.guessed, written) {
+            (Some((record, _, _)), Some((1, 1))) => {
                 guess.set(record.seq, &record.hash);
                 record
             }
-            _ => match tx.dialect {
+            // The guess was stale (another writer, or a rolled-back transaction, moved the
+            // head), or there was none.
+            (_, None | Some((0, 0))) => match tx.dialect {
                 Dialect::Sqlite => append_on_sqlite(tx, key, guess, self.at_ms, self.event).await?,
                 Dialect::Postgres => append_on_postgres(tx, key, self.at_ms, self.event).await?,
             },
+            // The head moved without its record (or the other way round): the chain would
+            // break, so the transaction must not commit.
+            (_, Some((head, insert))) => {
+                return Err(Error::Other(format!(
+                    "the audit head moved {head} and its record was written {insert} times"
+                )));
+            }
         };
+        tx.unsettled_audits -= 1;
         tx.audit_tip = Some((record.seq, record.hash.clone()));
         Ok(record.seq)
     }

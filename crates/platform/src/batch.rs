@@ -9,8 +9,9 @@
 //! PostgreSQL's extended protocol takes one statement per call, so there they run one after
 //! another, as before.
 //!
-//! Either way each statement's rows and row count come back in order, and the caller checks
-//! them before it commits. A failed check is an error, the transaction rolls back, and
+//! Either way each statement's rows and row count (of an INSERT, UPDATE or DELETE; on SQLite
+//! another statement reports the count of the one before) come back in order, and the caller
+//! checks them before it commits. A failed check is an error, the transaction rolls back, and
 //! whatever the statements after the failing one did is undone with it: a batch never
 //! leaves a partial write behind.
 
@@ -45,7 +46,6 @@ pub struct Batch<'q> {
 }
 
 /// What one statement of a batch returned.
-#[derive(Default)]
 pub struct Outcome {
     pub rows: Vec<AnyRow>,
     pub affected: u64,
@@ -70,12 +70,9 @@ impl<'q> Batch<'q> {
         Self::default()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.statements.is_empty()
-    }
-
-    /// Adds one SQL statement (no `;` inside it) whose parameters are `$1`…`$N`, with the
-    /// function that binds exactly those N values in order.
+    /// Adds one SQL statement (no `;` and no comments inside it: `$N` are found by a scan that
+    /// only knows quotes) whose parameters are `$1`…`$N`, with the function that binds exactly
+    /// those N values in order (checked when the batch runs).
     pub fn push(
         &mut self,
         sql: impl Into<Cow<'static, str>>,
@@ -97,12 +94,11 @@ impl<'q> Batch<'q> {
         let mut outcomes = Vec::with_capacity(self.statements.len());
         if tx.dialect == Dialect::Sqlite && self.statements.len() > 1 {
             let count = self.statements.len();
-            let (sql, expected) = joined_sql(&self.statements);
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            let sql = joined_sql(&self.statements);
+            let mut arguments = AnyArguments::default();
             for statement in self.statements {
-                query = (statement.bind)(query);
+                arguments = bind_checked(arguments, statement.bind, statement.parameters)?;
             }
-            let arguments = bound_arguments(query, expected)?;
             let query = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments);
             collect(tx, query, &mut outcomes).await?;
             if outcomes.len() != count {
@@ -113,7 +109,12 @@ impl<'q> Batch<'q> {
             }
         } else {
             for statement in self.statements {
-                let query = (statement.bind)(sqlx::query(sqlx::AssertSqlSafe(statement.sql)));
+                let arguments = bind_checked(
+                    AnyArguments::default(),
+                    statement.bind,
+                    statement.parameters,
+                )?;
+                let query = sqlx::query_with(sqlx::AssertSqlSafe(statement.sql), arguments);
                 let before = outcomes.len();
                 collect(tx, query, &mut outcomes).await?;
                 if outcomes.len() != before + 1 {
@@ -126,8 +127,8 @@ impl<'q> Batch<'q> {
 }
 
 /// The statements as one SQLite call, each one's parameters shifted past those of the
-/// statements before it, and the number of values the call takes.
-fn joined_sql(statements: &[Statement<'_>]) -> (String, usize) {
+/// statements before it.
+fn joined_sql(statements: &[Statement<'_>]) -> String {
     let mut sql = String::with_capacity(statements.iter().map(|s| s.sql.len() + 2).sum());
     let mut offset = 0;
     for statement in statements {
@@ -137,20 +138,28 @@ fn joined_sql(statements: &[Statement<'_>]) -> (String, usize) {
         shift_parameters(&statement.sql, offset, &mut sql);
         offset += statement.parameters;
     }
-    (sql, offset)
+    sql
 }
 
-/// The values bound on `query`, refused unless there are exactly `expected` (SQLite would
-/// take a missing one as NULL without a word).
-fn bound_arguments(mut query: AnyQuery<'_>, expected: usize) -> Result<AnyArguments> {
+/// `arguments` with one statement's values bound after them, refused unless it bound
+/// exactly its `parameters` (SQLite would take a missing one as NULL without a word, and in
+/// a joined call one too many would shift every value after it).
+fn bind_checked<'q>(
+    arguments: AnyArguments,
+    bind: Binder<'q>,
+    parameters: usize,
+) -> Result<AnyArguments> {
+    let before = arguments.len();
+    // The SQL plays no part in binding; the statement's own is joined in later.
+    let mut query = bind(sqlx::query_with("", arguments));
     let arguments = query
         .take_arguments()
         .map_err(|e| Error::Other(format!("binding a batch: {e}")))?
         .unwrap_or_default();
-    if arguments.len() != expected {
+    let bound = arguments.len().saturating_sub(before);
+    if bound != parameters {
         return Err(Error::Other(format!(
-            "a batch bound {} values for {expected} parameters",
-            arguments.len()
+            "a batch statement bound {bound} values for {parameters} parameters"
         )));
     }
     Ok(arguments)

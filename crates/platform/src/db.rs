@@ -250,6 +250,9 @@ pub struct WriteTx {
     /// The audit record this transaction appended last (its number names the chain whose
     /// head it holds locked): later records of the same transaction follow it.
     pub(crate) audit_tip: Option<(i64, String)>,
+    /// Audit records deferred into a batch and not settled yet: commit refuses while there
+    /// are any (on SQLite such a record may be written, on PostgreSQL it is not yet).
+    pub(crate) unsettled_audits: usize,
     hot_rows: Arc<HotRows>,
     /// Turns at contended rows this transaction holds (see [`WriteTx::take_turn`]).
     turns: Vec<Turn>,
@@ -269,6 +272,11 @@ impl WriteTx {
     /// Commits, and returns once the transaction is durable. On SQLite the write lock is let
     /// go before the disk flush, which concurrent commits share (see [`WalSync`]).
     pub async fn commit(self) -> Result<()> {
+        if self.unsettled_audits != 0 {
+            return Err(Error::Other(
+                "an audit record was deferred and never settled".into(),
+            ));
+        }
         let Self {
             tx,
             held,
@@ -369,6 +377,7 @@ impl Db {
             },
             wal_sync: self.wal_sync.clone(),
             audit_tip: None,
+            unsettled_audits: 0,
             hot_rows: self.hot_rows.clone(),
             turns: Vec::new(),
         })
@@ -447,8 +456,7 @@ impl Db {
                 let _ = conn.close().await;
             }
         }
-        self.reads.release_all();
-        self.reads.pool().close().await;
+        self.reads.close().await;
     }
 
     /// Every table of the schema in creation order, which is dependency order (each

@@ -115,7 +115,7 @@ impl Platform {
     pub fn defer_audit<B: Serialize, A: Serialize>(
         &self,
         batch: &mut Batch<'_>,
-        tx: &WriteTx,
+        tx: &mut WriteTx,
         ctx: &Ctx,
         change: audit::Change<'_, B, A>,
     ) -> audit::PendingAudit {

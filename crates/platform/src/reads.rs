@@ -8,7 +8,8 @@
 //! recently used first (its page cache is the warmest). A read that fails, is cancelled or
 //! finds the warm set full drops its connection, and sqlx's own release — ping included —
 //! checks it as before. Everything that needs a connection of the pool takes it here first,
-//! so the warm set never starves the others.
+//! so the warm set never starves the others. A connection unused for a minute goes back to
+//! the pool too, whose idle timeout closes it.
 
 use sqlx::any::{AnyQueryResult, AnyRow};
 use sqlx::pool::PoolConnection;
@@ -24,6 +25,10 @@ use futures_util::stream::BoxStream;
 /// firewall's idle cut shows there, and a busy connection would fail loudly anyway.
 pub(crate) const CHECK_IDLE_AFTER: Duration = Duration::from_secs(10);
 
+/// A warm connection unused this long goes back to the pool, whose idle timeout closes it:
+/// kept warm forever, the connections a burst opened would stay open on the server.
+const RETURN_IDLE_AFTER: Duration = Duration::from_secs(60);
+
 /// The database's connection pool with its warm connections; `&Reads` runs queries like a
 /// pool does (`sqlx::query(…).fetch_one(db.pool())`).
 #[derive(Debug, Clone)]
@@ -37,6 +42,8 @@ struct Warm {
     state: Mutex<WarmState>,
     /// At most this many kept; the rest go back to the pool.
     keep: usize,
+    /// [`RETURN_IDLE_AFTER`], shorter in tests.
+    return_after: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -77,6 +84,7 @@ impl Reads {
             warm: Arc::new(Warm {
                 state: Mutex::new(WarmState::default()),
                 keep,
+                return_after: RETURN_IDLE_AFTER,
             }),
         }
     }
@@ -109,15 +117,12 @@ impl Reads {
         sqlx::Transaction::begin(conn, statement.map(SqlStr::from_static)).await
     }
 
-    /// Hands every warm connection back to the pool (before the pool closes, which waits for
-    /// every connection taken from it).
-    pub(crate) fn release_all(&self) {
+    /// Closes the pool, the warm connections handed back first (closing waits for every
+    /// connection taken from the pool).
+    pub(crate) async fn close(&self) {
         let idle = std::mem::take(&mut self.lock().idle);
         drop(idle);
-    }
-
-    pub(crate) fn pool(&self) -> &AnyPool {
-        &self.pool
+        self.pool.close().await;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, WarmState> {
@@ -158,16 +163,26 @@ impl Lease {
             return;
         }
         let mut state = self.reads.lock();
-        if state.waiting == 0 && state.idle.len() < self.reads.warm.keep {
+        // The least recently used are at the bottom.
+        let unused = state
+            .idle
+            .iter()
+            .take_while(|idle| idle.since.elapsed() >= self.reads.warm.return_after)
+            .count();
+        let returned: Vec<Idle> = state.idle.drain(..unused).collect();
+        let spare = if state.waiting == 0 && state.idle.len() < self.reads.warm.keep {
             state.idle.push(Idle {
                 conn,
                 since: Instant::now(),
             });
-            return;
-        }
-        // Dropped outside the lock: the pool's release takes it from here.
+            None
+        } else {
+            Some(conn)
+        };
+        // Dropped outside the lock: the pool's release takes them from here.
         drop(state);
-        drop(conn);
+        drop(returned);
+        drop(spare);
     }
 
     /// The connection itself, which goes back to the pool when dropped.
@@ -229,5 +244,66 @@ impl<'c> Executor<'c> for &'c Reads {
             lease.keep();
             Ok(statement)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn memory_reads(return_after: Duration) -> Reads {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(3)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let mut reads = Reads::new(pool, 3);
+        Arc::get_mut(&mut reads.warm).unwrap().return_after = return_after;
+        reads
+    }
+
+    /// Three reads at once, then one more: how many connections wait warm after it.
+    async fn warm_after_burst(reads: &Reads) -> usize {
+        let burst = [
+            reads.lease().await,
+            reads.lease().await,
+            reads.lease().await,
+        ];
+        for lease in burst {
+            lease.unwrap().keep();
+        }
+        assert_eq!(
+            reads.lock().idle.len(),
+            3,
+            "a burst's connections are kept warm"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        reads.lease().await.unwrap().keep();
+        reads.lock().idle.len()
+    }
+
+    #[tokio::test]
+    async fn unused_warm_connections_go_back_to_the_pool() {
+        let reads = memory_reads(Duration::from_millis(10)).await;
+        assert_eq!(warm_after_burst(&reads).await, 1, "only the one just used");
+        // The pool takes them back on a task of its own.
+        let mut back = 0;
+        for _ in 0..100 {
+            back = reads.pool.num_idle();
+            if back == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(back, 2, "the pool has the others back");
+        reads.close().await;
+    }
+
+    #[tokio::test]
+    async fn recently_used_warm_connections_stay() {
+        let reads = memory_reads(RETURN_IDLE_AFTER).await;
+        assert_eq!(warm_after_burst(&reads).await, 3);
+        reads.close().await;
     }
 }

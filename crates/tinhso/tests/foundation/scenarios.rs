@@ -780,7 +780,7 @@ async fn batched_statements_keep_their_outcomes(backend: Backend) {
     let missed = batch.push("UPDATE batch_probe SET label = $1 WHERE id = $2", |q| {
         q.bind("không có").bind(99_i64)
     });
-    let audit = p.defer_audit(&mut batch, &tx, &ctx, change("batched"));
+    let audit = p.defer_audit(&mut batch, &mut tx, &ctx, change("batched"));
     let mut outcomes = batch.run(&mut tx).await.unwrap();
     let label: String = outcomes.take_rows(first)[0].try_get(0).unwrap();
     assert_eq!(label, "$1:một", "the quoted $1 is text, not a parameter");
@@ -810,9 +810,52 @@ async fn batched_statements_keep_their_outcomes(backend: Backend) {
     batch.push("INSERT INTO batch_probe (id, label) VALUES ($1, $2)", |q| {
         q.bind(1_i64).bind("trùng")
     });
-    let _pending = p.defer_audit(&mut batch, &tx, &ctx, change("failed"));
+    let _pending = p.defer_audit(&mut batch, &mut tx, &ctx, change("failed"));
     assert!(batch.run(&mut tx).await.is_err());
     drop(tx);
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batch_probe")
+        .fetch_one(p.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+    // A record deferred and never settled: the commit refuses, on both databases alike (on
+    // SQLite the batch had written it already), and the batch's write goes with it.
+    let mut tx = p.db.begin_write().await.unwrap();
+    let mut batch = Batch::new();
+    batch.push("INSERT INTO batch_probe (id, label) VALUES ($1, $2)", |q| {
+        q.bind(4_i64).bind("bốn")
+    });
+    let _forgotten = p.defer_audit(&mut batch, &mut tx, &ctx, change("forgotten"));
+    batch.run(&mut tx).await.unwrap();
+    assert!(
+        tx.commit().await.is_err(),
+        "an unsettled record blocks the commit"
+    );
+    // A statement binding one value too few is refused before anything runs; so is one
+    // binding too many, which on SQLite would shift the next statement's values.
+    for extra in [false, true] {
+        let mut tx = p.db.begin_write().await.unwrap();
+        let mut batch = Batch::new();
+        batch.push(
+            "INSERT INTO batch_probe (id, label) VALUES ($1, $2)",
+            move |q| {
+                let q = q.bind(5_i64);
+                if extra {
+                    q.bind("năm").bind("thừa")
+                } else {
+                    q
+                }
+            },
+        );
+        batch.push("UPDATE batch_probe SET label = $1 WHERE id = $2", |q| {
+            q.bind("không").bind(1_i64)
+        });
+        let refused = batch.run(&mut tx).await.err().map(|e| e.to_string());
+        assert!(
+            refused.as_deref().is_some_and(|e| e.contains("bound")),
+            "{refused:?}"
+        );
+    }
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batch_probe")
         .fetch_one(p.db.pool())
         .await
