@@ -7,6 +7,7 @@
 //! writers in-process and takes the write lock up front (`BEGIN IMMEDIATE`) so a transaction
 //! never fails half-way with `SQLITE_BUSY`; on PostgreSQL row locks order writers.
 
+use futures_util::TryStreamExt;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyConnection, Connection, Transaction};
 use std::ops::{Deref, DerefMut};
@@ -87,6 +88,8 @@ pub struct Db {
     /// It is not pooled: sqlx pings a pooled connection each time it goes back to the pool,
     /// and the next writer would wait for that round trip to its thread with the lock held.
     writer: Option<Arc<Mutex<Writer>>>,
+    /// SQLite: how many writers wait for `writer`'s lock.
+    writers_waiting: Arc<AtomicU64>,
     /// SQLite with durable commits: the WAL flush that commits wait for together.
     wal_sync: Option<Arc<WalSync>>,
     held: Arc<WriteLockUse>,
@@ -131,9 +134,103 @@ impl Drop for Held {
 pub struct Writer {
     conn: Option<AnyConnection>,
     open: bool,
+    /// A transaction begun, with nothing written in it, for the next writer: the last commit
+    /// sent `COMMIT; BEGIN IMMEDIATE` because one was waiting (one hand-off to the
+    /// connection's thread fewer per transaction, while the lock is held).
+    begun: bool,
+    /// Writers waiting for the lock.
+    waiting: Arc<AtomicU64>,
+}
+
+/// Counts a writer as waiting for the lock until it has it or gives up. One that gives up
+/// may leave a transaction begun for it (see [`Writer::begun`]) that nobody takes: it would
+/// keep SQLite's write lock from other processes (the CLI beside the server) until the next
+/// write here, so a task takes the lock after it and rolls that back.
+struct WaitingWriter<'a> {
+    writer: &'a Arc<Mutex<Writer>>,
+    waiting: &'a AtomicU64,
+    acquired: bool,
+}
+
+impl<'a> WaitingWriter<'a> {
+    fn new(writer: &'a Arc<Mutex<Writer>>, waiting: &'a AtomicU64) -> Self {
+        waiting.fetch_add(1, Ordering::SeqCst);
+        Self {
+            writer,
+            waiting,
+            acquired: false,
+        }
+    }
+
+    async fn lock(mut self) -> OwnedMutexGuard<Writer> {
+        let writer = self.writer.clone().lock_owned().await;
+        self.acquired = true;
+        writer
+    }
+}
+
+impl Drop for WaitingWriter<'_> {
+    fn drop(&mut self) {
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        if self.acquired {
+            return;
+        }
+        let writer = self.writer.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let mut writer = writer.lock_owned().await;
+                if writer.begun {
+                    writer.begun = false;
+                    let _ = writer.ready().await;
+                }
+            });
+        }
+    }
 }
 
 impl Writer {
+    /// Opens the transaction of the writer that holds the lock: the one begun for it, or a
+    /// new one.
+    async fn begin(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.begun) && self.open {
+            return Ok(());
+        }
+        self.ready().await?;
+        // Set before BEGIN is sent: a begin cancelled or failed from here on leaves the next
+        // one to roll back.
+        self.open = true;
+        sqlx::raw_sql("BEGIN IMMEDIATE")
+            .execute(&mut **self)
+            .await?;
+        Ok(())
+    }
+
+    /// Commits; with a writer waiting, begins its transaction in the same call. Only
+    /// COMMIT's own failure is an error: a BEGIN that fails after it leaves the transaction
+    /// to the next writer's check.
+    async fn commit(&mut self) -> Result<()> {
+        let next = self.waiting.load(Ordering::SeqCst) > 0;
+        let conn = self.conn.as_mut().ok_or_else(closed)?;
+        if !next {
+            sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
+            self.open = false;
+            return Ok(());
+        }
+        let mut results = sqlx::raw_sql("COMMIT; BEGIN IMMEDIATE").fetch_many(&mut *conn);
+        // The first statement's outcome is COMMIT's.
+        match results.try_next().await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(Error::Other("COMMIT reported nothing".into())),
+            Err(e) => return Err(e.into()),
+        }
+        let begun = matches!(results.try_next().await, Ok(Some(_)));
+        drop(results);
+        // Open either way: begun for the next writer, or in a state its begin rolls back.
+        self.open = true;
+        self.begun = begun;
+        Ok(())
+    }
+
     /// The connection with no transaction open on it. A transaction left open (dropped without
     /// a runtime, a failed COMMIT, or a begin cancelled after its BEGIN was sent) is rolled
     /// back first; that ROLLBACK fails harmlessly when nothing was open after all.
@@ -195,8 +292,10 @@ impl TxConn {
                 };
                 // When COMMIT fails the transaction may still be open: dropping `writer`
                 // rolls it back.
-                sqlx::raw_sql("COMMIT").execute(&mut ***conn).await?;
-                conn.open = false;
+                conn.commit().await?;
+                // Committed: what is open now is the next writer's (dropping `writer` must
+                // not roll it back).
+                writer.0 = None;
                 Ok(())
             }
         }
@@ -321,10 +420,13 @@ impl Db {
         // SQLite's one writer gets a connection of its own: it never waits for a reader's
         // connection while holding the write lock, and its page cache stays valid across its
         // own commits (a connection's cache is dropped when another connection wrote).
+        let writers_waiting = Arc::new(AtomicU64::new(0));
         let writer = match dialect {
             Dialect::Sqlite => Some(Arc::new(Mutex::new(Writer {
                 conn: Some(connect_sqlite_writer(&url).await?),
                 open: false,
+                begun: false,
+                waiting: writers_waiting.clone(),
             }))),
             Dialect::Postgres => None,
         };
@@ -333,6 +435,7 @@ impl Db {
         Ok(Self {
             reads,
             writer,
+            writers_waiting,
             dialect,
             wal_sync,
             held: Arc::default(),
@@ -353,17 +456,18 @@ impl Db {
         &self.held
     }
 
+    /// Writers waiting for SQLite's write lock in this process (0 on PostgreSQL).
+    pub fn writers_waiting(&self) -> u64 {
+        self.writers_waiting.load(Ordering::SeqCst)
+    }
+
     pub async fn begin_write(&self) -> Result<WriteTx> {
         let tx = match &self.writer {
             Some(writer) => {
-                let mut writer = writer.clone().lock_owned().await;
-                writer.ready().await?;
-                // Set before BEGIN is sent: a begin cancelled or failed from here on leaves
-                // the next one to roll back.
-                writer.open = true;
-                sqlx::raw_sql("BEGIN IMMEDIATE")
-                    .execute(&mut **writer)
-                    .await?;
+                let mut writer = WaitingWriter::new(writer, &self.writers_waiting)
+                    .lock()
+                    .await;
+                writer.begin().await?;
                 TxConn::Writer(WriterTx(Some(writer)))
             }
             None => TxConn::Pooled(self.reads.begin_with(None).await?),

@@ -914,11 +914,49 @@ async fn abandoned_write_transactions_roll_back(backend: Backend) {
     })
     .await;
     assert!(next.is_ok(), "the next writer waited for an abandoned one");
+
+    // A commit with a writer waiting begins that writer's transaction in the same call; the
+    // waiter then gives up. What was begun for it must not keep the write lock from another
+    // process (here a second handle on the same database). SQLite's alone: PostgreSQL's
+    // writers do not queue for one lock.
+    let rounds = if db.dialect() == tinhso_platform::Dialect::Sqlite {
+        3
+    } else {
+        0
+    };
+    for round in 0..rounds {
+        let tx = db.begin_write().await.unwrap();
+        // Polled once: it waits for the lock. Dropped after the commit without being
+        // polled again: the lock had been handed to it.
+        let mut waiter = Box::pin(db.begin_write());
+        let polled = tokio::time::timeout(std::time::Duration::ZERO, &mut waiter).await;
+        assert!(polled.is_err(), "round {round}: the lock is held");
+        assert_eq!(db.writers_waiting(), 1, "round {round}: the waiter waits");
+        tx.commit().await.unwrap();
+        drop(waiter);
+        let other = tinhso_platform::Db::connect(&app.db.url, 2, "full")
+            .await
+            .unwrap();
+        let wrote = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            let mut tx = other.begin_write().await.unwrap();
+            insert(10 + round).execute(&mut *tx.tx).await.unwrap();
+            tx.commit().await.unwrap();
+        })
+        .await;
+        other.close().await;
+        assert!(
+            wrote.is_ok(),
+            "round {round}: another process waited for the lock"
+        );
+    }
     let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM probe_rows ORDER BY id")
         .fetch_all(db.pool())
         .await
         .unwrap();
-    assert_eq!(ids, vec![3]);
+    let expected: Vec<i64> = std::iter::once(3)
+        .chain((0..rounds).map(|r| 10 + r))
+        .collect();
+    assert_eq!(ids, expected);
     app.stop().await;
 }
 both!(abandoned_write_transactions_roll_back);
