@@ -179,7 +179,8 @@ impl Drop for WaitingWriter<'_> {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 let mut writer = writer.lock_owned().await;
-                if writer.begun {
+                // A writer still waiting takes it (and rolls it back itself if it gives up).
+                if writer.begun && writer.waiting.load(Ordering::SeqCst) == 0 {
                     writer.begun = false;
                     let _ = writer.ready().await;
                 }
@@ -192,7 +193,7 @@ impl Writer {
     /// Opens the transaction of the writer that holds the lock: the one begun for it, or a
     /// new one.
     async fn begin(&mut self) -> Result<()> {
-        if std::mem::take(&mut self.begun) && self.open {
+        if std::mem::take(&mut self.begun) && self.open && self.conn.is_some() {
             return Ok(());
         }
         self.ready().await?;
@@ -464,11 +465,17 @@ impl Db {
     pub async fn begin_write(&self) -> Result<WriteTx> {
         let tx = match &self.writer {
             Some(writer) => {
-                let mut writer = WaitingWriter::new(writer, &self.writers_waiting)
+                let writer = WaitingWriter::new(writer, &self.writers_waiting)
                     .lock()
                     .await;
-                writer.begin().await?;
-                TxConn::Writer(WriterTx(Some(writer)))
+                // A transaction from here: a begin cancelled or failed after its BEGIN was
+                // sent is rolled back at once (not left holding SQLite's lock from other
+                // processes until the next write).
+                let mut tx = WriterTx(Some(writer));
+                if let Some(writer) = tx.0.as_mut() {
+                    writer.begin().await?;
+                }
+                TxConn::Writer(tx)
             }
             None => TxConn::Pooled(self.reads.begin_with(None).await?),
         };
@@ -559,6 +566,9 @@ impl Db {
             if let Some(conn) = writer.conn.take() {
                 let _ = conn.close().await;
             }
+            // Whatever was open went with the connection; the next begin finds it closed.
+            writer.open = false;
+            writer.begun = false;
         }
         self.reads.close().await;
     }

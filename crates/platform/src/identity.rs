@@ -834,13 +834,17 @@ pub async fn session_from_token(
     if user.disabled {
         return Ok(None);
     }
-    // Touch at most once a minute: a page view should not cost a write every time.
+    // Touch at most once a minute: a page view should not cost a write every time. In a
+    // write transaction like every write: on SQLite a write on a reader connection would
+    // wait in SQLite's busy handler for a writer that hands the lock on without a gap.
     if now_ms - last_seen > 60_000 {
+        let mut tx = p.db.begin_write().await?;
         sqlx::query("UPDATE sessions SET last_seen_ms = $1 WHERE token_hash = $2")
             .bind(now_ms)
             .bind(&token_hash)
-            .execute(p.db.pool())
+            .execute(&mut *tx.tx)
             .await?;
+        tx.commit().await?;
     }
     let stamp: Option<String> = row.try_get(AFTER_USER + 4)?;
     let principal = principal_under(p, &user, stamp.as_deref()).await?;

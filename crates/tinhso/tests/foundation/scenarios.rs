@@ -933,6 +933,19 @@ async fn abandoned_write_transactions_roll_back(backend: Backend) {
         assert!(polled.is_err(), "round {round}: the lock is held");
         assert_eq!(db.writers_waiting(), 1, "round {round}: the waiter waits");
         tx.commit().await.unwrap();
+        // The commit began the waiter's transaction: another process finds the lock taken.
+        let mut probe = {
+            use sqlx::Connection;
+            sqlx::AnyConnection::connect(&app.db.url).await.unwrap()
+        };
+        let busy = sqlx::raw_sql("PRAGMA busy_timeout=0; BEGIN IMMEDIATE")
+            .execute(&mut probe)
+            .await;
+        assert!(
+            busy.is_err(),
+            "round {round}: a transaction was begun for the waiter"
+        );
+        drop(probe);
         drop(waiter);
         let other = tinhso_platform::Db::connect(&app.db.url, 2, "full")
             .await
