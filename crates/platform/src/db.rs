@@ -193,12 +193,14 @@ impl Writer {
     /// Opens the transaction of the writer that holds the lock: the one begun for it, or a
     /// new one.
     async fn begin(&mut self) -> Result<()> {
-        if std::mem::take(&mut self.begun) && self.open && self.conn.is_some() {
+        // `begun` is only ever set with a transaction open on a live connection (commit sets
+        // it, close clears it).
+        if std::mem::take(&mut self.begun) {
             return Ok(());
         }
         self.ready().await?;
-        // Set before BEGIN is sent: a begin cancelled or failed from here on leaves the next
-        // one to roll back.
+        // Set before BEGIN is sent: a begin cancelled or failed from here on is rolled back
+        // (by the dropped `WriterTx`, or without a runtime by the next begin).
         self.open = true;
         sqlx::raw_sql("BEGIN IMMEDIATE")
             .execute(&mut **self)
@@ -622,6 +624,13 @@ fn pool_options(dialect: Dialect, max_connections: u32) -> AnyPoolOptions {
             Box::pin(async move {
                 if dialect == Dialect::Sqlite {
                     sqlx::raw_sql(SQLITE_PRAGMAS).execute(&mut *conn).await?;
+                    // The pool's connections only read: every write goes through the writer
+                    // connection and its lock. A write here would bypass that lock and wait
+                    // in SQLite's busy handler for a gap the writer may not leave; refused,
+                    // it shows up in the first test that tries.
+                    sqlx::raw_sql("PRAGMA query_only=ON")
+                        .execute(&mut *conn)
+                        .await?;
                 }
                 Ok(())
             })

@@ -634,7 +634,12 @@ async fn analyze(p: &Platform, postgres: bool) {
             "VACUUM ANALYZE dossier_counters",
         ]
     } else {
-        &["ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"]
+        // ANALYZE writes its statistics: on the writer (the pool's SQLite connections only
+        // read); the checkpoint may run on any connection.
+        let mut tx = p.db.begin_write().await.unwrap();
+        sqlx::raw_sql("ANALYZE").execute(&mut *tx.tx).await.unwrap();
+        tx.commit().await.unwrap();
+        &["PRAGMA wal_checkpoint(TRUNCATE)"]
     };
     for sql in statements {
         sqlx::raw_sql(*sql).execute(p.db.pool()).await.unwrap();

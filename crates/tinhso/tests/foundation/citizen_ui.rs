@@ -8,6 +8,7 @@
 use serde_json::{Value, json};
 
 use super::onestop::{answers, get, put, token};
+use super::support::WriteBehind;
 use super::support::{Backend, DEMO_PASSWORD, TestApp, csrf_of, page, upload_documents};
 use crate::both;
 
@@ -264,7 +265,7 @@ async fn answers_survive_an_expired_session(backend: Backend) {
 
     // The session ends (every session of the account is revoked) while the form is open.
     sqlx::query("DELETE FROM sessions")
-        .execute(app.platform.db.pool())
+        .write_behind(&app.platform.db)
         .await
         .unwrap();
     let response = browser

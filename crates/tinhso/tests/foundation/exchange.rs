@@ -16,6 +16,7 @@ use tinhso_platform::config::ExchangePeer;
 use tinhso_signing::pki::Pkcs12Signer;
 use tinhso_signing::test_ca::{TestPki, TlsFiles, pem};
 
+use super::support::WriteBehind;
 use super::support::{Backend, TestApp, sample_pdf};
 use crate::both;
 
@@ -798,7 +799,7 @@ async fn sent_store_and_forward(backend: Backend) {
     // with is retired there (no service retires an agency), so A's agencies are outside B and
     // B's reply to A's ward travels over the exchange instead of being dispatched internally.
     sqlx::query("UPDATE agencies SET active = 0 WHERE code LIKE '%.H32'")
-        .execute(b.platform.db.pool())
+        .write_behind(&b.platform.db)
         .await
         .unwrap();
     let fed = Federation::start(&b).await;

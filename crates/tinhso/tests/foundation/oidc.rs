@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use super::support::WriteBehind;
 use super::support::{Backend, TestApp};
 
 const PERSONAL_ID: &str = "079200001234";
@@ -328,7 +329,7 @@ async fn home_of_path(app: &TestApp, path: &str) -> String {
 
 async fn exec(app: &TestApp, sql: String) {
     sqlx::query(sqlx::AssertSqlSafe(sql))
-        .execute(app.platform.db.pool())
+        .write_behind(&app.platform.db)
         .await
         .unwrap();
 }

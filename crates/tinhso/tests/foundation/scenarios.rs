@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 use std::process::Command;
 
+use super::support::WriteBehind;
 use super::support::{
     Backend, DEMO_PASSWORD, TestApp, csrf_of, login, page, test_config, totp_code,
 };
@@ -591,7 +592,7 @@ async fn audit_tamper_is_named(backend: Backend) {
     let records = app.audit_head().await;
     assert!(records > 20, "{records}");
     sqlx::query("UPDATE audit_log SET actor = 'user:999' WHERE seq = 7")
-        .execute(app.platform.db.pool())
+        .write_behind(&app.platform.db)
         .await
         .unwrap();
     let (code, out) = tinhso(app.dir.path(), &app.db.url, &["audit", "verify"]);
@@ -600,11 +601,11 @@ async fn audit_tamper_is_named(backend: Backend) {
     sqlx::query(
         "UPDATE audit_log SET actor = (SELECT actor FROM audit_log WHERE seq = 6) WHERE seq = 7",
     )
-    .execute(app.platform.db.pool())
+    .write_behind(&app.platform.db)
     .await
     .unwrap();
     sqlx::query("DELETE FROM audit_log WHERE seq = 12")
-        .execute(app.platform.db.pool())
+        .write_behind(&app.platform.db)
         .await
         .unwrap();
     let (code, out) = tinhso(app.dir.path(), &app.db.url, &["audit", "verify"]);
@@ -713,7 +714,7 @@ async fn second_chain_while_the_first_is_held(app: &TestApp) {
     assert!(matches!(verdict, Verdict::Intact { .. }), "{verdict:?}");
     sqlx::query("UPDATE audit_log SET actor = 'user:999' WHERE seq = $1")
         .bind(second)
-        .execute(p.db.pool())
+        .write_behind(&p.db)
         .await
         .unwrap();
     let verdict = tinhso_platform::audit::verify(&p.db, &p.audit_key)

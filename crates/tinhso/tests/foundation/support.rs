@@ -372,3 +372,18 @@ pub async fn upload(
     assert_eq!(status, 201, "upload {filename}: {body}");
     body["id"].as_i64().unwrap()
 }
+
+/// A statement a test runs behind the services' back (tampering, retiring an agency), as a
+/// write transaction of its own: the pool's connections only read.
+pub trait WriteBehind {
+    async fn write_behind(self, db: &tinhso_platform::Db) -> tinhso_platform::Result<u64>;
+}
+
+impl WriteBehind for tinhso_platform::batch::AnyQuery<'_> {
+    async fn write_behind(self, db: &tinhso_platform::Db) -> tinhso_platform::Result<u64> {
+        let mut tx = db.begin_write().await?;
+        let changed = self.execute(&mut *tx.tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(changed)
+    }
+}
