@@ -13,7 +13,8 @@ use sqlx::Row;
 use tinhso_core::access::{Action as AccessAction, Role, Target};
 use tinhso_core::identity::check_personal_id;
 use tinhso_core::{DomainError, ErrorCode};
-use tinhso_platform::audit::Change;
+use tinhso_platform::audit::{Change, PendingAudit};
+use tinhso_platform::batch::Finished;
 use tinhso_platform::org::{
     AGENCY_COLUMN_COUNT, Agency, agency_at, agency_by_id, agency_columns, resolve_agency_code,
 };
@@ -25,7 +26,7 @@ use crate::catalog;
 use crate::documents as docs;
 use crate::domain::catalog::{Channel, Level, validate_form};
 use crate::domain::documents::{DocumentInput, plan_documents};
-use crate::domain::dossier::{Action, Status, dossier_code, next_status};
+use crate::domain::dossier::{Action, Status, dossier_code, dossier_code_prefix, next_status};
 use tinhso_core::calendar::{DeadlineClock, WorkingCalendar};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -290,40 +291,74 @@ async fn submit_inner(
     }
     // The agency's daily counter row stays locked until the commit, so every intake of that
     // agency waits for the one before it. SQLite runs one writer at a time anyway: the code is
-    // taken first. PostgreSQL runs writers side by side: the dossier goes in under a
-    // placeholder and the code is taken as late as possible (after its documents, steps and
-    // history line), so the wait covers only what names the code (the audit record and the
-    // notifications) and the commit.
-    let early_code = match p.db.dialect() {
-        Dialect::Sqlite => Some(take_dossier_code(&mut tx, &agency.code, local_day).await?),
-        Dialect::Postgres => None,
+    // taken first, by the dossier's insert itself. PostgreSQL runs writers side by side: the
+    // dossier goes in under a placeholder and the code is taken as late as possible (after
+    // its documents, steps and history line), so the wait covers only what names the code
+    // (the audit record and the notifications) and the commit.
+    let dialect = p.db.dialect();
+    let day = local_day.to_string();
+    let code_sql = match dialect {
+        Dialect::Sqlite => {
+            tx.take_turn(&counter_row(&agency.code, &day)).await;
+            CODE_FROM_COUNTER
+        }
+        Dialect::Postgres => "$1",
     };
-    let insert_code = early_code.clone().unwrap_or_else(placeholder_code);
     // The new row comes back as the response shows it: no reading it again after the commit.
     let sql = format!(
-        "INSERT INTO dossiers (code, agency_id, procedure_version_id, procedure_code, applicant_user_id, applicant_name, applicant_id_number, applicant_phone, applicant_email, proxy_json, channel, status, form_json, submitted_ms, received_ms, due_ms, received_by, clock_json, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $14) RETURNING {HEAD_COLUMNS}"
+        "INSERT INTO dossiers (code, agency_id, procedure_version_id, procedure_code, applicant_user_id, applicant_name, applicant_id_number, applicant_phone, applicant_email, proxy_json, channel, status, form_json, submitted_ms, received_ms, due_ms, received_by, clock_json, updated_ms) VALUES ({code_sql}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $14) RETURNING {HEAD_COLUMNS}"
     );
-    let inserted = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&insert_code)
-        .bind(agency.id)
-        .bind(procedure.version_id)
-        .bind(&spec.code)
-        .bind(applicant_user)
-        .bind(&name)
-        .bind(&id_number)
-        .bind(applicant.phone.trim())
-        .bind(applicant.email.trim())
-        .bind(proxy_json)
-        .bind(input.channel.as_str())
-        .bind(status.as_str())
-        .bind(&form_json)
-        .bind(ctx.now_ms)
-        .bind(received_ms)
-        .bind(due_ms)
-        .bind(received_by)
-        .bind(clock_json)
-        .fetch_one(&mut *tx.tx)
-        .await?;
+    let code_or_prefix = match dialect {
+        Dialect::Sqlite => dossier_code_prefix(&agency.code, local_day),
+        Dialect::Postgres => placeholder_code(),
+    };
+    let mut first = Batch::new();
+    if dialect == Dialect::Sqlite {
+        push_counter_step(&mut first, &agency.code, &day);
+    }
+    let (agency_code, counter_day) = (agency.code.clone(), day.clone());
+    let (agency_id, version_id, procedure_code) =
+        (agency.id, procedure.version_id, spec.code.clone());
+    let (applicant_name, applicant_id) = (name.clone(), id_number.clone());
+    let (phone, email) = (
+        applicant.phone.trim().to_owned(),
+        applicant.email.trim().to_owned(),
+    );
+    let (channel, now_ms) = (input.channel.as_str(), ctx.now_ms);
+    let dossier_insert = first.push(sql, move |q| {
+        let q = q
+            .bind(code_or_prefix)
+            .bind(agency_id)
+            .bind(version_id)
+            .bind(procedure_code)
+            .bind(applicant_user)
+            .bind(applicant_name)
+            .bind(applicant_id)
+            .bind(phone)
+            .bind(email)
+            .bind(proxy_json)
+            .bind(channel)
+            .bind(status.as_str())
+            .bind(form_json)
+            .bind(now_ms)
+            .bind(received_ms)
+            .bind(due_ms)
+            .bind(received_by)
+            .bind(clock_json);
+        match dialect {
+            Dialect::Sqlite => q.bind(agency_code).bind(counter_day),
+            Dialect::Postgres => q,
+        }
+    });
+    let inserted = first
+        .run(&mut tx)
+        .await?
+        .take_rows(dossier_insert)
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Other("the dossier's insert returned no row".into()))?;
+    let insert_code: String = inserted.try_get(1)?;
+    let early_code = (dialect == Dialect::Sqlite).then(|| insert_code.clone());
     let mut head = head_view(&inserted, procedure.version, agency.code.clone())?;
     let id = head.0;
     // What follows the dossier's row goes to the database as one batch.
@@ -377,7 +412,23 @@ async fn submit_inner(
         steps,
         line,
     };
-    let ran = run_action_batch(&mut tx, parts).await?;
+    // With nothing to write after the batch, it commits in its own call.
+    let commits_in_batch =
+        early_code.is_some() && draft.is_none() && !may_queue_for_event(p, &event);
+    let (ran, mut tx) = if commits_in_batch {
+        match commit_action_batch(tx, parts).await? {
+            (ran, None) => {
+                if let Some(pending) = audit {
+                    p.settle_committed_audit(pending, &ran.outcomes)?;
+                }
+                return with_lists(p, head, false).await;
+            }
+            (ran, Some(tx)) => (ran, tx),
+        }
+    } else {
+        let ran = run_action_batch(&mut tx, parts).await?;
+        (ran, tx)
+    };
     let code = match early_code {
         Some(code) => code,
         None => {
@@ -419,15 +470,38 @@ async fn take_dossier_code(
     local_day: chrono::NaiveDate,
 ) -> Result<String> {
     let day = local_day.to_string();
-    tx.take_turn(&format!("dossier_counters/{agency_code}/{day}"))
-        .await;
-    let sequence: i64 = sqlx::query_scalar("INSERT INTO dossier_counters (agency_code, day, last_seq) VALUES ($1, $2, 1) ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_counters.last_seq + 1 RETURNING last_seq")
-        .bind(agency_code)
-        .bind(&day)
-        .fetch_one(&mut *tx.tx)
-        .await?;
-    Ok(dossier_code(agency_code, local_day, sequence))
+    tx.take_turn(&counter_row(agency_code, &day)).await;
+    let mut batch = Batch::new();
+    let step = push_counter_step(&mut batch, agency_code, &day);
+    let row = batch
+        .run(tx)
+        .await?
+        .take_rows(step)
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Other("the dossier counter returned no row".into()))?;
+    Ok(dossier_code(agency_code, local_day, row.try_get(0)?))
 }
+
+/// The turn's name of an agency's daily counter row (see `WriteTx::take_turn`).
+fn counter_row(agency_code: &str, day: &str) -> String {
+    format!("dossier_counters/{agency_code}/{day}")
+}
+
+/// Adds the step of an agency's daily counter to the batch; it returns the new `last_seq`.
+fn push_counter_step<'q>(batch: &mut Batch<'q>, agency_code: &str, day: &str) -> StatementId {
+    let (agency_code, day) = (agency_code.to_owned(), day.to_owned());
+    batch.push(
+        "INSERT INTO dossier_counters (agency_code, day, last_seq) VALUES ($1, $2, 1) ON CONFLICT (agency_code, day) DO UPDATE SET last_seq = dossier_counters.last_seq + 1 RETURNING last_seq",
+        move |q| q.bind(agency_code).bind(day),
+    )
+}
+
+/// A dossier's code in its insert on SQLite, from the counter row the statement before
+/// stepped: `$1` is the code's prefix ([`dossier_code_prefix`]), `$19` and `$20` the counter's
+/// agency and day. SQLite's `printf('%04d')` pads as [`dossier_code`] does (a test checks
+/// the two agree).
+const CODE_FROM_COUNTER: &str = "$1 || printf('%04d', (SELECT last_seq FROM dossier_counters WHERE agency_code = $19 AND day = $20))";
 
 /// A unique stand-in for a dossier's code until its real code is taken later in the same
 /// transaction; no other transaction ever sees it.
@@ -504,6 +578,11 @@ fn event_id(outcomes: &Outcomes, line: StatementId) -> Result<i64> {
     Ok(row.try_get(0)?)
 }
 
+/// Whether a history line causes anything to queue (see [`queue_for_event`]).
+fn may_queue_for_event(p: &Platform, e: &Event<'_>) -> bool {
+    crate::notifications::may_enqueue(e) || p.config.national_portal.enabled
+}
+
 /// Queues what a history line causes — the citizen's notifications and, when the connector
 /// is enabled, the national portal's sync — in the caller's transaction.
 async fn queue_for_event(
@@ -538,11 +617,7 @@ struct Ran {
     event_id: i64,
 }
 
-/// Runs an action's batch and checks it, the dossier's own change first: when that found
-/// the dossier changed meanwhile, the error rolls back what the batch's later statements did
-/// with it. The statements after a dossier change that matched nothing still run, so a
-/// racing action can also end in a unique violation (the step it opens, opened already):
-/// that is the same conflict.
+/// Runs an action's batch and checks it (see [`check_action_batch`]).
 async fn run_action_batch(tx: &mut WriteTx, parts: ActionBatch<'_>) -> Result<Ran> {
     let ActionBatch {
         batch,
@@ -550,7 +625,42 @@ async fn run_action_batch(tx: &mut WriteTx, parts: ActionBatch<'_>) -> Result<Ra
         steps,
         line,
     } = parts;
-    let mut outcomes = match batch.run(tx).await {
+    let ran = batch.run(tx).await;
+    check_action_batch(ran, dossier, &steps, line)
+}
+
+/// Runs an action's batch and, when its checks pass, commits in the same call where the
+/// database allows (see [`Batch::run_and_commit`]); otherwise the transaction comes back
+/// open for what must follow the batch and the commit.
+async fn commit_action_batch(
+    tx: WriteTx,
+    parts: ActionBatch<'_>,
+) -> Result<(Ran, Option<WriteTx>)> {
+    let ActionBatch {
+        batch,
+        dossier,
+        steps,
+        line,
+    } = parts;
+    let (outcomes, open) = match batch.run_and_commit(tx).await {
+        Ok(Finished::Committed(outcomes)) => (Ok(outcomes), None),
+        Ok(Finished::Open(outcomes, tx)) => (Ok(outcomes), Some(tx)),
+        Err(e) => (Err(e), None),
+    };
+    Ok((check_action_batch(outcomes, dossier, &steps, line)?, open))
+}
+
+/// Checks an action's batch, the dossier's own change first: when that found the dossier
+/// changed meanwhile, the batch stopped there and the error rolls back what it did before.
+/// A racing action can also end in a unique violation (the step it opens, opened already):
+/// that is the same conflict. (A batch that committed passed these checks as its guards.)
+fn check_action_batch(
+    ran: Result<Outcomes>,
+    dossier: Option<StatementId>,
+    steps: &crate::steps::StepWrite,
+    line: StatementId,
+) -> Result<Ran> {
+    let mut outcomes = match ran {
         Err(e) if dossier.is_some() && is_unique_violation(&e) => return Err(changed_meanwhile()),
         ran => ran?,
     };
@@ -863,9 +973,8 @@ pub async fn act(p: &Platform, ctx: &Ctx, code: &str, command: &Command) -> Resu
     let (row, agency, handling) = dossier_with_agencies(p, code).await?;
     authorize_command(ctx, command, &row, &agency, &handling)?;
     let transition = prepare(p, ctx, row, &agency, &handling, command).await?;
-    let mut tx = p.db.begin_write().await?;
-    let head = write_transition(p, &mut tx, ctx, code, &transition).await?;
-    tx.commit().await?;
+    let tx = p.db.begin_write().await?;
+    let head = commit_transition(p, tx, ctx, code, &transition).await?;
     // The applicant sees result documents only once the result is handed over.
     let applicant_acting = ctx
         .principal()
@@ -1037,6 +1146,7 @@ static TRANSITION_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
 /// Writes a prepared transition in the caller's transaction: the new status and clock, the
 /// steps, the history line (and the citizen's notifications) and the audit record. The
 /// writes nobody reads before the end go to the database as one batch.
+/// Writes a transition in the caller's transaction (which commits it).
 pub(crate) async fn write_transition<'a>(
     p: &Platform,
     tx: &mut WriteTx,
@@ -1044,6 +1154,55 @@ pub(crate) async fn write_transition<'a>(
     code: &'a str,
     t: &'a Transition,
 ) -> Result<(i64, DossierView)> {
+    let (parts, audit, event) = transition_batch(p, tx, ctx, code, t).await?;
+    let ran = run_action_batch(tx, parts).await?;
+    after_transition_batch(p, tx, ctx, t, audit, &event, ran).await
+}
+
+/// Writes a transition and commits it: when nothing has to be written after its batch, in
+/// the batch's own call.
+async fn commit_transition<'a>(
+    p: &Platform,
+    mut tx: WriteTx,
+    ctx: &'a Ctx,
+    code: &'a str,
+    t: &'a Transition,
+) -> Result<(i64, DossierView)> {
+    let (parts, audit, event) = transition_batch(p, &mut tx, ctx, code, t).await?;
+    if copies_results(t) || may_queue_for_event(p, &event) {
+        let ran = run_action_batch(&mut tx, parts).await?;
+        let head = after_transition_batch(p, &mut tx, ctx, t, audit, &event, ran).await?;
+        tx.commit().await?;
+        return Ok(head);
+    }
+    match commit_action_batch(tx, parts).await? {
+        (mut ran, None) => {
+            p.settle_committed_audit(audit, &ran.outcomes)?;
+            transition_head(&mut ran, t)
+        }
+        (ran, Some(mut tx)) => {
+            let head = after_transition_batch(p, &mut tx, ctx, t, audit, &event, ran).await?;
+            tx.commit().await?;
+            Ok(head)
+        }
+    }
+}
+
+/// Whether the transition hands the result over to an applicant with an account: their
+/// document store gets copies after the batch.
+fn copies_results(t: &Transition) -> bool {
+    t.to == Status::Returned && t.row.applicant_user_id.is_some()
+}
+
+/// The writes of a transition in one batch, its deferred audit record and its history
+/// event; the open payment is voided first when the transition leaves `awaiting_payment`.
+async fn transition_batch<'a>(
+    p: &Platform,
+    tx: &mut WriteTx,
+    ctx: &'a Ctx,
+    code: &'a str,
+    t: &'a Transition,
+) -> Result<(ActionBatch<'a>, PendingAudit, Event<'a>)> {
     let Transition {
         row,
         command,
@@ -1113,17 +1272,35 @@ pub(crate) async fn write_transition<'a>(
         steps,
         line,
     };
-    let mut ran = run_action_batch(tx, parts).await?;
+    Ok((parts, audit, event))
+}
+
+/// What follows a transition's batch in its transaction: the results copied to the
+/// applicant's store, the audit record settled, the event's messages queued.
+async fn after_transition_batch(
+    p: &Platform,
+    tx: &mut WriteTx,
+    ctx: &Ctx,
+    t: &Transition,
+    audit: PendingAudit,
+    event: &Event<'_>,
+    mut ran: Ran,
+) -> Result<(i64, DossierView)> {
     // The result is the citizen's once it is handed over (not at the decision: fees may still
     // be owed and the counter checks who collects it); only then it enters their store. After
     // the batch: the change is known to have applied, and results it attached are linked.
-    if to == Status::Returned
-        && let Some(owner) = row.applicant_user_id
+    if copies_results(t)
+        && let Some(owner) = t.row.applicant_user_id
     {
-        docs::copy_results_to_store(tx, ctx, row.id, owner).await?;
+        docs::copy_results_to_store(tx, ctx, t.row.id, owner).await?;
     }
     p.settle_audit(tx, audit, &ran.outcomes).await?;
-    queue_for_event(p, tx, ctx, ran.event_id, &event).await?;
+    queue_for_event(p, tx, ctx, ran.event_id, event).await?;
+    transition_head(&mut ran, t)
+}
+
+/// The dossier's head as the transition's change returned it.
+fn transition_head(ran: &mut Ran, t: &Transition) -> Result<(i64, DossierView)> {
     let changed = ran
         .changed
         .take()
@@ -1145,7 +1322,8 @@ fn push_transition<'a>(batch: &mut Batch<'a>, ctx: &Ctx, t: &'a Transition) -> S
         Command::ReturnResult { method } => Some(method.as_str()),
         _ => None,
     };
-    batch.push(TRANSITION_SQL.as_str(), move |q| {
+    // The dossier changed meanwhile when it matches nothing: the batch stops there.
+    batch.push_expecting(TRANSITION_SQL.as_str(), 1, move |q| {
         q.bind(t.to.as_str())
             .bind(t.clock.as_deref())
             .bind(t.due)

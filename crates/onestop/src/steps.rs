@@ -173,8 +173,9 @@ fn pause_or_resume(
         .map_err(crate::dossiers::calendar_error)?
         .map(|d| d.timestamp_millis());
     let (clock_json, step_id) = (crate::dossiers::clock_text(&clock)?, step.id);
-    Ok(StepWrite(Some(batch.push(
+    Ok(StepWrite(Some(batch.push_expecting(
         "UPDATE dossier_steps SET clock_json = $1, due_ms = COALESCE($2, due_ms) WHERE id = $3 AND completed_ms IS NULL",
+        1,
         move |q| q.bind(clock_json).bind(due).bind(step_id),
     ))))
 }
@@ -296,8 +297,8 @@ fn new_steps<'a>(
 }
 
 /// Closes the open step (if any) and inserts the given steps into the batch: the rows go in
-/// only if the step was still open. SQLite runs the two statements back to back (the insert
-/// guarded by `changes()`, as the audit append is); PostgreSQL as one statement whose insert
+/// only if the step was still open. SQLite runs the two statements back to back (the close
+/// checked where it ran, so the batch stops before the insert); PostgreSQL as one statement whose insert
 /// reads the update's `RETURNING`. Either way the statement returned is the one that
 /// affects no row when the step was closed meanwhile.
 fn advance<'a>(
@@ -318,7 +319,9 @@ fn advance<'a>(
     let values = |first| crate::sql::values_placeholders_from(first, rows.len(), STEP_COLUMN_COUNT);
     let checked = match (closing, rows.is_empty(), dialect) {
         (None, true, _) => None,
-        (Some(closing), true, _) => Some(batch.push(CLOSE_STEP, move |q| closing.bind(q, &by))),
+        (Some(closing), true, _) => {
+            Some(batch.push_expecting(CLOSE_STEP, 1, move |q| closing.bind(q, &by)))
+        }
         (None, false, _) => {
             let sql = format!(
                 "INSERT INTO dossier_steps ({STEP_COLUMNS}) VALUES {}",
@@ -328,12 +331,13 @@ fn advance<'a>(
             None
         }
         (Some(closing), false, Dialect::Sqlite) => {
+            // A close that matched nothing stops the batch: the new steps are not written.
             let sql = format!(
-                "INSERT INTO dossier_steps ({STEP_COLUMNS}) SELECT * FROM (VALUES {}) WHERE changes() = 1",
+                "INSERT INTO dossier_steps ({STEP_COLUMNS}) VALUES {}",
                 values(1)
             );
             let close_by = by.clone();
-            let close = batch.push(CLOSE_STEP, move |q| closing.bind(q, &close_by));
+            let close = batch.push_expecting(CLOSE_STEP, 1, move |q| closing.bind(q, &close_by));
             batch.push(sql, move |q| bind_rows(q, rows, &by));
             Some(close)
         }
@@ -342,7 +346,10 @@ fn advance<'a>(
                 "WITH closed AS ({CLOSE_STEP} RETURNING id) INSERT INTO dossier_steps ({STEP_COLUMNS}) SELECT v.* FROM (VALUES {}) AS v WHERE EXISTS (SELECT 1 FROM closed)",
                 values(6)
             );
-            Some(batch.push(sql, move |q| bind_rows(closing.bind(q, &by), rows, &by)))
+            let opened = rows.len() as u64;
+            Some(batch.push_expecting(sql, opened, move |q| {
+                bind_rows(closing.bind(q, &by), rows, &by)
+            }))
         }
     };
     Ok(StepWrite(checked))

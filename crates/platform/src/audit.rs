@@ -116,6 +116,7 @@ pub fn defer<B: Serialize, A: Serialize>(
         (record, head, insert)
     });
     tx.unsettled_audits += 1;
+    batch.count_audit(guessed.is_some());
     PendingAudit {
         at_ms: ctx.now_ms,
         event,
@@ -134,9 +135,7 @@ impl PendingAudit {
         guess: &HeadGuess,
         outcomes: &Outcomes,
     ) -> Result<i64> {
-        let written = self.guessed.as_ref().map(|(_, head, insert)| {
-            (outcomes.get(*head).affected, outcomes.get(*insert).affected)
-        });
+        let written = self.written(outcomes)?;
         let record = match (self.guessed, written) {
             (Some((record, _, _)), Some((1, 1))) => {
                 guess.set(record.seq, &record.hash);
@@ -160,6 +159,49 @@ impl PendingAudit {
         tx.audit_tip = Some((record.seq, record.hash.clone()));
         Ok(record.seq)
     }
+
+    /// The row counts of the guessed write (head moved, record inserted), when there was
+    /// one. The batch stops at the head's check when the guess was stale; the record is then
+    /// written after it, which is only right when nothing else of the batch was skipped.
+    fn written(&self, outcomes: &Outcomes) -> Result<Option<(u64, u64)>> {
+        let Some((_, head, insert)) = &self.guessed else {
+            return match outcomes.stopped_at() {
+                None => Ok(None),
+                Some(_) => Err(stopped_before()),
+            };
+        };
+        match outcomes.stopped_at() {
+            Some(at) if at < *head => return Err(stopped_before()),
+            Some(at) if at == *head && !outcomes.is_last(*insert) => {
+                return Err(Error::Other(
+                    "a batch's statements after an audit record were skipped".into(),
+                ));
+            }
+            _ => {}
+        }
+        Ok(Some((
+            outcomes.get(*head).affected,
+            outcomes.get(*insert).affected,
+        )))
+    }
+
+    /// Completes the append of a record whose batch committed in its call (see
+    /// [`Batch::run_and_commit`]): its guessed write passed its check, so the guess moves on.
+    pub fn settle_committed(self, guess: &HeadGuess, outcomes: &Outcomes) -> Result<i64> {
+        match (self.written(outcomes)?, self.guessed) {
+            (Some((1, 1)), Some((record, _, _))) => {
+                guess.set(record.seq, &record.hash);
+                Ok(record.seq)
+            }
+            _ => Err(Error::Other(
+                "a committed batch's audit record was not written".into(),
+            )),
+        }
+    }
+}
+
+fn stopped_before() -> Error {
+    Error::Other("the batch stopped before its audit record".into())
 }
 
 /// SQLite has one writer at a time, so one chain: the head is read under the write lock.
@@ -257,8 +299,10 @@ fn push_after_guess(
     hash: String,
 ) -> (StatementId, StatementId) {
     let (new_seq, new_hash) = (record.seq, record.hash.clone());
-    let head = batch.push(
+    // A stale guess moves no head and stops the batch: the record is not written behind it.
+    let head = batch.push_expecting(
         "UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1 AND last_seq = $3 AND last_hash = $4",
+        1,
         move |q| q.bind(new_seq).bind(new_hash).bind(seq).bind(hash),
     );
     let record = record.clone();
@@ -266,7 +310,7 @@ fn push_after_guess(
         concat!(
             "INSERT INTO audit_log (",
             record_columns!(),
-            ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE changes() = 1"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ),
         move |q| bind_record(q, &record),
     );

@@ -14,13 +14,22 @@
 //! checks them before it commits. A failed check is an error, the transaction rolls back, and
 //! whatever the statements after the failing one did is undone with it: a batch never
 //! leaves a partial write behind.
+//!
+//! A statement pushed with the row count it must have ([`Batch::push_expecting`]) is checked
+//! where it ran: the batch stops after it when the count is wrong, and the statements after
+//! it do not run ([`Outcomes::stopped_at`]). On SQLite the check is SQL in the same call, a
+//! guard that inserts into the writer connection's `temp.tinhso_guard` — whose CHECK refuses
+//! every row — only when `changes()` is wrong, so the call ends there with the transaction
+//! still open. That lets [`Batch::run_and_commit`] send `COMMIT` at the end of the same call:
+//! when every check passes the transaction is committed without another hand-off to the
+//! connection's thread while SQLite's one write lock is held.
 
 use futures_util::TryStreamExt;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Arguments, Either, Execute, Executor};
 use std::borrow::Cow;
 
-use crate::db::{Dialect, WriteTx};
+use crate::db::{Dialect, GUARD_TABLE, WriteTx};
 use crate::error::{Error, Result};
 
 /// A query of the `Any` driver with its values bound.
@@ -33,16 +42,32 @@ struct Statement<'q> {
     sql: Cow<'static, str>,
     parameters: usize,
     bind: Binder<'q>,
+    /// The row count it must have for the batch to go on.
+    expected: Option<u64>,
+}
+
+/// What one part of a joined SQLite call is: a statement of the batch, the guard checking
+/// one, or the commit (and the next writer's begin) after them.
+#[derive(Clone, Copy)]
+enum Part {
+    Statement,
+    Guard(usize),
+    Commit,
+    Begin,
 }
 
 /// Where a statement's outcome is found in [`Outcomes`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct StatementId(usize);
 
 /// The statements of a write transaction, run together by [`Batch::run`].
 #[derive(Default)]
 pub struct Batch<'q> {
     statements: Vec<Statement<'q>>,
+    /// Audit records deferred into this batch, and whether each one's write is complete in
+    /// it (see [`crate::audit::defer`]): a commit in the batch's call needs all of them to be.
+    audits: usize,
+    audits_incomplete: bool,
 }
 
 /// What one statement of a batch returned.
@@ -52,17 +77,54 @@ pub struct Outcome {
 }
 
 /// Each statement's outcome, in the order the statements were pushed.
-pub struct Outcomes(Vec<Outcome>);
+pub struct Outcomes {
+    ran: Vec<Outcome>,
+    /// How many statements the batch held.
+    statements: usize,
+    stopped_at: Option<StatementId>,
+}
+
+/// The outcome of a statement that did not run.
+static NOT_RUN: Outcome = Outcome {
+    rows: Vec::new(),
+    affected: 0,
+};
 
 impl Outcomes {
+    /// The statement's outcome; one that did not run (the batch stopped before it) returned
+    /// no rows and changed none.
     pub fn get(&self, id: StatementId) -> &Outcome {
-        &self.0[id.0]
+        self.ran.get(id.0).unwrap_or(&NOT_RUN)
     }
 
     /// The statement's rows, taken out (a second take finds none).
     pub fn take_rows(&mut self, id: StatementId) -> Vec<AnyRow> {
-        std::mem::take(&mut self.0[id.0].rows)
+        self.ran
+            .get_mut(id.0)
+            .map(|outcome| std::mem::take(&mut outcome.rows))
+            .unwrap_or_default()
     }
+
+    /// The statement whose row count was not the one expected: the batch stopped after it,
+    /// and none of the statements after it ran.
+    pub fn stopped_at(&self) -> Option<StatementId> {
+        self.stopped_at
+    }
+
+    /// Whether `id` is the last statement of the batch.
+    pub fn is_last(&self, id: StatementId) -> bool {
+        id.0 + 1 == self.statements
+    }
+}
+
+/// How [`Batch::run_and_commit`] ended.
+pub enum Finished {
+    /// Every check passed and the transaction is committed (SQLite).
+    Committed(Outcomes),
+    /// The transaction is still open for the caller to settle and commit: on PostgreSQL, on
+    /// SQLite when an audit record's write was not complete in the batch, or when the batch
+    /// stopped at a check ([`Outcomes::stopped_at`]).
+    Open(Outcomes, WriteTx),
 }
 
 impl<'q> Batch<'q> {
@@ -78,67 +140,210 @@ impl<'q> Batch<'q> {
         sql: impl Into<Cow<'static, str>>,
         bind: impl FnOnce(AnyQuery<'q>) -> AnyQuery<'q> + Send + 'q,
     ) -> StatementId {
-        let sql = sql.into();
+        self.push_statement(sql.into(), Box::new(bind), None)
+    }
+
+    /// Like [`Batch::push`], for a statement that must change exactly `rows` rows: when it
+    /// does not, the batch stops after it (see [`Outcomes::stopped_at`]).
+    pub fn push_expecting(
+        &mut self,
+        sql: impl Into<Cow<'static, str>>,
+        rows: u64,
+        bind: impl FnOnce(AnyQuery<'q>) -> AnyQuery<'q> + Send + 'q,
+    ) -> StatementId {
+        self.push_statement(sql.into(), Box::new(bind), Some(rows))
+    }
+
+    fn push_statement(
+        &mut self,
+        sql: Cow<'static, str>,
+        bind: Binder<'q>,
+        expected: Option<u64>,
+    ) -> StatementId {
         let parameters = highest_parameter(&sql);
         self.statements.push(Statement {
             sql,
             parameters,
-            bind: Box::new(bind),
+            bind,
+            expected,
         });
         StatementId(self.statements.len() - 1)
     }
 
+    /// Counts an audit record deferred into the batch; `complete` when its write is in it.
+    pub(crate) fn count_audit(&mut self, complete: bool) {
+        self.audits += 1;
+        self.audits_incomplete |= !complete;
+    }
+
     /// Runs the statements in the transaction, in order; an error of any of them is returned
-    /// as it is (the caller's transaction then rolls back).
+    /// as it is (the caller's transaction then rolls back). A wrong row count of a statement
+    /// pushed with [`Batch::push_expecting`] stops the batch there without an error.
     pub async fn run(self, tx: &mut WriteTx) -> Result<Outcomes> {
-        let mut outcomes = Vec::with_capacity(self.statements.len());
-        if tx.dialect == Dialect::Sqlite && self.statements.len() > 1 {
-            let count = self.statements.len();
-            let sql = joined_sql(&self.statements);
-            let mut arguments = AnyArguments::default();
-            for statement in self.statements {
-                arguments = bind_checked(arguments, statement.bind, statement.parameters)?;
-            }
-            let query = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments);
-            collect(tx, query, &mut outcomes).await?;
-            if outcomes.len() != count {
-                return Err(Error::Other(format!(
-                    "a batch of {count} statements reported {} outcomes",
-                    outcomes.len()
-                )));
-            }
+        if tx.dialect == Dialect::Sqlite {
+            let (outcomes, _) = self.run_joined(tx, None).await?;
+            Ok(outcomes)
         } else {
-            for statement in self.statements {
-                let arguments = bind_checked(
-                    AnyArguments::default(),
-                    statement.bind,
-                    statement.parameters,
-                )?;
-                let query = sqlx::query_with(sqlx::AssertSqlSafe(statement.sql), arguments);
-                let before = outcomes.len();
-                collect(tx, query, &mut outcomes).await?;
-                if outcomes.len() != before + 1 {
-                    return Err(Error::Other("a batch statement held more than one".into()));
-                }
+            self.run_one_by_one(tx).await
+        }
+    }
+
+    /// Runs the statements and, when every check passes, commits: on SQLite in the same call
+    /// when it can (every audit record's write complete in the batch), so the transaction
+    /// ends without another hand-off under the write lock. Otherwise the transaction comes
+    /// back open, after the statements ran or stopped at a check.
+    pub async fn run_and_commit(self, mut tx: WriteTx) -> Result<Finished> {
+        if tx.dialect != Dialect::Sqlite || self.audits_incomplete {
+            let outcomes = self.run(&mut tx).await?;
+            return Ok(Finished::Open(outcomes, tx));
+        }
+        if tx.unsettled_audits != self.audits {
+            return Err(Error::Other(
+                "an audit record deferred outside the batch was never settled".into(),
+            ));
+        }
+        let ending = tx.commit_statements();
+        let (outcomes, ended) = self.run_joined(&mut tx, Some(ending)).await?;
+        match ended {
+            Some(begun) => {
+                tx.committed_in_call(ending.contains("BEGIN"), begun)
+                    .await?;
+                Ok(Finished::Committed(outcomes))
+            }
+            None => Ok(Finished::Open(outcomes, tx)),
+        }
+    }
+
+    /// PostgreSQL's extended protocol takes one statement per call.
+    async fn run_one_by_one(self, tx: &mut WriteTx) -> Result<Outcomes> {
+        let statements = self.statements.len();
+        let mut ran = Vec::with_capacity(statements);
+        let mut stopped_at = None;
+        for (index, statement) in self.statements.into_iter().enumerate() {
+            let arguments = bind_checked(
+                AnyArguments::default(),
+                statement.bind,
+                statement.parameters,
+            )?;
+            let query = sqlx::query_with(sqlx::AssertSqlSafe(statement.sql), arguments);
+            let before = ran.len();
+            collect(tx, query, &mut ran).await?;
+            if ran.len() != before + 1 {
+                return Err(Error::Other("a batch statement held more than one".into()));
+            }
+            if statement
+                .expected
+                .is_some_and(|rows| ran[index].affected != rows)
+            {
+                stopped_at = Some(StatementId(index));
+                break;
             }
         }
-        Ok(Outcomes(outcomes))
+        Ok(Outcomes {
+            ran,
+            statements,
+            stopped_at,
+        })
+    }
+
+    /// Runs the statements, each checked one followed by its guard, as one SQLite call,
+    /// ending with `ending` (`COMMIT`, maybe `; BEGIN IMMEDIATE`) when given. Returns the
+    /// outcomes and, when the commit ran, whether the next writer's BEGIN ran too.
+    async fn run_joined(
+        self,
+        tx: &mut WriteTx,
+        ending: Option<&'static str>,
+    ) -> Result<(Outcomes, Option<bool>)> {
+        let statements = self.statements.len();
+        if statements == 0 && ending.is_none() {
+            let nothing = Outcomes {
+                ran: Vec::new(),
+                statements,
+                stopped_at: None,
+            };
+            return Ok((nothing, None));
+        }
+        let (sql, parts) = joined_sql(&self.statements, ending);
+        let mut arguments = AnyArguments::default();
+        for statement in self.statements {
+            arguments = bind_checked(arguments, statement.bind, statement.parameters)?;
+        }
+        let query = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments);
+        let mut collected = Vec::with_capacity(parts.len());
+        let failure = collect(tx, query, &mut collected).await.err();
+        // The part that failed is the one whose outcome never came.
+        let failed = failure
+            .as_ref()
+            .map(|_| parts.get(collected.len()).copied());
+        let mut ran = Vec::with_capacity(statements);
+        let mut commit_ran = false;
+        let mut begun = false;
+        for (outcome, part) in collected.into_iter().zip(&parts) {
+            match part {
+                Part::Statement => ran.push(outcome),
+                Part::Guard(_) => {}
+                Part::Commit => commit_ran = true,
+                Part::Begin => begun = true,
+            }
+        }
+        let stopped_at = match (failed, failure) {
+            (None, _) | (_, None) => None,
+            (Some(Some(Part::Guard(index))), Some(e)) if is_check_violation(&e) => {
+                Some(StatementId(index))
+            }
+            // The commit ran, the next writer's BEGIN did not: left for its begin to check.
+            (Some(Some(Part::Begin)), Some(_)) => None,
+            (_, Some(e)) => return Err(e),
+        };
+        if stopped_at.is_none() && ran.len() != statements {
+            return Err(Error::Other(format!(
+                "a batch of {statements} statements reported {} outcomes",
+                ran.len()
+            )));
+        }
+        let outcomes = Outcomes {
+            ran,
+            statements,
+            stopped_at,
+        };
+        Ok((outcomes, commit_ran.then_some(begun)))
     }
 }
 
 /// The statements as one SQLite call, each one's parameters shifted past those of the
-/// statements before it.
-fn joined_sql(statements: &[Statement<'_>]) -> String {
+/// statements before it, each checked one followed by its guard, then `ending`; with what
+/// each part of the call is, in order.
+fn joined_sql(statements: &[Statement<'_>], ending: Option<&str>) -> (String, Vec<Part>) {
+    use std::fmt::Write;
     let mut sql = String::with_capacity(statements.iter().map(|s| s.sql.len() + 2).sum());
+    let mut parts = Vec::with_capacity(statements.len() + 2);
     let mut offset = 0;
-    for statement in statements {
+    for (index, statement) in statements.iter().enumerate() {
         if !sql.is_empty() {
             sql.push_str("; ");
         }
         shift_parameters(&statement.sql, offset, &mut sql);
         offset += statement.parameters;
+        parts.push(Part::Statement);
+        if let Some(rows) = statement.expected {
+            // `changes()` is the count of the statement just before.
+            let _ = write!(
+                sql,
+                "; INSERT INTO {GUARD_TABLE} (failed) SELECT 1 WHERE changes() <> {rows}"
+            );
+            parts.push(Part::Guard(index));
+        }
     }
-    sql
+    if let Some(ending) = ending {
+        for (n, statement) in ending.split(';').map(str::trim).enumerate() {
+            if !sql.is_empty() {
+                sql.push_str("; ");
+            }
+            sql.push_str(statement);
+            parts.push(if n == 0 { Part::Commit } else { Part::Begin });
+        }
+    }
+    (sql, parts)
 }
 
 /// `arguments` with one statement's values bound after them, refused unless it bound
@@ -179,6 +384,12 @@ async fn collect(tx: &mut WriteTx, query: AnyQuery<'_>, outcomes: &mut Vec<Outco
         }
     }
     Ok(())
+}
+
+/// A guard's refusal (anything else failing in a guard is an error).
+fn is_check_violation(e: &Error) -> bool {
+    matches!(e, Error::Database(sqlx::Error::Database(db))
+        if db.kind() == sqlx::error::ErrorKind::CheckViolation)
 }
 
 /// A piece of a statement's text: SQL as it is, or a `$N` parameter.

@@ -114,6 +114,11 @@ pub struct DatabaseConfig {
     /// `normal` (no flush before acknowledging: a crashed process loses nothing, a power loss
     /// may take the last writes).
     pub sqlite_synchronous: String,
+    /// How much lower than SQLite's writer thread the server's async workers run on SQLite
+    /// (a `nice` increment, 0–19; 0 = the same). Every write waits for the one writer, so
+    /// under load the writer running first shortens every write's wait (see
+    /// [`crate::runtime`]).
+    pub sqlite_worker_nice: i32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -669,6 +674,7 @@ impl Default for DatabaseConfig {
             url: String::new(),
             max_connections: 16,
             sqlite_synchronous: "full".into(),
+            sqlite_worker_nice: 5,
         }
     }
 }
@@ -810,6 +816,11 @@ impl Config {
                 "`database.url` must start with sqlite: or postgres:// (got `{}`)",
                 redact_url(url)
             )));
+        }
+        if !(0..=19).contains(&self.database.sqlite_worker_nice) {
+            return Err(Error::Config(
+                "`database.sqlite_worker_nice` must be between 0 and 19".into(),
+            ));
         }
         if !matches!(self.database.sqlite_synchronous.as_str(), "full" | "normal") {
             return Err(Error::Config(
@@ -1039,6 +1050,19 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn sqlite_worker_nice_is_a_nice_increment() {
+        let load =
+            |nice: &str| Config::load(None, env(&[("TINHSO_DATABASE__SQLITE_WORKER_NICE", nice)]));
+        assert_eq!(load("0").unwrap().database.sqlite_worker_nice, 0);
+        assert_eq!(load("19").unwrap().database.sqlite_worker_nice, 19);
+        for bad in ["-1", "20"] {
+            let e = load(bad).unwrap_err().to_string();
+            assert!(e.contains("sqlite_worker_nice"), "{e}");
+        }
+        assert_eq!(Config::default().database.sqlite_worker_nice, 5);
     }
 
     #[test]

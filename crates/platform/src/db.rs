@@ -387,14 +387,60 @@ impl WriteTx {
             ..
         } = self;
         tx.commit().await?;
-        drop(held);
-        drop(turns);
-        if let Some(sync) = wal_sync {
-            let ticket = sync.committed();
-            sync.durable(ticket).await?;
-        }
-        Ok(())
+        after_commit(held, turns, wal_sync).await
     }
+
+    /// What ends a call (of a batch) that commits this SQLite transaction: `COMMIT`, and with
+    /// a writer waiting its `BEGIN IMMEDIATE` too, as [`Writer::commit`] sends them.
+    pub(crate) fn commit_statements(&self) -> &'static str {
+        let waiting = match &self.tx {
+            TxConn::Writer(WriterTx(Some(writer))) => writer.waiting.load(Ordering::SeqCst) > 0,
+            _ => false,
+        };
+        if waiting {
+            "COMMIT; BEGIN IMMEDIATE"
+        } else {
+            "COMMIT"
+        }
+    }
+
+    /// Finishes a transaction whose COMMIT ran at the end of a batch's call (see
+    /// [`WriteTx::commit_statements`]): `sent_begin` when the next writer's BEGIN was sent
+    /// after it, `begun` when that ran.
+    pub(crate) async fn committed_in_call(self, sent_begin: bool, begun: bool) -> Result<()> {
+        let Self {
+            mut tx,
+            held,
+            wal_sync,
+            turns,
+            ..
+        } = self;
+        if let TxConn::Writer(WriterTx(writer)) = &mut tx {
+            if let Some(writer) = writer.as_mut() {
+                // With a BEGIN sent, open either way: begun for the next writer, or in a
+                // state its begin rolls back.
+                writer.open = sent_begin;
+                writer.begun = begun;
+            }
+            // Committed: what is open now is the next writer's (dropping the lock's guard
+            // must not roll it back).
+            *writer = None;
+        }
+        drop(tx);
+        after_commit(held, turns, wal_sync).await
+    }
+}
+
+/// After a commit: the lock's hold counted, turns at hot rows let go, and on SQLite the wait
+/// until the commit is on disk.
+async fn after_commit(held: Held, turns: Vec<Turn>, wal_sync: Option<Arc<WalSync>>) -> Result<()> {
+    drop(held);
+    drop(turns);
+    if let Some(sync) = wal_sync {
+        let ticket = sync.committed();
+        sync.durable(ticket).await?;
+    }
+    Ok(())
 }
 
 impl Db {
@@ -646,10 +692,22 @@ fn pool_options(dialect: Dialect, max_connections: u32) -> AnyPoolOptions {
 /// write load than the map saved on reads.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-16384; PRAGMA mmap_size=0;";
 
-/// SQLite's writer connection, with the settings of every connection.
+/// The writer connection's table for the guards of a batch (see [`crate::batch`]): a guard
+/// inserts a row only when a check failed, and the CHECK refuses every row, so the failed
+/// check ends the call with an error. Temporary: it lives with the connection, in memory,
+/// and never in the database file.
+pub(crate) const GUARD_TABLE: &str = "temp.tinhso_guard";
+
+/// SQLite's writer connection, with the settings of every connection and its guard table.
 async fn connect_sqlite_writer(url: &str) -> Result<AnyConnection> {
     let mut conn = AnyConnection::connect(url).await?;
     sqlx::raw_sql(SQLITE_PRAGMAS).execute(&mut conn).await?;
+    let guard = format!(
+        "PRAGMA temp_store=MEMORY; CREATE TABLE IF NOT EXISTS {GUARD_TABLE} (failed BIGINT CHECK (failed IS NULL))"
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(guard))
+        .execute(&mut conn)
+        .await?;
     Ok(conn)
 }
 

@@ -27,6 +27,7 @@ pub mod org;
 pub mod outbox;
 pub mod payment;
 pub mod reads;
+pub mod runtime;
 pub mod scanner;
 pub mod search;
 pub mod wal_sync;
@@ -132,6 +133,16 @@ impl Platform {
     ) -> Result<i64> {
         let guess = self.caches.get::<audit::HeadGuess>();
         pending.settle(tx, &self.audit_key, &guess, outcomes).await
+    }
+
+    /// Completes a deferred audit record whose batch committed in its own call
+    /// ([`batch::Batch::run_and_commit`]); returns its number.
+    pub fn settle_committed_audit(
+        &self,
+        pending: audit::PendingAudit,
+        outcomes: &Outcomes,
+    ) -> Result<i64> {
+        pending.settle_committed(&self.caches.get::<audit::HeadGuess>(), outcomes)
     }
 
     /// Records which key seals the chain, and refuses to run with a different one: a lost or

@@ -101,8 +101,7 @@ async fn count_statements(backend: &str, show: bool) {
 }
 
 fn main() {
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime.enable_all();
+    let mut runtime = common::runtime_builder();
     // The server's runtime has one async worker per core; this tries other counts.
     if let Some(threads) = std::env::var("BENCH_WORKER_THREADS")
         .ok()

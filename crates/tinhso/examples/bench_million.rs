@@ -43,8 +43,14 @@ const STATEMENT_ROWS: usize = 1_000;
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    common::runtime_builder()
+        .build()
+        .unwrap()
+        .block_on(main_async());
+}
+
+async fn main_async() {
     let (backend, seconds, concurrency) = common::args();
     let dossiers: usize = std::env::args()
         .nth(4)

@@ -50,6 +50,16 @@ fn init_logging(config: &Config) {
     };
 }
 
+/// The async runtime for the command: the server's follows its configuration (see
+/// [`tinhso_platform::runtime`]); a configuration that does not load gets the default, and
+/// the command then reports why.
+pub fn runtime(args: &Args) -> std::io::Result<tokio::runtime::Runtime> {
+    match (&args.command, load_config(&args.global)) {
+        (Command::Serve { .. }, Ok(config)) => tinhso_platform::runtime::for_config(&config),
+        _ => tinhso_platform::runtime::builder(0).build(),
+    }
+}
+
 pub async fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Calendar { command } => calendar_command(&args.global, command).await,

@@ -159,9 +159,14 @@ pub fn next_status(from: Status, action: Action) -> Result<Status, DomainError> 
 /// filing, and the agency's sequence of that day (from 0001; more than 9,999 widens).
 pub fn dossier_code(agency_code: &str, local_date: chrono::NaiveDate, sequence: i64) -> String {
     format!(
-        "{agency_code}-{}-{sequence:04}",
-        local_date.format("%y%m%d")
+        "{}{sequence:04}",
+        dossier_code_prefix(agency_code, local_date)
     )
+}
+
+/// The part of a dossier code before its sequence number.
+pub fn dossier_code_prefix(agency_code: &str, local_date: chrono::NaiveDate) -> String {
+    format!("{agency_code}-{}-", local_date.format("%y%m%d"))
 }
 
 #[cfg(test)]

@@ -22,6 +22,23 @@ pub const MIGRATIONS: [&[tinhso_platform::Migration]; 4] = [
 ];
 
 /// Backend, seconds per measurement (1–60) and concurrency (1–256) from the command line.
+/// The server's runtime: on SQLite its workers niced as `serve` nices them
+/// (`BENCH_WORKER_NICE` overrides).
+pub fn runtime_builder() -> tokio::runtime::Builder {
+    let backend = std::env::args().nth(1).unwrap_or_else(|| "sqlite".into());
+    let nice = std::env::var("BENCH_WORKER_NICE")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(if backend == "sqlite" {
+            tinhso_platform::Config::default()
+                .database
+                .sqlite_worker_nice
+        } else {
+            0
+        });
+    tinhso_platform::runtime::builder(nice)
+}
+
 pub fn args() -> (String, u64, usize) {
     let args: Vec<String> = std::env::args().collect();
     let backend = args.get(1).cloned().unwrap_or_else(|| "sqlite".into());

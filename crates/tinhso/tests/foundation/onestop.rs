@@ -505,6 +505,35 @@ async fn concurrent_codes_are_consecutive(backend: Backend) {
         .map(|n| format!("000.00.31.H32-270303-{n:04}"))
         .collect();
     assert_eq!(codes, expected);
+    // Past 9,999 the sequence widens (on SQLite the code is made by the insert's SQL, which
+    // must agree with the domain's format).
+    use super::support::WriteBehind;
+    sqlx::query("UPDATE dossier_counters SET last_seq = 9998 WHERE agency_code = $1")
+        .bind("000.00.31.H32")
+        .write_behind(&app.platform.db)
+        .await
+        .unwrap();
+    for expected in ["9999", "10000"] {
+        let r = client
+            .post(app.url("/api/v1/dossiers"))
+            .bearer_auth(&officer)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let code = r.json::<Value>().await.unwrap()["code"].clone();
+        let day = chrono::NaiveDate::from_ymd_opt(2027, 3, 3).unwrap();
+        let sequence: i64 = expected.parse().unwrap();
+        assert_eq!(
+            code,
+            json!(tinhso_onestop::domain::dossier::dossier_code(
+                "000.00.31.H32",
+                day,
+                sequence
+            ))
+        );
+        assert_eq!(code, json!(format!("000.00.31.H32-270303-{expected}")));
+    }
     app.stop().await;
 }
 both!(concurrent_codes_are_consecutive);

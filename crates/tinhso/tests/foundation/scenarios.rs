@@ -879,6 +879,116 @@ async fn batched_statements_keep_their_outcomes(backend: Backend) {
 }
 both!(batched_statements_keep_their_outcomes);
 
+/// A statement pushed with the row count it must have stops the batch where that count is
+/// wrong: the statements after it do not run, the transaction is still open (what ran before
+/// it is the caller's to keep or roll back), and `run_and_commit` does not commit. When every
+/// check passes it commits — on SQLite in the batch's own call, with the audit record the
+/// batch carried in the chain.
+async fn checked_statements_stop_the_batch(backend: Backend) {
+    use tinhso_platform::audit::{Change, Verdict};
+    use tinhso_platform::batch::Finished;
+    use tinhso_platform::{Batch, Ctx};
+    let app = TestApp::start(backend).await;
+    let p = &app.platform;
+    let ctx = Ctx::cli(p.now_ms());
+    let change = Change::<(), ()> {
+        action: "test.checked",
+        object_type: "test",
+        object_id: "checked",
+        before: None,
+        after: None,
+    };
+    let mut tx = p.db.begin_write().await.unwrap();
+    sqlx::raw_sql("CREATE TABLE checked_probe (id BIGINT PRIMARY KEY)")
+        .execute(&mut *tx.tx)
+        .await
+        .unwrap();
+    p.audit(&mut tx, &ctx, change).await.unwrap();
+    tx.commit().await.unwrap();
+    let insert = "INSERT INTO checked_probe (id) VALUES ($1)";
+    let ids = || async {
+        sqlx::query_scalar::<_, i64>("SELECT id FROM checked_probe ORDER BY id")
+            .fetch_all(p.db.pool())
+            .await
+            .unwrap()
+    };
+
+    let tx = p.db.begin_write().await.unwrap();
+    let mut batch = Batch::new();
+    batch.push(insert, |q| q.bind(1_i64));
+    let missed = batch.push_expecting("DELETE FROM checked_probe WHERE id = $1", 1, |q| {
+        q.bind(99_i64)
+    });
+    let skipped = batch.push(insert, |q| q.bind(2_i64));
+    let Finished::Open(outcomes, mut tx) = batch.run_and_commit(tx).await.unwrap() else {
+        panic!("a failed check must not commit");
+    };
+    assert_eq!(outcomes.stopped_at(), Some(missed));
+    assert_eq!(outcomes.get(skipped).affected, 0);
+    assert!(ids().await.is_empty(), "nothing is committed yet");
+    // The transaction goes on: what ran before the check is still in it.
+    sqlx::query(insert)
+        .bind(3_i64)
+        .execute(&mut *tx.tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        ids().await,
+        vec![1, 3],
+        "the statement after the check never ran"
+    );
+
+    let before = app.audit_head().await;
+    let mut tx = p.db.begin_write().await.unwrap();
+    let mut batch = Batch::new();
+    batch.push(insert, |q| q.bind(4_i64));
+    batch.push_expecting("DELETE FROM checked_probe WHERE id = $1", 1, |q| {
+        q.bind(1_i64)
+    });
+    let audit = p.defer_audit(&mut batch, &mut tx, &ctx, change);
+    let seq = match batch.run_and_commit(tx).await.unwrap() {
+        Finished::Committed(outcomes) => {
+            assert!(
+                matches!(backend, Backend::Sqlite),
+                "only SQLite commits in the call"
+            );
+            assert_eq!(outcomes.stopped_at(), None);
+            p.settle_committed_audit(audit, &outcomes).unwrap()
+        }
+        Finished::Open(outcomes, mut tx) => {
+            assert!(
+                matches!(backend, Backend::Postgres),
+                "SQLite commits in the call"
+            );
+            assert_eq!(outcomes.stopped_at(), None);
+            let seq = p.settle_audit(&mut tx, audit, &outcomes).await.unwrap();
+            tx.commit().await.unwrap();
+            seq
+        }
+    };
+    assert_eq!(seq, before + 1);
+    assert_eq!(ids().await, vec![3, 4]);
+    let verdict = tinhso_platform::audit::verify(&p.db, &p.audit_key)
+        .await
+        .unwrap();
+    assert!(
+        matches!(verdict, Verdict::Intact { records } if records == before + 1),
+        "{verdict:?}"
+    );
+    // The writer goes on after a commit made in a batch's call.
+    let mut tx = p.db.begin_write().await.unwrap();
+    sqlx::query(insert)
+        .bind(5_i64)
+        .execute(&mut *tx.tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(ids().await, vec![3, 4, 5]);
+    app.stop().await;
+}
+both!(checked_statements_stop_the_batch);
+
 /// A write transaction dropped without commit, one dropped in the middle of a statement, and a
 /// begin given up while its BEGIN was on the way all leave nothing behind, and the next
 /// writer goes ahead at once (SQLite's writer connection is this code's own to roll back).
