@@ -1145,8 +1145,7 @@ static TRANSITION_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
 
 /// Writes a prepared transition in the caller's transaction: the new status and clock, the
 /// steps, the history line (and the citizen's notifications) and the audit record. The
-/// writes nobody reads before the end go to the database as one batch.
-/// Writes a transition in the caller's transaction (which commits it).
+/// writes nobody reads before the end go to the database as one batch. The caller commits.
 pub(crate) async fn write_transition<'a>(
     p: &Platform,
     tx: &mut WriteTx,

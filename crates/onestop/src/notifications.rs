@@ -39,7 +39,11 @@ pub fn message(
 
 /// Whether the event may queue a message: a citizen-visible event and a contact to send to.
 pub(crate) fn may_enqueue(e: &Event<'_>) -> bool {
-    event_of(e.action, e.to).is_some() && !(e.email.trim().is_empty() && e.phone.trim().is_empty())
+    has_contact(e) && event_of(e.action, e.to).is_some()
+}
+
+fn has_contact(e: &Event<'_>) -> bool {
+    !(e.email.trim().is_empty() && e.phone.trim().is_empty())
 }
 
 /// Queues the e-mail and the SMS of one event (each only when the applicant gave that contact).
@@ -49,7 +53,7 @@ pub(crate) async fn enqueue_for_event(
     event_id: i64,
     e: &Event<'_>,
 ) -> Result<()> {
-    let Some(event) = event_of(e.action, e.to).filter(|_| may_enqueue(e)) else {
+    let Some(event) = event_of(e.action, e.to).filter(|_| has_contact(e)) else {
         return Ok(());
     };
     let Some(template) = crate::notification_templates::in_force(tx, event).await? else {

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 use sqlx::Row;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use tinhso_core::audit::{
     AuditEvent, AuditRecord, ChainBreak, ChainVerifier, chain_of, chain_start, digest_state, seal,
 };
@@ -64,7 +64,7 @@ impl HeadGuess {
 pub async fn append<B: Serialize, A: Serialize>(
     tx: &mut WriteTx,
     key: &[u8],
-    guess: &HeadGuess,
+    guess: &Arc<HeadGuess>,
     ctx: &Ctx,
     change: Change<'_, B, A>,
 ) -> Result<i64> {
@@ -77,8 +77,8 @@ pub async fn append<B: Serialize, A: Serialize>(
 /// An audit record on its way into the chain, in the same transaction as its change: on
 /// SQLite its write rides in the caller's [`Batch`] behind the guessed head; on PostgreSQL
 /// (and on SQLite without a guess) [`PendingAudit::settle`] writes it after the batch ran.
-/// The transaction does not commit until it is settled. One per batch: a second one in the
-/// same batch guesses the same head, finds it moved and falls back to reading it.
+/// The transaction does not commit until it is settled. One per batch, last in it: a stale
+/// guess stops the batch at the head's move, which skips nothing else only then.
 #[must_use = "the record is only in the chain once settled"]
 pub struct PendingAudit {
     at_ms: i64,
@@ -92,7 +92,7 @@ pub fn defer<B: Serialize, A: Serialize>(
     batch: &mut Batch<'_>,
     tx: &mut WriteTx,
     key: &[u8],
-    guess: &HeadGuess,
+    guess: &Arc<HeadGuess>,
     ctx: &Ctx,
     change: Change<'_, B, A>,
 ) -> PendingAudit {
@@ -116,7 +116,15 @@ pub fn defer<B: Serialize, A: Serialize>(
         (record, head, insert)
     });
     tx.unsettled_audits += 1;
-    batch.count_audit(guessed.is_some());
+    match &guessed {
+        // Committed in the batch's call, the guess moves on before the write lock is let go:
+        // the next writer guesses from it.
+        Some((record, _, _)) => {
+            let (guess, seq, hash) = (guess.clone(), record.seq, record.hash.clone());
+            batch.count_audit(Some(Box::new(move || guess.set(seq, &hash))));
+        }
+        None => batch.count_audit(None),
+    }
     PendingAudit {
         at_ms: ctx.now_ms,
         event,
@@ -136,6 +144,12 @@ impl PendingAudit {
         outcomes: &Outcomes,
     ) -> Result<i64> {
         let written = self.written(outcomes)?;
+        let head = self.guessed.as_ref().map(|(_, head, _)| *head);
+        if head.is_some() && outcomes.stopped_at() == head {
+            // The stale guess stopped the batch, with nothing after it: the record is
+            // written now, and the transaction may commit.
+            tx.stopped_batch = false;
+        }
         let record = match (self.guessed, written) {
             (Some((record, _, _)), Some((1, 1))) => {
                 guess.set(record.seq, &record.hash);
@@ -186,13 +200,10 @@ impl PendingAudit {
     }
 
     /// Completes the append of a record whose batch committed in its call (see
-    /// [`Batch::run_and_commit`]): its guessed write passed its check, so the guess moves on.
-    pub fn settle_committed(self, guess: &HeadGuess, outcomes: &Outcomes) -> Result<i64> {
+    /// [`Batch::run_and_commit`], which moved the guess on): returns its number.
+    pub fn settle_committed(self, outcomes: &Outcomes) -> Result<i64> {
         match (self.written(outcomes)?, self.guessed) {
-            (Some((1, 1)), Some((record, _, _))) => {
-                guess.set(record.seq, &record.hash);
-                Ok(record.seq)
-            }
+            (Some((1, 1)), Some((record, _, _))) => Ok(record.seq),
             _ => Err(Error::Other(
                 "a committed batch's audit record was not written".into(),
             )),
@@ -289,9 +300,9 @@ const INSERT_RECORD: &str = concat!(
 );
 
 /// Moves chain 1's head to `record` only if it is still at the guessed `seq` and `hash`, and
-/// writes the record only then: the insert right after the update runs only if the update
-/// changed the head (`changes()`, SQLite). Both statements affecting a row means both were
-/// written; neither, that the guess was stale and nothing was written.
+/// writes the record only then: a move that matched nothing stops the batch before the
+/// insert. Both statements affecting a row means both were written; neither, that the guess
+/// was stale and nothing was written.
 fn push_after_guess(
     batch: &mut Batch<'_>,
     record: &AuditRecord,

@@ -38,6 +38,10 @@ pub type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, AnyArguments>;
 /// Binds one statement's values, `$1` first, onto a query (the batch's, on SQLite).
 type Binder<'q> = Box<dyn FnOnce(AnyQuery<'q>) -> AnyQuery<'q> + Send + 'q>;
 
+/// What a batch that commits in its call does once committed, before the write lock is let
+/// go (an audit record's guess of the chain's tip moves on).
+pub(crate) type OnCommit = Box<dyn FnOnce() + Send>;
+
 struct Statement<'q> {
     sql: Cow<'static, str>,
     parameters: usize,
@@ -68,6 +72,7 @@ pub struct Batch<'q> {
     /// it (see [`crate::audit::defer`]): a commit in the batch's call needs all of them to be.
     audits: usize,
     audits_incomplete: bool,
+    on_commit: Vec<OnCommit>,
 }
 
 /// What one statement of a batch returned.
@@ -143,8 +148,11 @@ impl<'q> Batch<'q> {
         self.push_statement(sql.into(), Box::new(bind), None)
     }
 
-    /// Like [`Batch::push`], for a statement that must change exactly `rows` rows: when it
-    /// does not, the batch stops after it (see [`Outcomes::stopped_at`]).
+    /// Like [`Batch::push`], for an INSERT, UPDATE or DELETE that must change exactly `rows`
+    /// rows: when it does not, the batch stops after it (see [`Outcomes::stopped_at`]) and
+    /// the transaction does not commit unless the caller settles the stop (an audit record's
+    /// stale guess does; [`WriteTx::go_on_after_stop`] otherwise). Not for a SELECT: SQLite
+    /// counts only rows changed.
     pub fn push_expecting(
         &mut self,
         sql: impl Into<Cow<'static, str>>,
@@ -170,29 +178,34 @@ impl<'q> Batch<'q> {
         StatementId(self.statements.len() - 1)
     }
 
-    /// Counts an audit record deferred into the batch; `complete` when its write is in it.
-    pub(crate) fn count_audit(&mut self, complete: bool) {
+    /// Counts an audit record deferred into the batch, with what to do once the batch
+    /// committed when its write is complete in it (none: it is written after the batch).
+    pub(crate) fn count_audit(&mut self, committed: Option<OnCommit>) {
         self.audits += 1;
-        self.audits_incomplete |= !complete;
+        match committed {
+            Some(then) => self.on_commit.push(then),
+            None => self.audits_incomplete = true,
+        }
     }
 
     /// Runs the statements in the transaction, in order; an error of any of them is returned
     /// as it is (the caller's transaction then rolls back). A wrong row count of a statement
     /// pushed with [`Batch::push_expecting`] stops the batch there without an error.
     pub async fn run(self, tx: &mut WriteTx) -> Result<Outcomes> {
-        if tx.dialect == Dialect::Sqlite {
-            let (outcomes, _) = self.run_joined(tx, None).await?;
-            Ok(outcomes)
+        let outcomes = if tx.dialect == Dialect::Sqlite {
+            self.run_joined(tx, None).await?.0
         } else {
-            self.run_one_by_one(tx).await
-        }
+            self.run_one_by_one(tx).await?
+        };
+        tx.stopped_batch |= outcomes.stopped_at.is_some();
+        Ok(outcomes)
     }
 
     /// Runs the statements and, when every check passes, commits: on SQLite in the same call
     /// when it can (every audit record's write complete in the batch), so the transaction
     /// ends without another hand-off under the write lock. Otherwise the transaction comes
     /// back open, after the statements ran or stopped at a check.
-    pub async fn run_and_commit(self, mut tx: WriteTx) -> Result<Finished> {
+    pub async fn run_and_commit(mut self, mut tx: WriteTx) -> Result<Finished> {
         if tx.dialect != Dialect::Sqlite || self.audits_incomplete {
             let outcomes = self.run(&mut tx).await?;
             return Ok(Finished::Open(outcomes, tx));
@@ -202,15 +215,22 @@ impl<'q> Batch<'q> {
                 "an audit record deferred outside the batch was never settled".into(),
             ));
         }
+        let on_commit = std::mem::take(&mut self.on_commit);
         let ending = tx.commit_statements();
         let (outcomes, ended) = self.run_joined(&mut tx, Some(ending)).await?;
         match ended {
             Some(begun) => {
-                tx.committed_in_call(ending.contains("BEGIN"), begun)
-                    .await?;
+                // Still under the write lock: the next writer sees what these did.
+                for then in on_commit {
+                    then();
+                }
+                tx.committed_in_call(ending, begun).await?;
                 Ok(Finished::Committed(outcomes))
             }
-            None => Ok(Finished::Open(outcomes, tx)),
+            None => {
+                tx.stopped_batch |= outcomes.stopped_at.is_some();
+                Ok(Finished::Open(outcomes, tx))
+            }
         }
     }
 
@@ -262,6 +282,14 @@ impl<'q> Batch<'q> {
                 stopped_at: None,
             };
             return Ok((nothing, None));
+        }
+        // One outcome per statement is what maps each part of the call to its statement,
+        // and must hold before a COMMIT at its end runs.
+        if let Some(statement) = self.statements.iter().find(|s| holds_more_than_one(&s.sql)) {
+            return Err(Error::Other(format!(
+                "a batch statement holds more than one: {}",
+                statement.sql
+            )));
         }
         let (sql, parts) = joined_sql(&self.statements, ending);
         let mut arguments = AnyArguments::default();
@@ -386,6 +414,21 @@ async fn collect(tx: &mut WriteTx, query: AnyQuery<'_>, outcomes: &mut Vec<Outco
     Ok(())
 }
 
+/// Whether `sql` has a `;` outside quotes (SQLite would run what follows as another
+/// statement of the call).
+fn holds_more_than_one(sql: &str) -> bool {
+    let mut quote: Option<char> = None;
+    sql.chars().any(|c| {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None => return c == ';',
+        }
+        false
+    })
+}
+
 /// A guard's refusal (anything else failing in a guard is an error).
 fn is_check_violation(e: &Error) -> bool {
     matches!(e, Error::Database(sqlx::Error::Database(db))
@@ -453,6 +496,19 @@ fn shift_parameters(sql: &str, offset: usize, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_statement_each() {
+        assert!(!holds_more_than_one(
+            "UPDATE t SET a = ';' WHERE b = \"x;y\""
+        ));
+        assert!(
+            holds_more_than_one("SELECT 1;"),
+            "not even an empty one after it"
+        );
+        assert!(holds_more_than_one("SELECT 1; SELECT 2"));
+        assert!(holds_more_than_one("UPDATE t SET a = 'x'; DELETE FROM t"));
+    }
 
     #[test]
     fn parameters_are_shifted_outside_quotes_only() {

@@ -193,8 +193,8 @@ impl Writer {
     /// Opens the transaction of the writer that holds the lock: the one begun for it, or a
     /// new one.
     async fn begin(&mut self) -> Result<()> {
-        // `begun` is only ever set with a transaction open on a live connection (commit sets
-        // it, close clears it).
+        // `begun` is only ever set with a transaction open on a live connection (a commit
+        // sets it, `ended`, close clears it).
         if std::mem::take(&mut self.begun) {
             return Ok(());
         }
@@ -212,14 +212,9 @@ impl Writer {
     /// COMMIT's own failure is an error: a BEGIN that fails after it leaves the transaction
     /// to the next writer's check.
     async fn commit(&mut self) -> Result<()> {
-        let next = self.waiting.load(Ordering::SeqCst) > 0;
+        let ending = self.ending();
         let conn = self.conn.as_mut().ok_or_else(closed)?;
-        if !next {
-            sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
-            self.open = false;
-            return Ok(());
-        }
-        let mut results = sqlx::raw_sql("COMMIT; BEGIN IMMEDIATE").fetch_many(&mut *conn);
+        let mut results = sqlx::raw_sql(ending).fetch_many(&mut *conn);
         // The first statement's outcome is COMMIT's.
         match results.try_next().await {
             Ok(Some(_)) => {}
@@ -228,10 +223,26 @@ impl Writer {
         }
         let begun = matches!(results.try_next().await, Ok(Some(_)));
         drop(results);
-        // Open either way: begun for the next writer, or in a state its begin rolls back.
-        self.open = true;
-        self.begun = begun;
+        self.ended(ending, begun);
         Ok(())
+    }
+
+    /// What ends a transaction: `COMMIT`, and with a writer waiting for the lock its
+    /// `BEGIN IMMEDIATE` too (it finds its transaction begun).
+    fn ending(&self) -> &'static str {
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            "COMMIT; BEGIN IMMEDIATE"
+        } else {
+            "COMMIT"
+        }
+    }
+
+    /// After `ending` committed; `begun` when its BEGIN ran too.
+    fn ended(&mut self, ending: &str, begun: bool) {
+        // With a BEGIN sent, open either way: begun for the next writer, or in a state its
+        // begin rolls back.
+        self.open = ending.contains("BEGIN");
+        self.begun = begun;
     }
 
     /// The connection with no transaction open on it. A transaction left open (dropped without
@@ -296,12 +307,18 @@ impl TxConn {
                 // When COMMIT fails the transaction may still be open: dropping `writer`
                 // rolls it back.
                 conn.commit().await?;
-                // Committed: what is open now is the next writer's (dropping `writer` must
-                // not roll it back).
-                writer.0 = None;
+                writer.committed();
                 Ok(())
             }
         }
+    }
+}
+
+impl WriterTx {
+    /// Committed: what is open on the connection now is the next writer's, so the lock is
+    /// let go without the rollback a drop would send.
+    fn committed(&mut self) {
+        self.0 = None;
     }
 }
 
@@ -355,6 +372,9 @@ pub struct WriteTx {
     /// Audit records deferred into a batch and not settled yet: commit refuses while there
     /// are any (on SQLite such a record may be written, on PostgreSQL it is not yet).
     pub(crate) unsettled_audits: usize,
+    /// A batch of this transaction stopped at a check and nothing settled that: commit
+    /// refuses (what ran before the check would be a partial write).
+    pub(crate) stopped_batch: bool,
     hot_rows: Arc<HotRows>,
     /// Turns at contended rows this transaction holds (see [`WriteTx::take_turn`]).
     turns: Vec<Turn>,
@@ -379,6 +399,11 @@ impl WriteTx {
                 "an audit record was deferred and never settled".into(),
             ));
         }
+        if self.stopped_batch {
+            return Err(Error::Other(
+                "a batch stopped at a check and the transaction was committed anyway".into(),
+            ));
+        }
         let Self {
             tx,
             held,
@@ -390,24 +415,19 @@ impl WriteTx {
         after_commit(held, turns, wal_sync).await
     }
 
-    /// What ends a call (of a batch) that commits this SQLite transaction: `COMMIT`, and with
-    /// a writer waiting its `BEGIN IMMEDIATE` too, as [`Writer::commit`] sends them.
+    /// What ends a call (of a batch) that commits this SQLite transaction, as
+    /// [`Writer::commit`] would send it.
     pub(crate) fn commit_statements(&self) -> &'static str {
-        let waiting = match &self.tx {
-            TxConn::Writer(WriterTx(Some(writer))) => writer.waiting.load(Ordering::SeqCst) > 0,
-            _ => false,
-        };
-        if waiting {
-            "COMMIT; BEGIN IMMEDIATE"
-        } else {
-            "COMMIT"
+        match &self.tx {
+            TxConn::Writer(WriterTx(Some(writer))) => writer.ending(),
+            _ => "COMMIT",
         }
     }
 
-    /// Finishes a transaction whose COMMIT ran at the end of a batch's call (see
-    /// [`WriteTx::commit_statements`]): `sent_begin` when the next writer's BEGIN was sent
-    /// after it, `begun` when that ran.
-    pub(crate) async fn committed_in_call(self, sent_begin: bool, begun: bool) -> Result<()> {
+    /// Finishes a transaction whose call ended with `ending` (from
+    /// [`WriteTx::commit_statements`]) and whose COMMIT ran; `begun` when the BEGIN after it
+    /// ran too.
+    pub(crate) async fn committed_in_call(self, ending: &str, begun: bool) -> Result<()> {
         let Self {
             mut tx,
             held,
@@ -415,19 +435,20 @@ impl WriteTx {
             turns,
             ..
         } = self;
-        if let TxConn::Writer(WriterTx(writer)) = &mut tx {
-            if let Some(writer) = writer.as_mut() {
-                // With a BEGIN sent, open either way: begun for the next writer, or in a
-                // state its begin rolls back.
-                writer.open = sent_begin;
-                writer.begun = begun;
+        if let TxConn::Writer(writer) = &mut tx {
+            if let Some(writer) = writer.0.as_mut() {
+                writer.ended(ending, begun);
             }
-            // Committed: what is open now is the next writer's (dropping the lock's guard
-            // must not roll it back).
-            *writer = None;
+            writer.committed();
         }
         drop(tx);
         after_commit(held, turns, wal_sync).await
+    }
+
+    /// Lets the transaction commit after a batch stopped at a check (see
+    /// [`crate::batch::Batch::push_expecting`]): what ran before the check is kept.
+    pub fn go_on_after_stop(&mut self) {
+        self.stopped_batch = false;
     }
 }
 
@@ -537,6 +558,7 @@ impl Db {
             wal_sync: self.wal_sync.clone(),
             audit_tip: None,
             unsettled_audits: 0,
+            stopped_batch: false,
             hot_rows: self.hot_rows.clone(),
             turns: Vec::new(),
         })

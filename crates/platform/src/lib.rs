@@ -142,7 +142,7 @@ impl Platform {
         pending: audit::PendingAudit,
         outcomes: &Outcomes,
     ) -> Result<i64> {
-        pending.settle_committed(&self.caches.get::<audit::HeadGuess>(), outcomes)
+        pending.settle_committed(outcomes)
     }
 
     /// Records which key seals the chain, and refuses to run with a different one: a lost or

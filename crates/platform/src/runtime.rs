@@ -19,10 +19,15 @@ pub fn builder(worker_nice: i32) -> Builder {
     let mut builder = Builder::new_multi_thread();
     builder.enable_all();
     if worker_nice > 0 {
+        // Linux sets a thread's niceness, not an increment: the workers' is the caller's
+        // plus the increment, computed here once (the blocking pool's threads are started
+        // by workers that already have it).
+        let own = rustix::process::getpriority_process(None).unwrap_or(0);
+        let workers = own.saturating_add(worker_nice).min(19);
         builder.on_thread_start(move || {
             // Raising one's own niceness is always allowed; where it is refused anyway the
-            // thread just keeps the default, which is only slower.
-            let _ = rustix::process::setpriority_process(None, worker_nice);
+            // thread keeps the caller's, which is only slower.
+            let _ = rustix::process::setpriority_process(None, workers);
         });
     }
     builder

@@ -54,9 +54,13 @@ fn init_logging(config: &Config) {
 /// [`tinhso_platform::runtime`]); a configuration that does not load gets the default, and
 /// the command then reports why.
 pub fn runtime(args: &Args) -> std::io::Result<tokio::runtime::Runtime> {
-    match (&args.command, load_config(&args.global)) {
-        (Command::Serve { .. }, Ok(config)) => tinhso_platform::runtime::for_config(&config),
-        _ => tinhso_platform::runtime::builder(0).build(),
+    let config = match args.command {
+        Command::Serve { .. } => load_config(&args.global).ok(),
+        _ => None,
+    };
+    match config {
+        Some(config) => tinhso_platform::runtime::for_config(&config),
+        None => tinhso_platform::runtime::builder(0).build(),
     }
 }
 

@@ -21,7 +21,6 @@ pub const MIGRATIONS: [&[tinhso_platform::Migration]; 4] = [
     tinhso_exchange::MIGRATIONS,
 ];
 
-/// Backend, seconds per measurement (1–60) and concurrency (1–256) from the command line.
 /// The server's runtime: on SQLite its workers niced as `serve` nices them
 /// (`BENCH_WORKER_NICE` overrides).
 pub fn runtime_builder() -> tokio::runtime::Builder {
@@ -39,6 +38,7 @@ pub fn runtime_builder() -> tokio::runtime::Builder {
     tinhso_platform::runtime::builder(nice)
 }
 
+/// Backend, seconds per measurement (1–60) and concurrency (1–256) from the command line.
 pub fn args() -> (String, u64, usize) {
     let args: Vec<String> = std::env::args().collect();
     let backend = args.get(1).cloned().unwrap_or_else(|| "sqlite".into());

@@ -534,6 +534,21 @@ async fn concurrent_codes_are_consecutive(backend: Backend) {
         );
         assert_eq!(code, json!(format!("000.00.31.H32-270303-{expected}")));
     }
+    // Every intake's audit record is in the chain, which verifies (most were committed in
+    // their batch's call, the chain's tip guessed from the one before).
+    let submits: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'dossier.submit'")
+            .fetch_one(app.platform.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(submits, 1002);
+    let verdict = tinhso_platform::audit::verify(&app.platform.db, &app.platform.audit_key)
+        .await
+        .unwrap();
+    assert!(
+        matches!(verdict, tinhso_platform::audit::Verdict::Intact { .. }),
+        "{verdict:?}"
+    );
     app.stop().await;
 }
 both!(concurrent_codes_are_consecutive);

@@ -887,7 +887,7 @@ both!(batched_statements_keep_their_outcomes);
 async fn checked_statements_stop_the_batch(backend: Backend) {
     use tinhso_platform::audit::{Change, Verdict};
     use tinhso_platform::batch::Finished;
-    use tinhso_platform::{Batch, Ctx};
+    use tinhso_platform::{Batch, Ctx, WriteTx};
     let app = TestApp::start(backend).await;
     let p = &app.platform;
     let ctx = Ctx::cli(p.now_ms());
@@ -913,20 +913,32 @@ async fn checked_statements_stop_the_batch(backend: Backend) {
             .unwrap()
     };
 
-    let tx = p.db.begin_write().await.unwrap();
-    let mut batch = Batch::new();
-    batch.push(insert, |q| q.bind(1_i64));
-    let missed = batch.push_expecting("DELETE FROM checked_probe WHERE id = $1", 1, |q| {
-        q.bind(99_i64)
-    });
-    let skipped = batch.push(insert, |q| q.bind(2_i64));
-    let Finished::Open(outcomes, mut tx) = batch.run_and_commit(tx).await.unwrap() else {
-        panic!("a failed check must not commit");
+    // A check that passes, then one that fails: the batch stops at the second.
+    let stopped_batch = |tx: WriteTx| async move {
+        let mut batch = Batch::new();
+        let passed = batch.push_expecting(insert, 1, |q| q.bind(1_i64));
+        let missed = batch.push_expecting("DELETE FROM checked_probe WHERE id = $1", 1, |q| {
+            q.bind(99_i64)
+        });
+        let skipped = batch.push(insert, |q| q.bind(2_i64));
+        let Finished::Open(outcomes, tx) = batch.run_and_commit(tx).await.unwrap() else {
+            panic!("a failed check must not commit");
+        };
+        assert_eq!(outcomes.get(passed).affected, 1);
+        assert_eq!(outcomes.stopped_at(), Some(missed));
+        assert_eq!(outcomes.get(skipped).affected, 0);
+        tx
     };
-    assert_eq!(outcomes.stopped_at(), Some(missed));
-    assert_eq!(outcomes.get(skipped).affected, 0);
+    let tx = stopped_batch(p.db.begin_write().await.unwrap()).await;
+    assert!(
+        tx.commit().await.is_err(),
+        "a stopped batch's transaction does not commit unless told to go on"
+    );
+    assert!(ids().await.is_empty());
+    let mut tx = stopped_batch(p.db.begin_write().await.unwrap()).await;
     assert!(ids().await.is_empty(), "nothing is committed yet");
-    // The transaction goes on: what ran before the check is still in it.
+    // Told to go on, the transaction keeps what ran before the check.
+    tx.go_on_after_stop();
     sqlx::query(insert)
         .bind(3_i64)
         .execute(&mut *tx.tx)
@@ -976,15 +988,69 @@ async fn checked_statements_stop_the_batch(backend: Backend) {
         matches!(verdict, Verdict::Intact { records } if records == before + 1),
         "{verdict:?}"
     );
-    // The writer goes on after a commit made in a batch's call.
+    // A writer waiting for the lock gets its transaction begun by the batch's call.
+    let tx = p.db.begin_write().await.unwrap();
+    let waiter = {
+        let p = p.clone();
+        tokio::spawn(async move {
+            let mut tx = p.db.begin_write().await.unwrap();
+            sqlx::query(insert)
+                .bind(5_i64)
+                .execute(&mut *tx.tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        })
+    };
+    if matches!(backend, Backend::Sqlite) {
+        let start = std::time::Instant::now();
+        while p.db.writers_waiting() == 0 {
+            assert!(start.elapsed() < std::time::Duration::from_secs(5));
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+    let mut batch = Batch::new();
+    batch.push(insert, |q| q.bind(6_i64));
+    let finished = batch.run_and_commit(tx).await.unwrap();
+    if let Finished::Open(_, tx) = finished {
+        tx.commit().await.unwrap();
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(10), waiter)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ids().await, vec![3, 4, 5, 6]);
+
+    // Another process moved the chain's tip: the guess is stale, the batch stops at the
+    // audit head's move (its last statements), and the record is written after it.
+    let other = tinhso_platform::Platform::open_with(
+        test_config(app.dir.path(), &app.db.url),
+        &super::support::MIGRATIONS,
+    )
+    .await
+    .unwrap();
+    let mut tx = other.db.begin_write().await.unwrap();
+    other.audit(&mut tx, &ctx, change).await.unwrap();
+    tx.commit().await.unwrap();
     let mut tx = p.db.begin_write().await.unwrap();
-    sqlx::query(insert)
-        .bind(5_i64)
-        .execute(&mut *tx.tx)
+    let mut batch = Batch::new();
+    batch.push(insert, |q| q.bind(7_i64));
+    let audit = p.defer_audit(&mut batch, &mut tx, &ctx, change);
+    let Finished::Open(outcomes, mut tx) = batch.run_and_commit(tx).await.unwrap() else {
+        panic!("a stale guess does not commit in the call");
+    };
+    let seq = p.settle_audit(&mut tx, audit, &outcomes).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(seq, before + 3);
+    assert_eq!(ids().await, vec![3, 4, 5, 6, 7]);
+    let verdict = tinhso_platform::audit::verify(&p.db, &p.audit_key)
         .await
         .unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(ids().await, vec![3, 4, 5]);
+    assert!(
+        matches!(verdict, Verdict::Intact { records } if records == before + 3),
+        "{verdict:?}"
+    );
+    other.db.close().await;
     app.stop().await;
 }
 both!(checked_statements_stop_the_batch);
