@@ -148,7 +148,7 @@ impl PendingAudit {
         if head.is_some() && outcomes.stopped_at() == head {
             // The stale guess stopped the batch, with nothing after it: the record is
             // written now, and the transaction may commit.
-            tx.stopped_batch = false;
+            tx.stopped_batches = tx.stopped_batches.saturating_sub(1);
         }
         let record = match (self.guessed, written) {
             (Some((record, _, _)), Some((1, 1))) => {

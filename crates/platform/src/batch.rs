@@ -197,7 +197,7 @@ impl<'q> Batch<'q> {
         } else {
             self.run_one_by_one(tx).await?
         };
-        tx.stopped_batch |= outcomes.stopped_at.is_some();
+        tx.stopped_batches += usize::from(outcomes.stopped_at.is_some());
         Ok(outcomes)
     }
 
@@ -206,7 +206,8 @@ impl<'q> Batch<'q> {
     /// ends without another hand-off under the write lock. Otherwise the transaction comes
     /// back open, after the statements ran or stopped at a check.
     pub async fn run_and_commit(mut self, mut tx: WriteTx) -> Result<Finished> {
-        if tx.dialect != Dialect::Sqlite || self.audits_incomplete {
+        // An earlier batch's stop not settled: this one must not commit it.
+        if tx.dialect != Dialect::Sqlite || self.audits_incomplete || tx.stopped_batches > 0 {
             let outcomes = self.run(&mut tx).await?;
             return Ok(Finished::Open(outcomes, tx));
         }
@@ -228,7 +229,7 @@ impl<'q> Batch<'q> {
                 Ok(Finished::Committed(outcomes))
             }
             None => {
-                tx.stopped_batch |= outcomes.stopped_at.is_some();
+                tx.stopped_batches += usize::from(outcomes.stopped_at.is_some());
                 Ok(Finished::Open(outcomes, tx))
             }
         }

@@ -372,9 +372,9 @@ pub struct WriteTx {
     /// Audit records deferred into a batch and not settled yet: commit refuses while there
     /// are any (on SQLite such a record may be written, on PostgreSQL it is not yet).
     pub(crate) unsettled_audits: usize,
-    /// A batch of this transaction stopped at a check and nothing settled that: commit
-    /// refuses (what ran before the check would be a partial write).
-    pub(crate) stopped_batch: bool,
+    /// Batches of this transaction that stopped at a check, less the stops settled: commit
+    /// refuses while there are any (what ran before the check would be a partial write).
+    pub(crate) stopped_batches: usize,
     hot_rows: Arc<HotRows>,
     /// Turns at contended rows this transaction holds (see [`WriteTx::take_turn`]).
     turns: Vec<Turn>,
@@ -399,7 +399,7 @@ impl WriteTx {
                 "an audit record was deferred and never settled".into(),
             ));
         }
-        if self.stopped_batch {
+        if self.stopped_batches != 0 {
             return Err(Error::Other(
                 "a batch stopped at a check and the transaction was committed anyway".into(),
             ));
@@ -448,7 +448,7 @@ impl WriteTx {
     /// Lets the transaction commit after a batch stopped at a check (see
     /// [`crate::batch::Batch::push_expecting`]): what ran before the check is kept.
     pub fn go_on_after_stop(&mut self) {
-        self.stopped_batch = false;
+        self.stopped_batches = 0;
     }
 }
 
@@ -558,7 +558,7 @@ impl Db {
             wal_sync: self.wal_sync.clone(),
             audit_tip: None,
             unsettled_audits: 0,
-            stopped_batch: false,
+            stopped_batches: 0,
             hot_rows: self.hot_rows.clone(),
             turns: Vec::new(),
         })

@@ -930,6 +930,12 @@ async fn checked_statements_stop_the_batch(backend: Backend) {
         tx
     };
     let tx = stopped_batch(p.db.begin_write().await.unwrap()).await;
+    // A later batch whose checks pass does not commit the stopped one's writes either.
+    let mut batch = Batch::new();
+    batch.push(insert, |q| q.bind(8_i64));
+    let Finished::Open(_, tx) = batch.run_and_commit(tx).await.unwrap() else {
+        panic!("a transaction with a stopped batch must not commit in a later call");
+    };
     assert!(
         tx.commit().await.is_err(),
         "a stopped batch's transaction does not commit unless told to go on"
