@@ -13,7 +13,9 @@ use tinhso_core::access::{Action as AccessAction, Role, Target};
 use tinhso_core::{DomainError, ErrorCode};
 use tinhso_platform::audit::Change;
 use tinhso_platform::scanner::ScanVerdict;
-use tinhso_platform::{Batch, Caller, Ctx, Error, Platform, Result, WriteTx};
+use tinhso_platform::{
+    Batch, Caller, Ctx, Error, Outcomes, Platform, Result, StatementId, WriteTx,
+};
 
 use crate::domain::catalog::RequiredDocument;
 use crate::domain::documents::{Planned, Source, detect_type, sanitize_filename};
@@ -223,6 +225,15 @@ pub(crate) struct Resolved {
     size_bytes: Option<i64>,
 }
 
+fn already_attached(id: i64) -> Error {
+    DomainError::new(
+        ErrorCode::Conflict,
+        format!("upload {id} is already attached to a dossier"),
+    )
+    .with_rule("upload.already_attached")
+    .into()
+}
+
 fn not_found_upload(id: i64) -> Error {
     DomainError::not_found(format!("upload {id}")).into()
 }
@@ -245,12 +256,7 @@ async fn attachable_upload(p: &Platform, ctx: &Ctx, id: i64) -> Result<Resolved>
         return Err(not_found_upload(id));
     }
     if row.try_get::<Option<i64>, _>(1)?.is_some() {
-        return Err(DomainError::new(
-            ErrorCode::Conflict,
-            format!("upload {id} is already attached to a dossier"),
-        )
-        .with_rule("upload.already_attached")
-        .into());
+        return Err(already_attached(id));
     }
     let filename: String = row.try_get(3)?;
     Ok(Resolved {
@@ -353,45 +359,58 @@ pub(crate) async fn resolve_uploads(p: &Platform, ctx: &Ctx, ids: &[i64]) -> Res
     Ok(resolved)
 }
 
-/// Links checked documents to a dossier in the caller's transaction: each upload is
-/// claimed now (a conflict if another dossier took it meanwhile), and the rows go into the
-/// transaction's batch as one statement (a counter intake links three or more).
-pub(crate) async fn link<'a>(
-    tx: &mut WriteTx,
+/// The claims of a linking's uploads in its batch (see [`link`]).
+#[must_use = "a claim is only safe once checked"]
+pub(crate) struct Claims(Vec<(StatementId, i64)>);
+
+impl Claims {
+    /// A conflict when another dossier took one of the uploads meanwhile: its claim changed
+    /// nothing and the batch stopped there (the caller's transaction then rolls back).
+    pub(crate) fn check(&self, outcomes: &Outcomes) -> Result<()> {
+        match self
+            .0
+            .iter()
+            .find(|(id, _)| outcomes.stopped_at() == Some(*id))
+        {
+            Some((_, upload_id)) => Err(already_attached(*upload_id)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Links checked documents to a dossier in the caller's batch: each upload is claimed by a
+/// checked statement (the batch stops when another dossier took it meanwhile; see
+/// [`Claims::check`]), and the rows go in as one statement (a counter intake links three or
+/// more).
+pub(crate) fn link<'a>(
     batch: &mut Batch<'a>,
     ctx: &Ctx,
     dossier_id: i64,
     role: &str,
     docs: &'a [Resolved],
-) -> Result<()> {
-    for doc in docs {
-        if let Some(upload_id) = doc.upload_id {
-            let claimed = sqlx::query(
+) -> Claims {
+    let now_ms = ctx.now_ms;
+    let claims = docs
+        .iter()
+        .filter_map(|doc| doc.upload_id)
+        .map(|upload_id| {
+            let claim = batch.push_expecting(
                 "UPDATE uploads SET attached_ms = $1 WHERE id = $2 AND attached_ms IS NULL",
-            )
-            .bind(ctx.now_ms)
-            .bind(upload_id)
-            .execute(&mut *tx.tx)
-            .await?
-            .rows_affected();
-            if claimed == 0 {
-                return Err(DomainError::new(
-                    ErrorCode::Conflict,
-                    format!("upload {upload_id} is already attached to a dossier"),
-                )
-                .with_rule("upload.already_attached")
-                .into());
-            }
-        }
-    }
+                1,
+                move |q| q.bind(now_ms).bind(upload_id),
+            );
+            (claim, upload_id)
+        })
+        .collect();
+    let claims = Claims(claims);
     if docs.is_empty() {
-        return Ok(());
+        return claims;
     }
     let sql = format!(
         "INSERT INTO dossier_documents (dossier_id, role, requirement_index, name, source, upload_id, citizen_document_id, blob_key, filename, content_type, size_bytes, added_by, added_ms) VALUES {}",
         crate::sql::values_placeholders(docs.len(), 13)
     );
-    let (role, actor, now_ms) = (role.to_owned(), ctx.actor.clone(), ctx.now_ms);
+    let (role, actor) = (role.to_owned(), ctx.actor.clone());
     batch.push(sql, move |mut insert| {
         for doc in docs {
             insert = insert
@@ -411,7 +430,7 @@ pub(crate) async fn link<'a>(
         }
         insert
     });
-    Ok(())
+    claims
 }
 
 /// Copies the result documents of a dossier into its applicant's store (when the result is

@@ -363,7 +363,7 @@ async fn submit_inner(
     let id = head.0;
     // What follows the dossier's row goes to the database as one batch.
     let mut batch = Batch::new();
-    docs::link(&mut tx, &mut batch, ctx, id, "submitted", &documents).await?;
+    let claims = docs::link(&mut batch, ctx, id, "submitted", &documents);
     let steps = if online {
         crate::steps::StepWrite::none()
     } else {
@@ -409,6 +409,7 @@ async fn submit_inner(
     let parts = ActionBatch {
         batch,
         dossier: None,
+        claims,
         steps,
         line,
     };
@@ -605,6 +606,8 @@ struct ActionBatch<'a> {
     batch: Batch<'a>,
     /// The statement changing the dossier and returning its row.
     dossier: Option<StatementId>,
+    /// The claims of the uploads it links.
+    claims: docs::Claims,
     steps: crate::steps::StepWrite,
     line: StatementId,
 }
@@ -622,11 +625,12 @@ async fn run_action_batch(tx: &mut WriteTx, parts: ActionBatch<'_>) -> Result<Ra
     let ActionBatch {
         batch,
         dossier,
+        claims,
         steps,
         line,
     } = parts;
     let ran = batch.run(tx).await;
-    check_action_batch(ran, dossier, &steps, line)
+    check_action_batch(ran, dossier, &claims, &steps, line)
 }
 
 /// Runs an action's batch and, when its checks pass, commits in the same call where the
@@ -639,6 +643,7 @@ async fn commit_action_batch(
     let ActionBatch {
         batch,
         dossier,
+        claims,
         steps,
         line,
     } = parts;
@@ -647,7 +652,10 @@ async fn commit_action_batch(
         Ok(Finished::Open(outcomes, tx)) => (Ok(outcomes), Some(tx)),
         Err(e) => (Err(e), None),
     };
-    Ok((check_action_batch(outcomes, dossier, &steps, line)?, open))
+    Ok((
+        check_action_batch(outcomes, dossier, &claims, &steps, line)?,
+        open,
+    ))
 }
 
 /// Checks an action's batch, the dossier's own change first: when that found the dossier
@@ -657,6 +665,7 @@ async fn commit_action_batch(
 fn check_action_batch(
     ran: Result<Outcomes>,
     dossier: Option<StatementId>,
+    claims: &docs::Claims,
     steps: &crate::steps::StepWrite,
     line: StatementId,
 ) -> Result<Ran> {
@@ -664,6 +673,7 @@ fn check_action_batch(
         Err(e) if dossier.is_some() && is_unique_violation(&e) => return Err(changed_meanwhile()),
         ran => ran?,
     };
+    claims.check(&outcomes)?;
     let changed = match dossier {
         Some(id) => Some(
             outcomes
@@ -1226,7 +1236,7 @@ async fn transition_batch<'a>(
     }
     let mut batch = Batch::new();
     let dossier = push_transition(&mut batch, ctx, t);
-    docs::link(tx, &mut batch, ctx, row.id, t.attachment_role, &t.attached).await?;
+    let claims = docs::link(&mut batch, ctx, row.id, t.attachment_role, &t.attached);
     let steps = crate::steps::apply(
         tx.dialect,
         &mut batch,
@@ -1268,6 +1278,7 @@ async fn transition_batch<'a>(
     let parts = ActionBatch {
         batch,
         dossier: Some(dossier),
+        claims,
         steps,
         line,
     };

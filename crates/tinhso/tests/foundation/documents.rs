@@ -307,6 +307,38 @@ async fn documents_through_clamd(backend: Backend) {
         (409, Some("upload.already_attached")),
         "{error}"
     );
+    // Two filings racing for the same fresh uploads: however they interleave (both past the
+    // check before the write, so the claim in the batch decides, or one after the other),
+    // one goes through and the other is refused and leaves nothing.
+    let count_dossiers = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM dossiers")
+            .fetch_one(app.platform.db.pool())
+            .await
+            .unwrap()
+    };
+    let dossiers_before = count_dossiers().await;
+    let racing = json!({
+        "procedure_code": "1.001193", "agency_code": "000.00.31.H32", "channel": "online", "form": form,
+        "documents": super::support::upload_documents(&app, &client, &citizen, 3).await,
+    });
+    let url = app.url("/api/v1/dossiers");
+    let (one, other) = tokio::join!(
+        post(&client, url.clone(), &citizen, &racing),
+        post(&client, url.clone(), &citizen, &racing)
+    );
+    let mut statuses = vec![one.0, other.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 409], "{one:?} {other:?}");
+    let refused = if one.0 == 409 { &one.1 } else { &other.1 };
+    assert_eq!(
+        refused["error"]["rule"], "upload.already_attached",
+        "{refused}"
+    );
+    assert_eq!(
+        count_dossiers().await,
+        dossiers_before + 1,
+        "the refused filing left nothing"
+    );
 
     // Download: the applicant and the counter get the file as an attachment; another citizen
     // is told it does not exist.
