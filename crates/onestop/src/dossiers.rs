@@ -408,27 +408,23 @@ async fn submit_inner(
     };
     let parts = ActionBatch {
         batch,
-        dossier: None,
-        claims,
-        steps,
-        line,
+        checks: ActionChecks {
+            dossier: None,
+            claims,
+            steps,
+            line,
+        },
     };
     // With nothing to write after the batch, it commits in its own call.
-    let commits_in_batch =
-        early_code.is_some() && draft.is_none() && !may_queue_for_event(p, &event);
-    let (ran, mut tx) = if commits_in_batch {
-        match commit_action_batch(tx, parts).await? {
-            (ran, None) => {
-                if let Some(pending) = audit {
-                    p.settle_committed_audit(pending, &ran.outcomes)?;
-                }
-                return with_lists(p, head, false).await;
+    let commit_in_call = early_code.is_some() && draft.is_none() && !may_queue_for_event(p, &event);
+    let (ran, mut tx) = match finish_action_batch(tx, parts, commit_in_call).await? {
+        (ran, None) => {
+            if let Some(pending) = audit {
+                pending.settle_committed(&ran.outcomes)?;
             }
-            (ran, Some(tx)) => (ran, tx),
+            return with_lists(p, head, false).await;
         }
-    } else {
-        let ran = run_action_batch(&mut tx, parts).await?;
-        (ran, tx)
+        (ran, Some(tx)) => (ran, tx),
     };
     let code = match early_code {
         Some(code) => code,
@@ -600,10 +596,15 @@ async fn queue_for_event(
     Ok(())
 }
 
-/// The writes of an action batched together: the dossier's own change (when it is in the
-/// batch), its steps, its history line, and whatever else the caller pushed.
+/// The writes of an action batched together, and what to check once they ran.
 struct ActionBatch<'a> {
     batch: Batch<'a>,
+    checks: ActionChecks,
+}
+
+/// What an action's batch is checked for: the dossier's own change (when it is in the
+/// batch), the uploads it claims, its steps, its history line.
+struct ActionChecks {
     /// The statement changing the dossier and returning its row.
     dossier: Option<StatementId>,
     /// The claims of the uploads it links.
@@ -620,77 +621,64 @@ struct Ran {
     event_id: i64,
 }
 
-/// Runs an action's batch and checks it (see [`check_action_batch`]).
+/// Runs an action's batch in the caller's transaction and checks it.
 async fn run_action_batch(tx: &mut WriteTx, parts: ActionBatch<'_>) -> Result<Ran> {
-    let ActionBatch {
-        batch,
-        dossier,
-        claims,
-        steps,
-        line,
-    } = parts;
-    let ran = batch.run(tx).await;
-    check_action_batch(ran, dossier, &claims, &steps, line)
+    let ran = parts.batch.run(tx).await;
+    parts.checks.check(ran)
 }
 
-/// Runs an action's batch and, when its checks pass, commits in the same call where the
-/// database allows (see [`Batch::run_and_commit`]); otherwise the transaction comes back
-/// open for what must follow the batch and the commit.
-async fn commit_action_batch(
-    tx: WriteTx,
+/// Runs an action's batch and checks it; with `commit_in_call`, commits in the same call
+/// where the database allows (see [`Batch::run_and_commit`]). The transaction comes back
+/// when it is still open, for what must follow the batch and the commit.
+async fn finish_action_batch(
+    mut tx: WriteTx,
     parts: ActionBatch<'_>,
+    commit_in_call: bool,
 ) -> Result<(Ran, Option<WriteTx>)> {
-    let ActionBatch {
-        batch,
-        dossier,
-        claims,
-        steps,
-        line,
-    } = parts;
-    let (outcomes, open) = match batch.run_and_commit(tx).await {
+    if !commit_in_call {
+        let ran = run_action_batch(&mut tx, parts).await?;
+        return Ok((ran, Some(tx)));
+    }
+    let (outcomes, open) = match parts.batch.run_and_commit(tx).await {
         Ok(Finished::Committed(outcomes)) => (Ok(outcomes), None),
         Ok(Finished::Open(outcomes, tx)) => (Ok(outcomes), Some(tx)),
         Err(e) => (Err(e), None),
     };
-    Ok((
-        check_action_batch(outcomes, dossier, &claims, &steps, line)?,
-        open,
-    ))
+    Ok((parts.checks.check(outcomes)?, open))
 }
 
-/// Checks an action's batch, the dossier's own change first: when that found the dossier
-/// changed meanwhile, the batch stopped there and the error rolls back what it did before.
-/// A racing action can also end in a unique violation (the step it opens, opened already):
-/// that is the same conflict. (A batch that committed passed these checks as its guards.)
-fn check_action_batch(
-    ran: Result<Outcomes>,
-    dossier: Option<StatementId>,
-    claims: &docs::Claims,
-    steps: &crate::steps::StepWrite,
-    line: StatementId,
-) -> Result<Ran> {
-    let mut outcomes = match ran {
-        Err(e) if dossier.is_some() && is_unique_violation(&e) => return Err(changed_meanwhile()),
-        ran => ran?,
-    };
-    claims.check(&outcomes)?;
-    let changed = match dossier {
-        Some(id) => Some(
-            outcomes
-                .take_rows(id)
-                .into_iter()
-                .next()
-                .ok_or_else(changed_meanwhile)?,
-        ),
-        None => None,
-    };
-    steps.check(&outcomes)?;
-    let event_id = event_id(&outcomes, line)?;
-    Ok(Ran {
-        outcomes,
-        changed,
-        event_id,
-    })
+impl ActionChecks {
+    /// Checks an action's batch, the dossier's own change first: when that found the dossier
+    /// changed meanwhile, the batch stopped there and the error rolls back what it did
+    /// before. A racing action can also end in a unique violation (the step it opens, opened
+    /// already): that is the same conflict. (A batch that committed passed these checks as
+    /// its guards.)
+    fn check(&self, ran: Result<Outcomes>) -> Result<Ran> {
+        let mut outcomes = match ran {
+            Err(e) if self.dossier.is_some() && is_unique_violation(&e) => {
+                return Err(changed_meanwhile());
+            }
+            ran => ran?,
+        };
+        self.claims.check(&outcomes)?;
+        let changed = match self.dossier {
+            Some(id) => Some(
+                outcomes
+                    .take_rows(id)
+                    .into_iter()
+                    .next()
+                    .ok_or_else(changed_meanwhile)?,
+            ),
+            None => None,
+        };
+        self.steps.check(&outcomes)?;
+        let event_id = event_id(&outcomes, self.line)?;
+        Ok(Ran {
+            outcomes,
+            changed,
+            event_id,
+        })
+    }
 }
 
 /// What an action that lost a race to another one gets.
@@ -1178,15 +1166,10 @@ async fn commit_transition<'a>(
     t: &'a Transition,
 ) -> Result<(i64, DossierView)> {
     let (parts, audit, event) = transition_batch(p, &mut tx, ctx, code, t).await?;
-    if copies_results(t) || may_queue_for_event(p, &event) {
-        let ran = run_action_batch(&mut tx, parts).await?;
-        let head = after_transition_batch(p, &mut tx, ctx, t, audit, &event, ran).await?;
-        tx.commit().await?;
-        return Ok(head);
-    }
-    match commit_action_batch(tx, parts).await? {
+    let commit_in_call = !(copies_results(t) || may_queue_for_event(p, &event));
+    match finish_action_batch(tx, parts, commit_in_call).await? {
         (mut ran, None) => {
-            p.settle_committed_audit(audit, &ran.outcomes)?;
+            audit.settle_committed(&ran.outcomes)?;
             transition_head(&mut ran, t)
         }
         (ran, Some(mut tx)) => {
@@ -1277,10 +1260,12 @@ async fn transition_batch<'a>(
     );
     let parts = ActionBatch {
         batch,
-        dossier: Some(dossier),
-        claims,
-        steps,
-        line,
+        checks: ActionChecks {
+            dossier: Some(dossier),
+            claims,
+            steps,
+            line,
+        },
     };
     Ok((parts, audit, event))
 }

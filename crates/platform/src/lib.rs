@@ -135,16 +135,6 @@ impl Platform {
         pending.settle(tx, &self.audit_key, &guess, outcomes).await
     }
 
-    /// Completes a deferred audit record whose batch committed in its own call
-    /// ([`batch::Batch::run_and_commit`]); returns its number.
-    pub fn settle_committed_audit(
-        &self,
-        pending: audit::PendingAudit,
-        outcomes: &Outcomes,
-    ) -> Result<i64> {
-        pending.settle_committed(outcomes)
-    }
-
     /// Records which key seals the chain, and refuses to run with a different one: a lost or
     /// swapped key file would otherwise make every later verification fail mysteriously.
     async fn check_audit_key(&self) -> Result<()> {

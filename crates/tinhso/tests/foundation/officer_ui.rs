@@ -421,13 +421,7 @@ async fn demo_dossiers_seed_once_with_overdue(backend: Backend) {
         "returned {returned}, late {late}, rated {rated}"
     );
     // Every seeded change is audited and the chain verifies.
-    let verdict = tinhso_platform::audit::verify(&app.platform.db, &app.platform.audit_key)
-        .await
-        .unwrap();
-    assert!(
-        matches!(verdict, tinhso_platform::audit::Verdict::Intact { .. }),
-        "{verdict:?}"
-    );
+    app.verified_audit_records().await;
 
     // An overdue one gets its apology through the dossier page.
     let code = items

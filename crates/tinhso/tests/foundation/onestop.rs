@@ -514,14 +514,9 @@ async fn concurrent_codes_are_consecutive(backend: Backend) {
         .await
         .unwrap();
     for expected in ["9999", "10000"] {
-        let r = client
-            .post(app.url("/api/v1/dossiers"))
-            .bearer_auth(&officer)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let code = r.json::<Value>().await.unwrap()["code"].clone();
+        let (status, filed) = post(&client, app.url("/api/v1/dossiers"), &officer, &body).await;
+        assert_eq!(status, 200, "{filed}");
+        let code = filed["code"].clone();
         let day = chrono::NaiveDate::from_ymd_opt(2027, 3, 3).unwrap();
         let sequence: i64 = expected.parse().unwrap();
         assert_eq!(
@@ -542,13 +537,7 @@ async fn concurrent_codes_are_consecutive(backend: Backend) {
             .await
             .unwrap();
     assert_eq!(submits, 1002);
-    let verdict = tinhso_platform::audit::verify(&app.platform.db, &app.platform.audit_key)
-        .await
-        .unwrap();
-    assert!(
-        matches!(verdict, tinhso_platform::audit::Verdict::Intact { .. }),
-        "{verdict:?}"
-    );
+    app.verified_audit_records().await;
     app.stop().await;
 }
 both!(concurrent_codes_are_consecutive);

@@ -734,7 +734,7 @@ both!(audit_chain_with_two_writers_and_a_rollback);
 /// fails leaves nothing written.
 async fn batched_statements_keep_their_outcomes(backend: Backend) {
     use sqlx::Row;
-    use tinhso_platform::audit::{Change, Verdict};
+    use tinhso_platform::audit::Change;
     use tinhso_platform::{Batch, Ctx};
     let app = TestApp::start(backend).await;
     let p = &app.platform;
@@ -867,13 +867,7 @@ async fn batched_statements_keep_their_outcomes(backend: Backend) {
     let next = p.audit(&mut tx, &ctx, change("after")).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(next, before + 2);
-    let verdict = tinhso_platform::audit::verify(&p.db, &p.audit_key)
-        .await
-        .unwrap();
-    assert!(
-        matches!(verdict, Verdict::Intact { records } if records == before + 2),
-        "{verdict:?}"
-    );
+    assert_eq!(app.verified_audit_records().await, before + 2);
     other.db.close().await;
     app.stop().await;
 }
@@ -885,7 +879,7 @@ both!(batched_statements_keep_their_outcomes);
 /// check passes it commits — on SQLite in the batch's own call, with the audit record the
 /// batch carried in the chain.
 async fn checked_statements_stop_the_batch(backend: Backend) {
-    use tinhso_platform::audit::{Change, Verdict};
+    use tinhso_platform::audit::Change;
     use tinhso_platform::batch::Finished;
     use tinhso_platform::{Batch, Ctx, WriteTx};
     let app = TestApp::start(backend).await;
@@ -972,7 +966,7 @@ async fn checked_statements_stop_the_batch(backend: Backend) {
                 "only SQLite commits in the call"
             );
             assert_eq!(outcomes.stopped_at(), None);
-            p.settle_committed_audit(audit, &outcomes).unwrap()
+            audit.settle_committed(&outcomes).unwrap()
         }
         Finished::Open(outcomes, mut tx) => {
             assert!(
@@ -987,13 +981,7 @@ async fn checked_statements_stop_the_batch(backend: Backend) {
     };
     assert_eq!(seq, before + 1);
     assert_eq!(ids().await, vec![3, 4]);
-    let verdict = tinhso_platform::audit::verify(&p.db, &p.audit_key)
-        .await
-        .unwrap();
-    assert!(
-        matches!(verdict, Verdict::Intact { records } if records == before + 1),
-        "{verdict:?}"
-    );
+    assert_eq!(app.verified_audit_records().await, before + 1);
     // A writer waiting for the lock gets its transaction begun by the batch's call.
     let tx = p.db.begin_write().await.unwrap();
     let waiter = {
@@ -1049,13 +1037,7 @@ async fn checked_statements_stop_the_batch(backend: Backend) {
     tx.commit().await.unwrap();
     assert_eq!(seq, before + 3);
     assert_eq!(ids().await, vec![3, 4, 5, 6, 7]);
-    let verdict = tinhso_platform::audit::verify(&p.db, &p.audit_key)
-        .await
-        .unwrap();
-    assert!(
-        matches!(verdict, Verdict::Intact { records } if records == before + 3),
-        "{verdict:?}"
-    );
+    assert_eq!(app.verified_audit_records().await, before + 3);
     other.db.close().await;
     app.stop().await;
 }

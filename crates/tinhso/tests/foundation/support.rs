@@ -219,6 +219,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Verifies the audit chain and returns how many records it holds (the test fails unless
+    /// it is intact).
+    pub async fn verified_audit_records(&self) -> i64 {
+        let verdict = tinhso_platform::audit::verify(&self.platform.db, &self.platform.audit_key)
+            .await
+            .unwrap();
+        match verdict {
+            tinhso_platform::audit::Verdict::Intact { records } => records,
+            other => panic!("the audit chain does not verify: {other:?}"),
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
